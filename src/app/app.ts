@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/load.ts';
+import { Processor } from '../engine/processor.ts';
+import { Runner } from '../engine/runner.ts';
+import { IngestService } from '../ingest/service.ts';
+import { EventBus } from '../shared/bus.ts';
+import type { Clock } from '../shared/clock.ts';
+import { systemClock } from '../shared/clock.ts';
+import type { Store } from '../store/ports.ts';
+import { createSqliteStore } from '../store/sqlite/index.ts';
+
+/** Where operational errors go; pino's logger satisfies it. */
+export interface AppLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  logger?: AppLogger;
+  /** A store to use instead of the configured one (tests). */
+  store?: Store;
+  newProfileId?: () => string;
+}
+
+/** Handoff's running parts, wired from a Config. The only place concrete adapters are chosen. */
+export interface App {
+  config: Config;
+  clock: Clock;
+  store: Store;
+  bus: EventBus;
+  ingest: IngestService;
+  processor: Processor;
+  /** Source id by write key. */
+  sourceForKey(writeKey: string): string | undefined;
+  /** Starts background work (the processor loop). */
+  start(): void;
+  /** Resolves when everything ingested so far has been processed. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const silent: AppLogger = { info() {}, warn() {}, error() {} };
+
+export function createApp(options: AppOptions): App {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silent;
+  const store = options.store ?? createSqliteStore(config.storage.sqlitePath);
+  const bus = new EventBus((error) => logger.error({ err: error }, 'event listener failed'));
+  const ingest = new IngestService({ log: store.events, clock, bus, maxFutureSkewMs: config.ingest.maxFutureSkewMs });
+  const processor = new Processor({
+    store,
+    policy: config.identity,
+    bus,
+    newProfileId: options.newProfileId ?? (() => randomUUID()),
+  });
+  const runner = new Runner(
+    () => processor.drain(),
+    (error) => logger.error({ err: error }, 'processor batch failed; it will be retried'),
+  );
+  bus.on('ingest.accepted', (e) => {
+    if (e.stored > 0) runner.poke();
+  });
+  const keys = new Map(
+    config.sources.flatMap((s) => (s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const])),
+  );
+
+  return {
+    config,
+    clock,
+    store,
+    bus,
+    ingest,
+    processor,
+    sourceForKey: (key) => keys.get(key),
+    start: () => runner.start(),
+    async settle() {
+      await runner.idle();
+      await processor.drain();
+    },
+    async stop() {
+      await runner.stop();
+      await store.close();
+    },
+  };
+}

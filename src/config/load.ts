@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { Problem, Result } from '../shared/result.ts';
+import { fail, ok } from '../shared/result.ts';
+import { parseDuration } from '../shared/duration.ts';
+import type { IdentityPolicy } from '../identity/model.ts';
+import type { RawConfig } from './schema.ts';
+import { configSchema } from './schema.ts';
+
+/** A secret as configured: the variable it comes from, and its value when the variable is set. */
+export interface Secret {
+  env: string;
+  value: string | undefined;
+}
+
+/** The validated, frozen configuration every part of Handoff is built from. */
+export interface Config {
+  /** The file it came from, for messages. */
+  file: string;
+  server: { host: string; port: number; adminToken: Secret | undefined };
+  storage: { sqlitePath: string };
+  sources: { id: string; kind: 'segment'; writeKey: Secret }[];
+  ingest: { maxFutureSkewMs: number };
+  identity: IdentityPolicy;
+  /** Audience definitions as written; the audiences module validates them. */
+  audiences: unknown[];
+}
+
+/** A configuration problem, with where it is in the file (1-based line and column when known). */
+export interface ConfigProblem extends Problem {
+  path: string;
+  line?: number;
+  column?: number;
+}
+
+/** Formats a problem as `file:line:col: path: message`. */
+export const formatProblem = (file: string, p: ConfigProblem): string =>
+  `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+
+export function loadConfigFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<Config, { code: string; message: string; problems: ConfigProblem[] }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const message = `cannot read the config file ${file}: ${(error as Error).message}`;
+    return fail({ code: 'config_unreadable', message, problems: [{ code: 'config_unreadable', message, path: '' }] });
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(
+  text: string,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<Config, { code: string; message: string; problems: ConfigProblem[] }> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problems: ConfigProblem[] = doc.errors.map((e) => ({
+    code: 'config_syntax',
+    message: e.message.split('\n')[0] ?? e.message,
+    path: '',
+    ...lines.linePos(e.pos[0]),
+    column: lines.linePos(e.pos[0]).col,
+  }));
+  if (problems.length === 0) {
+    const parsed = configSchema.safeParse(doc.toJS() ?? {});
+    if (parsed.success) return ok(freeze(build(parsed.data, file, env)));
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+      let node: unknown = doc.getIn(issue.path as (string | number)[], true);
+      for (let up = issue.path.length - 1; !isNode(node) && up >= 0; up--) {
+        node = doc.getIn(issue.path.slice(0, up) as (string | number)[], true);
+      }
+      const pos = isNode(node) && node.range ? lines.linePos(node.range[0]) : undefined;
+      problems.push({
+        code: 'config_invalid',
+        message: issue.message,
+        path,
+        ...(pos ? { line: pos.line, column: pos.col } : {}),
+      });
+    }
+  }
+  const message = problems.map((p) => formatProblem(file, p)).join('\n');
+  return fail({ code: 'config_invalid', message, problems });
+}
+
+function build(raw: RawConfig, file: string, env: Readonly<Record<string, string | undefined>>): Config {
+  const secret = (ref: { env: string } | string): Secret =>
+    typeof ref === 'string' ? { env: '', value: undefined } : { env: ref.env, value: env[ref.env] || undefined };
+  const skew = parseDuration(raw.ingest.maxFutureSkew);
+  return {
+    file,
+    server: {
+      host: raw.server.host,
+      port: raw.server.port,
+      adminToken: raw.server.adminToken ? secret(raw.server.adminToken) : undefined,
+    },
+    storage: { sqlitePath: raw.storage.sqlite.path },
+    sources: raw.sources.map((s) => ({ id: s.id, kind: s.kind, writeKey: secret(s.writeKey) })),
+    ingest: { maxFutureSkewMs: skew.ok ? skew.value : 24 * 3_600_000 },
+    identity: raw.identity,
+    audiences: raw.audiences,
+  };
+}
+
+function freeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) freeze(v);
+  }
+  return value;
+}

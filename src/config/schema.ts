@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { IDENTIFIER_KINDS } from '../identity/model.ts';
+
+/** A secret is never written in the file: it names the environment variable that holds it. */
+export const secretRef = z
+  .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as HANDOFF_ADMIN_TOKEN') })
+  .strict()
+  .describe('A secret, read from the named environment variable; never stored in this file.');
+
+const secretField = z.union([secretRef, z.string()]).superRefine((value, ctx) => {
+  if (typeof value === 'string') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'secrets may not be written in the file: use { env: SOME_VARIABLE } and set that variable',
+    });
+  }
+});
+
+const duration = z
+  .string()
+  .regex(/^(\d+(ms|s|m|h|d|w))+$/, 'a duration such as 30s, 15m, 4h or 7d')
+  .describe('A duration: a number followed by ms, s, m, h, d or w.');
+
+const identifierKind = z.enum(IDENTIFIER_KINDS);
+
+export const sourceSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, dashes or underscores'),
+    kind: z.enum(['segment']).default('segment'),
+    writeKey: secretField,
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        adminToken: secretField.optional(),
+      })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8080 }),
+    storage: z
+      .object({
+        sqlite: z.object({ path: z.string().default('./data/handoff.db') }).strict(),
+      })
+      .strict()
+      .default({ sqlite: { path: './data/handoff.db' } }),
+    sources: z
+      .array(sourceSchema)
+      .default([])
+      .superRefine((sources, ctx) => {
+        const seen = new Set<string>();
+        sources.forEach((s, i) => {
+          if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `source id "${s.id}" is used twice` });
+          seen.add(s.id);
+        });
+      }),
+    ingest: z
+      .object({
+        maxFutureSkew: duration.default('24h'),
+      })
+      .strict()
+      .default({ maxFutureSkew: '24h' }),
+    identity: z
+      .object({
+        email: z
+          .object({ stripPlusTag: z.boolean().default(false), removeGmailDots: z.boolean().default(false) })
+          .strict()
+          .default({ stripPlusTag: false, removeGmailDots: false }),
+        phone: z
+          .object({ defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'a two-letter region such as US or GB') })
+          .strict()
+          .default({ defaultRegion: 'US' }),
+        limits: z
+          .object({
+            userId: z.number().int().min(1).default(1),
+            email: z.number().int().min(1).default(5),
+            phone: z.number().int().min(1).default(5),
+            anonymousId: z.number().int().min(1).default(100),
+          })
+          .strict()
+          .default({ userId: 1, email: 5, phone: 5, anonymousId: 100 }),
+        priority: z
+          .array(identifierKind)
+          .length(4)
+          .refine((kinds) => new Set(kinds).size === 4, 'list each of userId, email, phone, anonymousId once')
+          .default(['userId', 'email', 'phone', 'anonymousId']),
+        mergeOn: z
+          .array(z.enum(['identify', 'alias', 'email', 'phone']))
+          .default(['identify', 'alias', 'email', 'phone']),
+      })
+      .strict()
+      .default({
+        email: { stripPlusTag: false, removeGmailDots: false },
+        phone: { defaultRegion: 'US' },
+        limits: { userId: 1, email: 5, phone: 5, anonymousId: 100 },
+        priority: ['userId', 'email', 'phone', 'anonymousId'],
+        mergeOn: ['identify', 'alias', 'email', 'phone'],
+      }),
+    audiences: z.array(z.unknown()).default([]),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,23 @@
+import type { Message, MessageType } from './messages.ts';
+
+/** A validated message as the event log keeps it; `timestamp` is the skew-corrected event time. */
+export interface IncomingEvent {
+  sourceId: string;
+  /** The client's messageId (or a content hash when it sent none): the dedupe key within a source. */
+  messageId: string;
+  type: MessageType;
+  userId: string | null;
+  anonymousId: string | null;
+  /** The track event's name, or the page/screen name. */
+  name: string | null;
+  /** Event time, ms since the epoch, corrected for client clock skew. */
+  timestamp: number;
+  /** When Handoff received it, ms since the epoch. */
+  receivedAt: number;
+  message: Message;
+}
+
+/** An event in the log, with its position. Offsets only grow. */
+export interface LoggedEvent extends IncomingEvent {
+  offset: number;
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import type { EventBus } from '../shared/bus.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { EventLog } from '../store/ports.ts';
+import type { IncomingEvent } from './event.ts';
+import type { Message, MessageType } from './messages.ts';
+import { MAX_MESSAGE_BYTES, messageSchema } from './messages.ts';
+import { eventTime } from './timestamps.ts';
+
+/** Why one message of a call was not stored. */
+export interface Rejection {
+  index: number;
+  code: string;
+  message: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/** Fields a batch call applies to every message in it. */
+export interface BatchDefaults {
+  context?: Record<string, unknown>;
+  integrations?: Record<string, unknown>;
+  sentAt?: unknown;
+}
+
+export interface IngestOptions {
+  log: EventLog;
+  clock: Clock;
+  bus: EventBus;
+  /** Events stamped further ahead of the server clock than this are rejected (ms). */
+  maxFutureSkewMs: number;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates Segment-spec messages, stores the valid ones durably and says what happened to each. */
+export class IngestService {
+  constructor(private readonly options: IngestOptions) {}
+
+  async ingest(
+    sourceId: string,
+    messages: readonly unknown[],
+    defaults: BatchDefaults = {},
+    forcedType?: MessageType,
+  ): Promise<IngestResult> {
+    const receivedAt = this.options.clock.now();
+    const rejected: Rejection[] = [];
+    const events: IncomingEvent[] = [];
+    messages.forEach((raw, index) => {
+      const checked = this.check(raw, sourceId, receivedAt, defaults, forcedType);
+      if ('code' in checked) rejected.push({ index, ...checked });
+      else events.push(checked);
+    });
+    const { results } = await this.options.log.append(events);
+    const duplicates = results.filter((r) => r === 'duplicate').length;
+    const accepted = events.length;
+    this.options.bus.emit('ingest.accepted', {
+      sourceId,
+      stored: accepted - duplicates,
+      duplicates,
+      rejected: rejected.length,
+    });
+    return { accepted, duplicates, rejected };
+  }
+
+  private check(
+    raw: unknown,
+    sourceId: string,
+    receivedAt: number,
+    defaults: BatchDefaults,
+    forcedType: MessageType | undefined,
+  ): IncomingEvent | { code: string; message: string } {
+    if (!isRecord(raw)) return { code: 'invalid_message', message: 'a message must be a JSON object' };
+    const candidate: Record<string, unknown> = { ...raw };
+    if (forcedType) candidate.type = forcedType;
+    else if (candidate.type === undefined && typeof candidate.event === 'string') candidate.type = 'track';
+    if (defaults.context && (candidate.context === undefined || isRecord(candidate.context))) {
+      candidate.context = { ...defaults.context, ...(candidate.context as Record<string, unknown> | undefined) };
+    }
+    if (defaults.integrations && candidate.integrations === undefined) candidate.integrations = defaults.integrations;
+    if (candidate.sentAt === undefined && defaults.sentAt !== undefined) candidate.sentAt = defaults.sentAt;
+
+    const body = JSON.stringify(candidate);
+    const bytes = Buffer.byteLength(body);
+    if (bytes > MAX_MESSAGE_BYTES) {
+      return { code: 'message_too_large', message: `message is ${bytes} bytes; the limit is 32 KB per message` };
+    }
+    const parsed = messageSchema.safeParse(candidate);
+    if (!parsed.success) return { code: 'invalid_message', message: describe(parsed.error, candidate) };
+    const message = parsed.data;
+    const userId = message.userId ?? null;
+    const anonymousId = message.anonymousId ?? null;
+    if (userId === null && anonymousId === null) {
+      return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
+    }
+    if (message.type === 'alias' && userId === null) {
+      return { code: 'missing_identifier', message: 'alias needs a userId (the new id) and a previousId' };
+    }
+    const time = eventTime(message, receivedAt, this.options.maxFutureSkewMs);
+    if (!time.ok) return time.error;
+    return {
+      sourceId,
+      messageId: message.messageId ?? `sha1-${createHash('sha1').update(body).digest('hex')}`,
+      type: message.type,
+      userId,
+      anonymousId,
+      name: nameOf(message),
+      timestamp: time.value,
+      receivedAt,
+      message,
+    };
+  }
+}
+
+function nameOf(m: Message): string | null {
+  if (m.type === 'track') return m.event;
+  if (m.type === 'page' || m.type === 'screen') return m.name ?? null;
+  return null;
+}
+
+/** Turns a schema failure into one sentence naming the field, e.g. "track needs `event` (a string)". */
+function describe(error: z.ZodError, candidate: Record<string, unknown>): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid message';
+  const field = issue.path.join('.');
+  if (field === 'type') {
+    return `type must be one of identify, track, page, screen, group, alias (got ${JSON.stringify(candidate.type) ?? 'nothing'})`;
+  }
+  const value = issue.path.reduce<unknown>((v, k) => (isRecord(v) ? v[k as string] : undefined), candidate);
+  if (value === undefined) return `${String(candidate.type)} needs \`${field}\``;
+  if (issue.code === 'invalid_union') return `\`${field}\` must be a string`;
+  return `\`${field}\` is invalid: ${issue.message}`;
+}

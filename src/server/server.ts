@@ -1,0 +1,33 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { App } from '../app/app.ts';
+import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
+import { mapRequestError } from './errors.ts';
+import { ingestRoutes } from './ingest-routes.ts';
+
+export interface ServerOptions {
+  /** A pino logger (already redacting secrets); none in tests. */
+  logger?: FastifyBaseLogger;
+}
+
+/** The HTTP face of an App: ingest under /v1, health at /healthz. */
+export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
+  const server = Fastify({
+    bodyLimit: MAX_REQUEST_BYTES,
+    disableRequestLogging: true,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+  });
+  // Browsers sending with sendBeacon use text/plain; the body is still JSON.
+  server.addContentTypeParser('text/plain', { parseAs: 'string' }, server.getDefaultJsonParser('error', 'error'));
+  server.setErrorHandler((error, request, res) => {
+    const mapped = mapRequestError(error as { code?: string; statusCode?: number; message: string }, request.headers['content-length']);
+    if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
+    return res.code(mapped.status).send(mapped.body);
+  });
+  server.setNotFoundHandler((request, res) =>
+    res.code(404).send({ success: false, error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } }),
+  );
+  server.get('/healthz', () => ({ ok: true }));
+  ingestRoutes(server, app);
+  return server;
+}

@@ -1,0 +1,31 @@
+/** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
+export interface HandoffEvents {
+  'ingest.accepted': { sourceId: string; stored: number; duplicates: number; rejected: number };
+  'processor.batch': { events: number; offset: number; merges: number; ms: number };
+}
+
+type Listener<T> = (payload: T) => void;
+
+/** A small typed event bus. A listener that throws is reported, never breaks the emitter. */
+export class EventBus<M extends object = HandoffEvents> {
+  private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
+
+  constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+
+  on<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends keyof M>(name: K, payload: M[K]): void {
+    for (const listener of this.listeners.get(name) ?? []) {
+      try {
+        (listener as Listener<M[K]>)(payload);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}

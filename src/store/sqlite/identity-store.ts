@@ -1,0 +1,161 @@
+import type {
+  Identifier,
+  IdentifierKind,
+  IdentityOp,
+  MergeCause,
+  ProfileIdentities,
+  ProfileView,
+  TraitValue,
+} from '../../identity/model.ts';
+import { assertNever } from '../../shared/result.ts';
+import type { IdentityStore } from '../ports.ts';
+import { CursorMovedError } from '../ports.ts';
+import type { SqliteDatabase } from './database.ts';
+
+interface IdentifierRow {
+  kind: IdentifierKind;
+  value: string;
+  address: string | null;
+}
+
+export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
+  const q = {
+    owner: db.prepare<[string, string], { profile_id: string }>(
+      'SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?',
+    ),
+    profile: db.prepare<[string], { id: string; created_at: number; merged_into: string | null }>(
+      'SELECT id, created_at, merged_into FROM profiles WHERE id = ?',
+    ),
+    identifiers: db.prepare<[string], IdentifierRow>(
+      'SELECT kind, value, address FROM identifiers WHERE profile_id = ? ORDER BY first_seen, kind, value',
+    ),
+    traits: db.prepare<[string], { name: string; value: string; ts: number }>(
+      'SELECT name, value, ts FROM traits WHERE profile_id = ? ORDER BY name',
+    ),
+    merges: db.prepare<[string], { from_profile: string; into_profile: string; cause: MergeCause; at: number }>(
+      'SELECT from_profile, into_profile, cause, at FROM merges WHERE into_profile = ? ORDER BY id',
+    ),
+    invalid: db.prepare<[string], { kind: 'email' | 'phone'; n: number }>(
+      'SELECT kind, count(*) AS n FROM invalid_identifiers WHERE profile_id = ? GROUP BY kind',
+    ),
+  };
+  const w = {
+    create: db.prepare('INSERT INTO profiles (id, created_at) VALUES (?, ?)'),
+    attach: db.prepare(
+      'INSERT INTO identifiers (kind, value, profile_id, address, first_seen) VALUES (?, ?, ?, ?, ?)',
+    ),
+    trait: db.prepare(
+      `INSERT INTO traits (profile_id, name, value, ts) VALUES (?, ?, ?, ?)
+       ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, ts = excluded.ts
+       WHERE excluded.ts >= traits.ts`,
+    ),
+    invalid: db.prepare(
+      'INSERT OR IGNORE INTO invalid_identifiers (profile_id, kind, value, reason) VALUES (?, ?, ?, ?)',
+    ),
+    event: db.prepare('INSERT INTO profile_events (profile_id, seq) VALUES (?, ?)'),
+    cursor: db.prepare(
+      'INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    ),
+    mergeIdentifiers: db.prepare('UPDATE identifiers SET profile_id = ? WHERE profile_id = ?'),
+    mergeInvalid: db.prepare(
+      `INSERT OR IGNORE INTO invalid_identifiers (profile_id, kind, value, reason)
+       SELECT ?, kind, value, reason FROM invalid_identifiers WHERE profile_id = ?`,
+    ),
+    dropInvalid: db.prepare('DELETE FROM invalid_identifiers WHERE profile_id = ?'),
+    mergeTraits: db.prepare(
+      `INSERT INTO traits (profile_id, name, value, ts) SELECT ?, name, value, ts FROM traits WHERE profile_id = ? AND true
+       ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, ts = excluded.ts WHERE excluded.ts > traits.ts`,
+    ),
+    dropTraits: db.prepare('DELETE FROM traits WHERE profile_id = ?'),
+    mergeEvents: db.prepare('UPDATE profile_events SET profile_id = ? WHERE profile_id = ?'),
+    retire: db.prepare('UPDATE profiles SET merged_into = ? WHERE id = ? OR merged_into = ?'),
+    recordMerge: db.prepare(
+      'INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES (?, ?, ?, ?, ?)',
+    ),
+  };
+
+  const apply = (op: IdentityOp): void => {
+    switch (op.op) {
+      case 'create':
+        w.create.run(op.profileId, op.at);
+        return;
+      case 'attach':
+        w.attach.run(op.identifier.kind, op.identifier.value, op.profileId, op.identifier.address ?? null, op.at);
+        return;
+      case 'trait':
+        w.trait.run(op.profileId, op.name, JSON.stringify(op.value ?? null), op.ts);
+        return;
+      case 'invalid':
+        w.invalid.run(op.profileId, op.kind, op.value, op.reason);
+        return;
+      case 'event':
+        w.event.run(op.profileId, op.offset);
+        return;
+      case 'merge':
+        w.mergeIdentifiers.run(op.into, op.from);
+        w.mergeInvalid.run(op.into, op.from);
+        w.dropInvalid.run(op.from);
+        w.mergeTraits.run(op.into, op.from);
+        w.dropTraits.run(op.from);
+        w.mergeEvents.run(op.into, op.from);
+        w.retire.run(op.into, op.from, op.from);
+        w.recordMerge.run(op.from, op.into, op.cause, op.at, op.offset);
+        return;
+      default:
+        assertNever(op, 'identity op');
+    }
+  };
+  const position = db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?');
+  const commit = db.transaction((ops: readonly IdentityOp[], cursorName: string, from: number, to: number) => {
+    const actual = position.get(cursorName)?.position ?? 0;
+    if (actual !== from) throw new CursorMovedError(cursorName, from, actual);
+    for (const op of ops) apply(op);
+    w.cursor.run(cursorName, to);
+  });
+
+  const identifiersOf = (profileId: string): Identifier[] =>
+    q.identifiers.all(profileId).map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
+
+  const view = (id: string): ProfileView | undefined => {
+    let row = q.profile.get(id);
+    while (row?.merged_into) row = q.profile.get(row.merged_into);
+    if (!row) return undefined;
+    const traits: Record<string, TraitValue> = {};
+    for (const t of q.traits.all(row.id)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
+    const invalid = { email: 0, phone: 0 };
+    for (const r of q.invalid.all(row.id)) invalid[r.kind] = r.n;
+    return {
+      id: row.id,
+      createdAt: row.created_at,
+      identifiers: identifiersOf(row.id),
+      traits,
+      merges: q.merges.all(row.id).map((m) => ({ from: m.from_profile, into: m.into_profile, cause: m.cause, at: m.at })),
+      invalid,
+    };
+  };
+
+  return {
+    snapshot(keys) {
+      const ids = new Set<string>();
+      for (const k of keys) {
+        const owner = q.owner.get(k.kind, k.value);
+        if (owner) ids.add(owner.profile_id);
+      }
+      const profiles: ProfileIdentities[] = [];
+      for (const id of ids) {
+        const row = q.profile.get(id);
+        if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
+      }
+      return Promise.resolve({ profiles });
+    },
+    commit(ops, cursorName, from, to) {
+      commit(ops, cursorName, from, to);
+      return Promise.resolve();
+    },
+    findProfile(key) {
+      const owner = q.owner.get(key.kind, key.value);
+      return Promise.resolve(owner ? view(owner.profile_id) : undefined);
+    },
+    getProfile: (id) => Promise.resolve(view(id)),
+  };
+}

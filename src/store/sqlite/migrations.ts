@@ -1,0 +1,61 @@
+/** Schema migrations, applied in order; the database's user_version counts those applied. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    user_id TEXT,
+    anonymous_id TEXT,
+    name TEXT,
+    ts INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (source_id, message_id)
+  );
+  CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE profiles (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    merged_into TEXT
+  ) WITHOUT ROWID;
+  CREATE TABLE identifiers (
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    address TEXT,
+    first_seen INTEGER NOT NULL,
+    PRIMARY KEY (kind, value)
+  ) WITHOUT ROWID;
+  CREATE INDEX identifiers_by_profile ON identifiers (profile_id);
+  CREATE TABLE invalid_identifiers (
+    profile_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (profile_id, kind, value)
+  ) WITHOUT ROWID;
+  CREATE TABLE traits (
+    profile_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (profile_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE merges (
+    id INTEGER PRIMARY KEY,
+    from_profile TEXT NOT NULL,
+    into_profile TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    event_seq INTEGER NOT NULL
+  );
+  CREATE INDEX merges_by_into ON merges (into_profile);
+  CREATE TABLE profile_events (
+    profile_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (profile_id, seq)
+  ) WITHOUT ROWID;
+  `,
+];
