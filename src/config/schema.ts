@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IDENTIFIER_KINDS } from '../identity/model.ts';
+import { isPhoneRegion } from '../identity/normalize.ts';
 
 /** A secret is never written in the file: it names the environment variable that holds it. */
 export const secretRef = z
@@ -70,7 +71,9 @@ export const configSchema = z
           .strict()
           .default({ stripPlusTag: false, removeGmailDots: false }),
         phone: z
-          .object({ defaultRegion: z.string().regex(/^[A-Z]{2}$/, 'a two-letter region such as US or GB') })
+          .object({
+            defaultRegion: z.string().refine(isPhoneRegion, 'a two-letter region libphonenumber knows, such as US or GB'),
+          })
           .strict()
           .default({ defaultRegion: 'US' }),
         limits: z

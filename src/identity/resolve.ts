@@ -30,14 +30,14 @@ export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageI
     if (email.ok) {
       identifiers.push({ kind: 'email', value: email.matchKey, address: email.address });
       traits.email = email.address;
-    } else invalid.push({ kind: 'email', value: String(traits.email), reason: email.reason });
+    } else invalid.push({ kind: 'email', value: JSON.stringify(traits.email), reason: email.reason });
   }
   if (traits.phone !== undefined && traits.phone !== null && traits.phone !== '') {
     const phone = normalizePhone(traits.phone, policy.phone.defaultRegion);
     if (phone.ok) {
       identifiers.push({ kind: 'phone', value: phone.e164 });
       traits.phone = phone.e164;
-    } else invalid.push({ kind: 'phone', value: String(traits.phone), reason: phone.reason });
+    } else invalid.push({ kind: 'phone', value: JSON.stringify(traits.phone), reason: phone.reason });
   }
   const previousId = event.type === 'alias' ? (message as { previousId?: string }).previousId : undefined;
   return previousId === undefined ? { identifiers, invalid, traits } : { identifiers, previousId, invalid, traits };

@@ -3,6 +3,7 @@
 import { extname } from 'node:path';
 import { fail, ok } from '../shared/result.ts';
 import type { Result } from '../shared/result.ts';
+import { MESSAGE_TYPES } from './messages.ts';
 
 export type ImportFormat = 'jsonl' | 'csv';
 
@@ -50,8 +51,8 @@ async function* numbered(lines: AsyncIterable<string>): AsyncGenerator<{ line: n
 // ---------------------------------------------------------------------------------------------
 // JSONL
 
-const MESSAGE_TYPES = new Set(['identify', 'track', 'page', 'screen', 'group', 'alias']);
-const TYPE_LIST = 'identify, track, page, screen, group or alias';
+const KNOWN_TYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);
+const TYPE_LIST = MESSAGE_TYPES.join(', ');
 
 async function* parseJsonl(
   lines: AsyncIterable<{ line: number; text: string }>,
@@ -84,11 +85,11 @@ function jsonlMessage(
     return { error: `expected a JSON object (a Segment message), got ${describe(value)}${hint}` };
   }
   if (value.type === undefined) {
-    // Segment libraries omit `type` on track calls sent to some endpoints; `event` only means track.
+    // Bodies logged from Segment's per-call endpoints (/v1/track) carry no `type`; only a track has an `event`.
     if (typeof value.event === 'string') return { message: { type: 'track', ...value } };
     return { error: `missing "type"; expected ${TYPE_LIST} (a message with an "event" is taken as a track)` };
   }
-  if (typeof value.type !== 'string' || !MESSAGE_TYPES.has(value.type)) {
+  if (typeof value.type !== 'string' || !KNOWN_TYPES.has(value.type)) {
     return { error: `unknown "type" ${JSON.stringify(value.type)}; expected ${TYPE_LIST}` };
   }
   return { message: value };
@@ -295,7 +296,7 @@ function csvMessage(
     return { message: { type, ...ids, ...(traits.length > 0 && { traits: Object.fromEntries(traits) }) } };
   }
   return {
-    error: `type "${typeCell}" is not supported in CSV; rows are identify or track (use JSONL for ${[...MESSAGE_TYPES].filter((t) => t !== 'identify' && t !== 'track').join(', ')})`,
+    error: `type "${typeCell}" is not supported in CSV; rows are identify or track (use JSONL for page, screen, group and alias)`,
   };
 }
 

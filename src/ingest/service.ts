@@ -81,7 +81,7 @@ export class IngestService {
     if (forcedType) candidate.type = forcedType;
     else if (candidate.type === undefined && typeof candidate.event === 'string') candidate.type = 'track';
     if (defaults.context && (candidate.context === undefined || isRecord(candidate.context))) {
-      candidate.context = { ...defaults.context, ...(candidate.context as Record<string, unknown> | undefined) };
+      candidate.context = { ...defaults.context, ...candidate.context };
     }
     if (defaults.integrations && candidate.integrations === undefined) candidate.integrations = defaults.integrations;
     if (candidate.sentAt === undefined && defaults.sentAt !== undefined) candidate.sentAt = defaults.sentAt;
@@ -96,11 +96,11 @@ export class IngestService {
     const message = parsed.data;
     const userId = message.userId ?? null;
     const anonymousId = message.anonymousId ?? null;
-    if (userId === null && anonymousId === null) {
-      return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
-    }
     if (message.type === 'alias' && userId === null) {
       return { code: 'missing_identifier', message: 'alias needs a userId (the new id) and a previousId' };
+    }
+    if (userId === null && anonymousId === null) {
+      return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
     }
     const time = eventTime(message, receivedAt, this.options.maxFutureSkewMs);
     if (!time.ok) return time.error;

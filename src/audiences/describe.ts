@@ -1,0 +1,77 @@
+// Operator-readable text for conditions, used by explanations and lint messages.
+import { formatDuration } from '../shared/duration.ts';
+import { assertNever } from '../shared/result.ts';
+import type { AgeBand } from './windows.ts';
+import { bandOf } from './windows.ts';
+import type { AggregateFn, Condition, EventMatcher, NumberComparison, PropertyFilter } from './schema.ts';
+
+const SYMBOL = { eq: '=', neq: '≠', in: 'in', gt: '>', gte: '≥', lt: '<', lte: '≤', contains: 'contains' } as const;
+
+const show = (value: unknown): string =>
+  Array.isArray(value) ? `[${value.map(show).join(', ')}]` : typeof value === 'string' ? value : JSON.stringify(value);
+
+export function describeTest(subject: string, test: { op: PropertyFilter['op']; value: unknown }): string {
+  if (test.op === 'exists') return `${subject} ${test.value === false ? 'is not set' : 'is set'}`;
+  return `${subject} ${SYMBOL[test.op]} ${show(test.value)}`;
+}
+
+export function describeMatcher(matcher: EventMatcher): string {
+  const where = (matcher.where ?? []).map((filter) => describeTest(filter.property, filter));
+  return where.length ? `${matcher.event} where ${where.join(' and ')}` : matcher.event;
+}
+
+export function describeBand(band: AgeBand): string {
+  if (band.from === null && band.to === null) return 'ever';
+  if (band.from === null) return `within ${formatDuration(band.to!)}`;
+  if (band.to === null) return `older than ${formatDuration(band.from)}`;
+  return `between ${formatDuration(band.from)} and ${formatDuration(band.to)} ago`;
+}
+
+const times = (n: number) => (n === 1 ? '1 time' : `${n} times`);
+
+/** `≥ 2 times`; empty for the default "at least once". */
+export function describeCount(count: NumberComparison | undefined): string {
+  if (count === undefined || (count.op === 'gte' && count.value === 1)) return '';
+  if (count.op === 'eq') return `exactly ${times(count.value)}`;
+  return `${SYMBOL[count.op]} ${times(count.value)}`;
+}
+
+export function describeAggregate(fn: AggregateFn, property: string | undefined, matcher: EventMatcher): string {
+  return fn === 'count' ? `count of ${describeMatcher(matcher)}` : `${fn} ${property ?? ''} of ${describeMatcher(matcher)}`;
+}
+
+/** One line naming what the node tests, e.g. `last Order Completed between 60d and 120d ago`. */
+export function describeCondition(condition: Condition): string {
+  switch (condition.type) {
+    case 'event':
+      return [describeMatcher(condition), describeCount(condition.count), describeBand(bandOf(condition))]
+        .filter((part) => part !== '')
+        .join(' ');
+    case 'last':
+      return `last ${describeMatcher(condition)} ${describeBand(bandOf(condition))}`;
+    case 'since_last':
+      return `${describeMatcher(condition)} since last ${describeMatcher(condition.since)}`;
+    case 'aggregate': {
+      const window = condition.within === undefined ? '' : ` within ${formatDuration(condition.within)}`;
+      const { op, value } = condition.compare;
+      return `${describeAggregate(condition.fn, condition.property, condition)}${window} ${SYMBOL[op]} ${value}`;
+    }
+    case 'trait':
+      return describeTest(`trait ${condition.trait}`, condition);
+    case 'in_audience':
+      return `in audience ${condition.audience}`;
+    case 'top_percent':
+      return `top ${condition.percent}% by ${describeAggregate(condition.fn, condition.property, condition)}`;
+    case 'all':
+      return 'all of';
+    case 'any':
+      return 'any of';
+    case 'not':
+      return 'not';
+    default:
+      return assertNever(condition, 'condition');
+  }
+}
+
+/** ISO time without the noise of zero milliseconds. */
+export const showTime = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
