@@ -27,11 +27,12 @@ function fromStats(fn: AggregateFn, [count, sum, min, max]: Stats): number | und
 
 /** Stats of `values[i..]` for every i (and the empty tail), so each departure is O(1) to judge. */
 function suffixStats(values: readonly number[]): Stats[] {
-  const out: Stats[] = [[0, 0, Infinity, -Infinity]];
+  const out = new Array<Stats>(values.length + 1);
+  out[values.length] = [0, 0, Infinity, -Infinity];
   for (let i = values.length - 1; i >= 0; i--) {
-    const [count, sum, min, max] = out[0]!;
+    const [count, sum, min, max] = out[i + 1]!;
     const v = values[i]!;
-    out.unshift([count + 1, sum + v, Math.min(min, v), Math.max(max, v)]);
+    out[i] = [count + 1, sum + v, Math.min(min, v), Math.max(max, v)];
   }
   return out;
 }
