@@ -30,14 +30,21 @@ export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageI
     if (email.ok) {
       identifiers.push({ kind: 'email', value: email.matchKey, address: email.address });
       traits.email = email.address;
-    } else invalid.push({ kind: 'email', value: JSON.stringify(traits.email), reason: email.reason });
+    } else {
+      // A typo must not replace a good address that a destination would then receive.
+      invalid.push({ kind: 'email', value: JSON.stringify(traits.email), reason: email.reason });
+      delete traits.email;
+    }
   }
   if (traits.phone !== undefined && traits.phone !== null && traits.phone !== '') {
     const phone = normalizePhone(traits.phone, policy.phone.defaultRegion);
     if (phone.ok) {
       identifiers.push({ kind: 'phone', value: phone.e164 });
       traits.phone = phone.e164;
-    } else invalid.push({ kind: 'phone', value: JSON.stringify(traits.phone), reason: phone.reason });
+    } else {
+      invalid.push({ kind: 'phone', value: JSON.stringify(traits.phone), reason: phone.reason });
+      delete traits.phone;
+    }
   }
   const previousId = event.type === 'alias' ? (message as { previousId?: string }).previousId : undefined;
   return previousId === undefined ? { identifiers, invalid, traits } : { identifiers, previousId, invalid, traits };
@@ -58,8 +65,9 @@ export interface Resolution {
   ops: IdentityOp[];
 }
 
-function causeOf(event: LoggedEvent, kind: IdentifierKind): MergeCause {
-  if (kind === 'email' || kind === 'phone') return kind;
+/** A link through an email (phone) on either side is an email (phone) merge, so `mergeOn` governs it. */
+function causeOf(event: LoggedEvent, kind: IdentifierKind, via: IdentifierKind | undefined): MergeCause {
+  for (const k of [kind, via]) if (k === 'email' || k === 'phone') return k;
   return event.type === 'alias' ? 'alias' : 'identify';
 }
 
@@ -97,19 +105,29 @@ export function resolve(
   };
 
   let target: string;
+  // The identifier that led the message to `target`: with the identifier leading to another
+  // profile, it names the cause of merging the two.
+  let via: Identifier | undefined;
   const primary = identifiers[0];
   const primaryOwner = primary === undefined ? undefined : ws.ownerOf(primary);
-  if (primaryOwner !== undefined) target = primaryOwner;
-  else if (primary === undefined) target = create();
+  if (primaryOwner !== undefined) {
+    target = primaryOwner;
+    via = primary;
+  } else if (primary === undefined) target = create();
   else {
     const host = owned.find((o) => ws.count(o.owner, primary.kind) < policy.limits[primary.kind]);
     target = host?.owner ?? create();
+    via = host?.identifier ?? primary;
+    // Attached before any merge so the limits judge each merge with it in place; otherwise a
+    // second userId's new profile merges into the first userId's and the second is dropped.
+    ws.attach(target, primary);
+    ops.push({ op: 'attach', profileId: target, identifier: primary, at });
   }
 
   for (const { identifier } of owned) {
     const current = ws.ownerOf(identifier);
     if (current === undefined || current === target) continue;
-    const cause = causeOf(event, identifier.kind);
+    const cause = causeOf(event, identifier.kind, via?.kind);
     if (!policy.mergeOn.includes(cause) || !ws.fitsTogether(target, current, policy.limits)) continue;
     const [into, from] = older(ws, target, current);
     ws.merge(from, into);

@@ -15,8 +15,8 @@ export class EventBus<M extends object = HandoffEvents> {
   on<K extends keyof M>(name: K, listener: Listener<M[K]>): () => void {
     let set = this.listeners.get(name);
     if (!set) this.listeners.set(name, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   emit<K extends keyof M>(name: K, payload: M[K]): void {

@@ -21,6 +21,12 @@ export function openSqlite(path: string): SqliteDatabase {
   return db;
 }
 
+/**
+ * Runs the driver's synchronous work as a promise, so a failure (a constraint, a full disk)
+ * reaches callers of the async port as a rejection, never as a synchronous throw.
+ */
+export const settle = <T>(work: () => T): Promise<T> => new Promise((resolve) => resolve(work()));
+
 function migrate(db: SqliteDatabase): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {

@@ -2,6 +2,7 @@ import type { IncomingEvent, LoggedEvent } from '../../ingest/event.ts';
 import type { Message, MessageType } from '../../ingest/messages.ts';
 import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
+import { settle } from './database.ts';
 
 interface EventRow {
   seq: number;
@@ -41,9 +42,9 @@ export function sqliteEventLog(db: SqliteDatabase): EventLog {
   );
 
   return {
-    append: (events) => Promise.resolve({ results: events.length === 0 ? [] : appendAll(events) }),
-    readAfter: (after, limit) => Promise.resolve(read.all(after, limit).map(toEvent)),
-    head: () => Promise.resolve(head.get()?.seq ?? 0),
+    append: (events) => settle(() => ({ results: events.length === 0 ? [] : appendAll(events) })),
+    readAfter: (after, limit) => settle(() => read.all(after, limit).map(toEvent)),
+    head: () => settle(() => head.get()?.seq ?? 0),
   };
 }
 

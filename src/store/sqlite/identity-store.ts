@@ -11,6 +11,7 @@ import { assertNever } from '../../shared/result.ts';
 import type { IdentityStore } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
+import { settle } from './database.ts';
 
 interface IdentifierRow {
   kind: IdentifierKind;
@@ -32,8 +33,13 @@ export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
     traits: db.prepare<[string], { name: string; value: string; ts: number }>(
       'SELECT name, value, ts FROM traits WHERE profile_id = ? ORDER BY name',
     ),
-    merges: db.prepare<[string], { from_profile: string; into_profile: string; cause: MergeCause; at: number }>(
-      'SELECT from_profile, into_profile, cause, at FROM merges WHERE into_profile = ? ORDER BY id',
+    // A survivor's history includes the merges into profiles it absorbed later (A into B, B into C).
+    merges: db.prepare<
+      [string, string],
+      { from_profile: string; into_profile: string; cause: MergeCause; at: number }
+    >(
+      `SELECT from_profile, into_profile, cause, at FROM merges
+       WHERE into_profile = ? OR into_profile IN (SELECT id FROM profiles WHERE merged_into = ?) ORDER BY id`,
     ),
     invalid: db.prepare<[string], { kind: 'email' | 'phone'; n: number }>(
       'SELECT kind, count(*) AS n FROM invalid_identifiers WHERE profile_id = ? GROUP BY kind',
@@ -129,33 +135,34 @@ export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
       createdAt: row.created_at,
       identifiers: identifiersOf(row.id),
       traits,
-      merges: q.merges.all(row.id).map((m) => ({ from: m.from_profile, into: m.into_profile, cause: m.cause, at: m.at })),
+      merges: q.merges
+        .all(row.id, row.id)
+        .map((m) => ({ from: m.from_profile, into: m.into_profile, cause: m.cause, at: m.at })),
       invalid,
     };
   };
 
   return {
-    snapshot(keys) {
-      const ids = new Set<string>();
-      for (const k of keys) {
-        const owner = q.owner.get(k.kind, k.value);
-        if (owner) ids.add(owner.profile_id);
-      }
-      const profiles: ProfileIdentities[] = [];
-      for (const id of ids) {
-        const row = q.profile.get(id);
-        if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
-      }
-      return Promise.resolve({ profiles });
-    },
-    commit(ops, cursorName, from, to) {
-      commit(ops, cursorName, from, to);
-      return Promise.resolve();
-    },
-    findProfile(key) {
-      const owner = q.owner.get(key.kind, key.value);
-      return Promise.resolve(owner ? view(owner.profile_id) : undefined);
-    },
-    getProfile: (id) => Promise.resolve(view(id)),
+    snapshot: (keys) =>
+      settle(() => {
+        const ids = new Set<string>();
+        for (const k of keys) {
+          const owner = q.owner.get(k.kind, k.value);
+          if (owner) ids.add(owner.profile_id);
+        }
+        const profiles: ProfileIdentities[] = [];
+        for (const id of ids) {
+          const row = q.profile.get(id);
+          if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
+        }
+        return { profiles };
+      }),
+    commit: (ops, cursorName, from, to) => settle(() => commit(ops, cursorName, from, to)),
+    findProfile: (key) =>
+      settle(() => {
+        const owner = q.owner.get(key.kind, key.value);
+        return owner ? view(owner.profile_id) : undefined;
+      }),
+    getProfile: (id) => settle(() => view(id)),
   };
 }

@@ -1,5 +1,5 @@
 import type { Store } from '../ports.ts';
-import { openSqlite } from './database.ts';
+import { openSqlite, settle } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { sqliteIdentityStore } from './identity-store.ts';
 
@@ -9,11 +9,8 @@ export function createSqliteStore(path: string): Store {
   const cursor = db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?');
   return {
     events: sqliteEventLog(db),
-    cursors: { get: (name) => Promise.resolve(cursor.get(name)?.position ?? 0) },
+    cursors: { get: (name) => settle(() => cursor.get(name)?.position ?? 0) },
     identity: sqliteIdentityStore(db),
-    close: () => {
-      db.close();
-      return Promise.resolve();
-    },
+    close: () => settle(() => void db.close()),
   };
 }
