@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { Processor } from '../engine/processor.ts';
 import { Runner } from '../engine/runner.ts';
+import { Scheduler } from '../engine/scheduler.ts';
+import { audienceSet } from '../engine/audience-stage.ts';
+import { compileAudiences } from '../audiences/index.ts';
 import { IngestService } from '../ingest/service.ts';
 import { EventBus } from '../shared/bus.ts';
+import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
@@ -30,7 +34,7 @@ export interface App {
   config: Config;
   clock: Clock;
   store: Store;
-  bus: EventBus;
+  bus: Bus;
   ingest: IngestService;
   processor: Processor;
   /** Source id by write key. */
@@ -49,14 +53,29 @@ export function createApp(options: AppOptions): App {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silent;
   const store = options.store ?? createSqliteStore(config.storage.sqlitePath);
-  const bus = new EventBus((error) => logger.error({ err: error }, 'event listener failed'));
-  const ingest = new IngestService({ log: store.events, clock, bus, maxFutureSkewMs: config.ingest.maxFutureSkewMs });
+  const bus: Bus = new EventBus((error) => logger.error({ err: error }, 'event listener failed'));
+  const ingest = new IngestService({
+    log: store.events,
+    clock,
+    bus,
+    maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+  });
+  const audiences = audienceSet(compileAudiences(config.audiences), config.audiences);
   const processor = new Processor({
     store,
     policy: config.identity,
     bus,
+    clock,
+    audiences,
     newProfileId: options.newProfileId ?? (() => randomUUID()),
   });
+  const scheduler = new Scheduler(
+    () => store.audiences.nextWakeAt(),
+    () => processor.processWakeups(),
+    clock,
+    (error) => logger.error({ err: error }, 'wake-up processing failed; it will be retried'),
+  );
+  bus.on('processor.batch', () => scheduler.rearm());
   const runner = new Runner(
     () => processor.drain(),
     (error) => logger.error({ err: error }, 'processor batch failed; it will be retried'),
@@ -65,7 +84,9 @@ export function createApp(options: AppOptions): App {
     if (e.stored > 0) runner.poke();
   });
   const keys = new Map(
-    config.sources.flatMap((s) => (s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const])),
+    config.sources.flatMap((s) =>
+      s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const],
+    ),
   );
 
   return {
@@ -76,12 +97,17 @@ export function createApp(options: AppOptions): App {
     ingest,
     processor,
     sourceForKey: (key) => keys.get(key),
-    start: () => runner.start(),
+    start: () => {
+      runner.start();
+      scheduler.start();
+    },
     async settle() {
       await runner.idle();
       await processor.drain();
+      while ((await processor.processWakeups()) > 0);
     },
     async stop() {
+      await scheduler.stop();
       await runner.stop();
       await store.close();
     },

@@ -10,8 +10,13 @@ import type { Config, Secret } from '../config/load.ts';
  * and the variables that were generated, so the caller can say where to find them.
  */
 export function fillMissingSecrets(config: Config): { config: Config; generated: string[]; file: string } {
-  const file = join(config.storage.sqlitePath === ':memory:' ? '.' : dirname(config.storage.sqlitePath), 'secrets.json');
-  const stored: Record<string, string> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const file = join(
+    config.storage.sqlitePath === ':memory:' ? '.' : dirname(config.storage.sqlitePath),
+    'secrets.json',
+  );
+  const stored: Record<string, string> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)
+    : {};
   const generated: string[] = [];
   const fill = (secret: Secret): Secret => {
     if (secret.value !== undefined) return secret;
@@ -25,7 +30,10 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
   };
   const filled: Config = {
     ...config,
-    server: { ...config.server, adminToken: fill(config.server.adminToken ?? { env: 'HANDOFF_ADMIN_TOKEN', value: undefined }) },
+    server: {
+      ...config.server,
+      adminToken: fill(config.server.adminToken ?? { env: 'HANDOFF_ADMIN_TOKEN', value: undefined }),
+    },
     sources: config.sources.map((s) => ({ ...s, writeKey: fill(s.writeKey) })),
   };
   if (generated.length > 0) {

@@ -36,7 +36,8 @@ export function childrenOf(condition: Condition, path: string): { condition: Con
 export function walkConditions(condition: Condition, path: string, negated = false): ConditionVisit[] {
   const visits: ConditionVisit[] = [{ condition, path, negated }];
   const childNegated = condition.type === 'not' ? !negated : negated;
-  for (const child of childrenOf(condition, path)) visits.push(...walkConditions(child.condition, child.path, childNegated));
+  for (const child of childrenOf(condition, path))
+    visits.push(...walkConditions(child.condition, child.path, childNegated));
   return visits;
 }
 
@@ -44,7 +45,10 @@ export function walkConditions(condition: Condition, path: string, negated = fal
 export const conditionPath = (index: number, root = 'audiences'): string => `${root}[${index}].condition`;
 
 /** The audiences an audience's condition refers to, with where each reference is written. */
-export function audienceReferences(definition: AudienceDefinition, path: string): { audience: string; at: string }[] {
+export function audienceReferences(
+  definition: AudienceDefinition,
+  path: string,
+): { audience: string; at: string }[] {
   if (definition.condition === undefined) return [];
   return walkConditions(definition.condition, path).flatMap(({ condition, path: at }) =>
     condition.type === 'in_audience' ? [{ audience: condition.audience, at: `${at}.audience` }] : [],

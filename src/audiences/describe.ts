@@ -5,10 +5,23 @@ import type { AgeBand } from './windows.ts';
 import { bandOf } from './windows.ts';
 import type { AggregateFn, Condition, EventMatcher, NumberComparison, PropertyFilter } from './schema.ts';
 
-const SYMBOL = { eq: '=', neq: '≠', in: 'in', gt: '>', gte: '≥', lt: '<', lte: '≤', contains: 'contains' } as const;
+const SYMBOL = {
+  eq: '=',
+  neq: '≠',
+  in: 'in',
+  gt: '>',
+  gte: '≥',
+  lt: '<',
+  lte: '≤',
+  contains: 'contains',
+} as const;
 
 const show = (value: unknown): string =>
-  Array.isArray(value) ? `[${value.map(show).join(', ')}]` : typeof value === 'string' ? value : JSON.stringify(value);
+  Array.isArray(value)
+    ? `[${value.map(show).join(', ')}]`
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value);
 
 export function describeTest(subject: string, test: { op: PropertyFilter['op']; value: unknown }): string {
   if (test.op === 'exists') return `${subject} ${test.value === false ? 'is not set' : 'is set'}`;
@@ -20,7 +33,7 @@ export function describeMatcher(matcher: EventMatcher): string {
   return where.length ? `${matcher.event} where ${where.join(' and ')}` : matcher.event;
 }
 
-export function describeBand(band: AgeBand): string {
+function describeBand(band: AgeBand): string {
   if (band.from === null && band.to === null) return 'ever';
   if (band.from === null) return `within ${formatDuration(band.to!)}`;
   if (band.to === null) return `older than ${formatDuration(band.from)}`;
@@ -30,14 +43,20 @@ export function describeBand(band: AgeBand): string {
 const times = (n: number) => (n === 1 ? '1 time' : `${n} times`);
 
 /** `≥ 2 times`; empty for the default "at least once". */
-export function describeCount(count: NumberComparison | undefined): string {
+function describeCount(count: NumberComparison | undefined): string {
   if (count === undefined || (count.op === 'gte' && count.value === 1)) return '';
   if (count.op === 'eq') return `exactly ${times(count.value)}`;
   return `${SYMBOL[count.op]} ${times(count.value)}`;
 }
 
-export function describeAggregate(fn: AggregateFn, property: string | undefined, matcher: EventMatcher): string {
-  return fn === 'count' ? `count of ${describeMatcher(matcher)}` : `${fn} ${property ?? ''} of ${describeMatcher(matcher)}`;
+export function describeAggregate(
+  fn: AggregateFn,
+  property: string | undefined,
+  matcher: EventMatcher,
+): string {
+  const measure =
+    fn === 'count' ? 'count' : fn === 'sum' ? `total ${property ?? ''}` : `${fn} ${property ?? ''}`;
+  return `${measure} of ${describeMatcher(matcher)}`;
 }
 
 /** One line naming what the node tests, e.g. `last Order Completed between 60d and 120d ago`. */

@@ -3,7 +3,13 @@
 import { compareNumber } from './filters.ts';
 import { describeCondition, describeMatcher, showTime } from './describe.ts';
 import { leafExplanation, type CompiledNode, type NodeResult, type Track, type View } from './nodes.ts';
-import type { EventCondition, EventMatcher, LastCondition, NumberComparison, SinceLastCondition } from './schema.ts';
+import type {
+  EventCondition,
+  EventMatcher,
+  LastCondition,
+  NumberComparison,
+  SinceLastCondition,
+} from './schema.ts';
 import { latest, readCount, readTimestamps } from './trackers.ts';
 import { bandOf, countInBand, inBand, isAllTime, nextBandEdge, nextCountChange } from './windows.ts';
 
@@ -13,7 +19,7 @@ export const matcherOf = (node: EventMatcher): EventMatcher => ({ event: node.ev
  * How many of the latest timestamps "count OP N within W" needs: beyond this many, every count
  * compares the same, so older ones can go (N for ≥ and <; N+1 for the rest).
  */
-export function countCap({ op, value }: NumberComparison): number {
+function countCap({ op, value }: NumberComparison): number {
   return Math.max(1, op === 'gte' || op === 'lt' ? value : value + 1);
 }
 
@@ -31,7 +37,10 @@ export function eventLeaf(condition: EventCondition, track: Track): CompiledNode
 
   if (isAllTime(band)) {
     const key = track({ kind: 'count', match: matcherOf(condition) });
-    const evaluate = (view: View): NodeResult => ({ value: decide(readCount(view.state, key)), nextChangeAt: null });
+    const evaluate = (view: View): NodeResult => ({
+      value: decide(readCount(view.state, key)),
+      nextChangeAt: null,
+    });
     return {
       evaluate,
       explain: (view) => leafExplanation(text, evaluate(view), [`${readCount(view.state, key)} so far`]),
@@ -107,7 +116,10 @@ export function sinceLastLeaf(condition: SinceLastCondition, track: Track): Comp
   const facts = (view: View): string[] => {
     const { a, b } = read(view);
     if (a === undefined) return [`no ${nameA} yet`];
-    return [`last ${nameA} at ${showTime(a)}`, b === undefined ? `no ${nameB} yet` : `last ${nameB} at ${showTime(b)}`];
+    return [
+      `last ${nameA} at ${showTime(a)}`,
+      b === undefined ? `no ${nameB} yet` : `last ${nameB} at ${showTime(b)}`,
+    ];
   };
   return {
     evaluate,

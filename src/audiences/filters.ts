@@ -38,7 +38,8 @@ function order(actual: unknown, expected: unknown): number | undefined {
     const n = toNumber(actual);
     return n === undefined ? undefined : n - expected;
   }
-  if (typeof expected === 'string' && typeof actual === 'string') return actual < expected ? -1 : actual > expected ? 1 : 0;
+  if (typeof expected === 'string' && typeof actual === 'string')
+    return actual < expected ? -1 : actual > expected ? 1 : 0;
   return undefined;
 }
 
@@ -92,7 +93,10 @@ export function compareNumber(actual: number, comparison: NumberComparison): boo
   }
 }
 
-export function matchesEvent(matcher: EventMatcher, event: Pick<AudienceEvent, 'name' | 'properties'>): boolean {
+export function matchesEvent(
+  matcher: EventMatcher,
+  event: Pick<AudienceEvent, 'name' | 'properties'>,
+): boolean {
   if (event.name !== matcher.event) return false;
   return (matcher.where ?? []).every((filter) =>
     testValue(propertyAt(event.properties, filter.property), filter.op, filter.value),

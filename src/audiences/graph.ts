@@ -51,7 +51,10 @@ export function dependencyOrder(definitions: readonly AudienceDefinition[]): Dep
 }
 
 /** Every audience that depends, directly or not, on one of `keys`, plus `keys` themselves. */
-export function withDependents(definitions: readonly AudienceDefinition[], keys: Iterable<string>): Set<string> {
+export function withDependents(
+  definitions: readonly AudienceDefinition[],
+  keys: Iterable<string>,
+): Set<string> {
   const dependents = new Map<string, string[]>();
   definitions.forEach((d, i) => {
     for (const { audience } of audienceReferences(d, conditionPath(i))) {

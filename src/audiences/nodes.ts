@@ -55,7 +55,12 @@ export const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
 
 export function leafExplanation(text: string, result: NodeResult, details: string[]): Explanation {
   const suffix = details.length ? ` (${details.join(', ')})` : '';
-  return { text: `${text}: ${yesNo(result.value)}${suffix}`, value: result.value, nextChangeAt: result.nextChangeAt, children: [] };
+  return {
+    text: `${text}: ${yesNo(result.value)}${suffix}`,
+    value: result.value,
+    nextChangeAt: result.nextChangeAt,
+    children: [],
+  };
 }
 
 const earliest = (times: (number | null)[]): number | null =>
@@ -97,7 +102,12 @@ export function negate(child: CompiledNode): CompiledNode {
     explain: (view) => {
       if (child.explainNegated) return child.explainNegated(view);
       const result = evaluate(view);
-      return { text: `not: ${yesNo(result.value)}`, value: result.value, nextChangeAt: result.nextChangeAt, children: [child.explain(view)] };
+      return {
+        text: `not: ${yesNo(result.value)}`,
+        value: result.value,
+        nextChangeAt: result.nextChangeAt,
+        children: [child.explain(view)],
+      };
     },
   };
 }

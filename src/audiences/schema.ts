@@ -4,20 +4,18 @@ import { z } from 'zod';
 import { parseDuration } from '../shared/duration.ts';
 
 const duration = (what: string, { allowZero = false } = {}) =>
-  z
-    .string({ error: `${what} must be a duration such as 4h or 7d` })
-    .transform((text, ctx) => {
-      const parsed = parseDuration(text);
-      if (!parsed.ok) {
-        ctx.addIssue({ code: 'custom', message: parsed.error.message });
-        return z.NEVER;
-      }
-      if (parsed.value === 0 && !allowZero) {
-        ctx.addIssue({ code: 'custom', message: `${what} must be longer than zero` });
-        return z.NEVER;
-      }
-      return parsed.value;
-    });
+  z.string({ error: `${what} must be a duration such as 4h or 7d` }).transform((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.message });
+      return z.NEVER;
+    }
+    if (parsed.value === 0 && !allowZero) {
+      ctx.addIssue({ code: 'custom', message: `${what} must be longer than zero` });
+      return z.NEVER;
+    }
+    return parsed.value;
+  });
 
 /** `[A, B]`: A ≤ age < B, with A < B. */
 const band = z
@@ -31,9 +29,17 @@ function compared<const S extends z.core.$ZodLooseShape>(shape: S) {
   return z.discriminatedUnion('op', [
     z.strictObject({ ...shape, op: z.enum(['eq', 'neq']), value: scalar }),
     z.strictObject({ ...shape, op: z.literal('in'), value: z.array(scalar).min(1) }),
-    z.strictObject({ ...shape, op: z.enum(['gt', 'gte', 'lt', 'lte']), value: z.union([z.number(), z.string()]) }),
+    z.strictObject({
+      ...shape,
+      op: z.enum(['gt', 'gte', 'lt', 'lte']),
+      value: z.union([z.number(), z.string()]),
+    }),
     z.strictObject({ ...shape, op: z.literal('exists'), value: z.boolean().default(true) }),
-    z.strictObject({ ...shape, op: z.literal('contains'), value: z.union([z.string(), z.number(), z.boolean()]) }),
+    z.strictObject({
+      ...shape,
+      op: z.literal('contains'),
+      value: z.union([z.string(), z.number(), z.boolean()]),
+    }),
   ]);
 }
 
@@ -47,7 +53,12 @@ export interface NumberComparison {
 
 const numberComparison = (what: string, value: z.ZodNumber) =>
   z
-    .strictObject(Object.fromEntries(NUMBER_OPS.map((op) => [op, value.optional()])) as Record<NumberOp, z.ZodOptional<z.ZodNumber>>)
+    .strictObject(
+      Object.fromEntries(NUMBER_OPS.map((op) => [op, value.optional()])) as Record<
+        NumberOp,
+        z.ZodOptional<z.ZodNumber>
+      >,
+    )
     .refine((written) => Object.values(written).filter((v) => v !== undefined).length === 1, {
       message: `${what} needs exactly one of ${NUMBER_OPS.join(', ')}, e.g. { gte: 2 }`,
     })
@@ -79,7 +90,9 @@ const eventCondition = z
     within: duration('within').optional(),
     between: band.optional(),
   })
-  .refine(atMostOneOf(['within', 'between']), { message: 'use within or between, not both (neither means all time)' });
+  .refine(atMostOneOf(['within', 'between']), {
+    message: 'use within or between, not both (neither means all time)',
+  });
 
 const lastCondition = z
   .strictObject({
@@ -96,14 +109,22 @@ const lastCondition = z
 const sinceLastCondition = z.strictObject({
   type: z.literal('since_last'),
   ...matcherShape,
-  since: z.union([z.string().min(1).transform((event): EventMatcher => ({ event })), matcherSchema]),
+  since: z.union([
+    z
+      .string()
+      .min(1)
+      .transform((event): EventMatcher => ({ event })),
+    matcherSchema,
+  ]),
 });
 
 export const AGGREGATE_FNS = ['count', 'sum', 'avg', 'min', 'max'] as const;
 export type AggregateFn = (typeof AGGREGATE_FNS)[number];
 const needsProperty = (node: { fn: AggregateFn; property?: string | undefined }) =>
   node.fn === 'count' || node.property !== undefined;
-const propertyHint = { message: 'sum, avg, min and max need the numeric property to aggregate, e.g. property: revenue' };
+const propertyHint = {
+  message: 'sum, avg, min and max need the numeric property to aggregate, e.g. property: revenue',
+};
 
 const aggregateCondition = z
   .strictObject({
@@ -162,19 +183,6 @@ export type Condition =
   | AllCondition
   | AnyCondition
   | NotCondition;
-
-export const CONDITION_TYPES = [
-  'event',
-  'last',
-  'since_last',
-  'aggregate',
-  'trait',
-  'in_audience',
-  'top_percent',
-  'all',
-  'any',
-  'not',
-] as const satisfies readonly Condition['type'][];
 
 /** `{ all: [...] }`, `{ any: [...] }` and `{ not: {...} }` read better without `type:`; fill it in. */
 function inferCombinatorType(node: unknown): unknown {

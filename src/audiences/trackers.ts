@@ -60,8 +60,12 @@ function upperBound<T>(list: readonly T[], ts: number, timestampOf: (item: T) =>
   return lo;
 }
 
-const firstYoungerThan = <T>(list: readonly T[], horizon: number | null, now: number, at: (item: T) => number) =>
-  horizon === null ? 0 : upperBound(list, now - horizon, at);
+const firstYoungerThan = <T>(
+  list: readonly T[],
+  horizon: number | null,
+  now: number,
+  at: (item: T) => number,
+) => (horizon === null ? 0 : upperBound(list, now - horizon, at));
 
 const stamp = (ts: number) => ts;
 const pairStamp = (pair: [number, number]) => pair[0];
@@ -89,7 +93,11 @@ function pruneValue(spec: TrackerSpec, value: TrackerValue, now: number): Tracke
   }
 }
 
-function addEvent(spec: TrackerSpec, value: TrackerValue | undefined, event: AudienceEvent): TrackerValue | undefined {
+function addEvent(
+  spec: TrackerSpec,
+  value: TrackerValue | undefined,
+  event: AudienceEvent,
+): TrackerValue | undefined {
   switch (spec.kind) {
     case 'timestamps': {
       const list = (value as number[] | undefined) ?? [];
@@ -132,14 +140,19 @@ export function applyToTrackers(
   const next: Record<string, TrackerValue> = {};
   for (const [key, spec] of specs) {
     let value = state.trackers[key];
-    if ((only === undefined || only.has(key)) && matchesEvent(spec.match, event)) value = addEvent(spec, value, event);
+    if ((only === undefined || only.has(key)) && matchesEvent(spec.match, event))
+      value = addEvent(spec, value, event);
     if (value !== undefined) value = pruneValue(spec, value, now);
     if (value !== undefined) next[key] = value;
   }
   return { v: 1, trackers: next };
 }
 
-export function pruneTrackers(specs: ReadonlyMap<string, TrackerSpec>, state: ProfileState, now: number): ProfileState {
+export function pruneTrackers(
+  specs: ReadonlyMap<string, TrackerSpec>,
+  state: ProfileState,
+  now: number,
+): ProfileState {
   const next: Record<string, TrackerValue> = {};
   for (const [key, spec] of specs) {
     const value = state.trackers[key];
@@ -151,9 +164,11 @@ export function pruneTrackers(specs: ReadonlyMap<string, TrackerSpec>, state: Pr
 
 export const readTimestamps = (state: ProfileState, key: string): readonly number[] =>
   (state.trackers[key] as number[] | undefined) ?? [];
-export const readCount = (state: ProfileState, key: string): number => (state.trackers[key] as number | undefined) ?? 0;
+export const readCount = (state: ProfileState, key: string): number =>
+  (state.trackers[key] as number | undefined) ?? 0;
 export const readStats = (state: ProfileState, key: string): Stats | undefined =>
   state.trackers[key] as Stats | undefined;
 export const readValues = (state: ProfileState, key: string): readonly [number, number][] =>
   (state.trackers[key] as [number, number][] | undefined) ?? [];
-export const latest = (timestamps: readonly number[]): number | undefined => timestamps[timestamps.length - 1];
+export const latest = (timestamps: readonly number[]): number | undefined =>
+  timestamps[timestamps.length - 1];

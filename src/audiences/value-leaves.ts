@@ -5,8 +5,22 @@ import { compareNumber, testValue } from './filters.ts';
 import { describeCondition, showTime } from './describe.ts';
 import { matcherOf } from './event-leaves.ts';
 import { leafExplanation, type CompiledNode, type NodeResult, type Track, type View } from './nodes.ts';
-import type { AggregateCondition, AggregateFn, EventMatcher, InAudienceCondition, TopPercentCondition, TraitCondition } from './schema.ts';
-import { readCount, readStats, readTimestamps, readValues, type ProfileState, type Stats } from './trackers.ts';
+import type {
+  AggregateCondition,
+  AggregateFn,
+  EventMatcher,
+  InAudienceCondition,
+  TopPercentCondition,
+  TraitCondition,
+} from './schema.ts';
+import {
+  readCount,
+  readStats,
+  readTimestamps,
+  readValues,
+  type ProfileState,
+  type Stats,
+} from './trackers.ts';
 
 /** The aggregate of nothing: counts and sums are 0; an average, minimum or maximum does not exist. */
 function fromStats(fn: AggregateFn, [count, sum, min, max]: Stats): number | undefined {
@@ -38,7 +52,10 @@ function suffixStats(values: readonly number[]): Stats[] {
 }
 
 /** Reads a lifetime aggregate: `count` from a counter, the rest from running stats. */
-function lifetimeReader(node: { fn: AggregateFn; property?: string | undefined } & EventMatcher, track: Track) {
+function lifetimeReader(
+  node: { fn: AggregateFn; property?: string | undefined } & EventMatcher,
+  track: Track,
+) {
   if (node.fn === 'count') {
     const key = track({ kind: 'count', match: matcherOf(node) });
     return (state: ProfileState) => ({ value: readCount(state, key), events: readCount(state, key) });
@@ -59,7 +76,10 @@ export function aggregateLeaf(condition: AggregateCondition, track: Track): Comp
 
   if (within === undefined) {
     const read = lifetimeReader(condition, track);
-    const evaluate = (view: View): NodeResult => ({ value: decide(read(view.state).value), nextChangeAt: null });
+    const evaluate = (view: View): NodeResult => ({
+      value: decide(read(view.state).value),
+      nextChangeAt: null,
+    });
     return {
       evaluate,
       explain: (view) => {
@@ -71,10 +91,24 @@ export function aggregateLeaf(condition: AggregateCondition, track: Track): Comp
 
   const key =
     fn === 'count'
-      ? track({ kind: 'timestamps', match: matcherOf(condition), horizon: within, cap: null })
-      : track({ kind: 'values', match: matcherOf(condition), property: condition.property ?? '', horizon: within });
+      ? // Every count above the compared value answers alike, so only that many need keeping.
+        track({
+          kind: 'timestamps',
+          match: matcherOf(condition),
+          horizon: within,
+          cap: Math.max(1, Math.floor(condition.compare.value) + 1),
+        })
+      : track({
+          kind: 'values',
+          match: matcherOf(condition),
+          property: condition.property ?? '',
+          horizon: within,
+        });
   const inWindow = (view: View): readonly [number, number][] => {
-    const pairs = fn === 'count' ? readTimestamps(view.state, key).map((ts) => [ts, 1] as [number, number]) : readValues(view.state, key);
+    const pairs =
+      fn === 'count'
+        ? readTimestamps(view.state, key).map((ts) => [ts, 1] as [number, number])
+        : readValues(view.state, key);
     return pairs.filter(([ts]) => view.now - ts < within);
   };
   const evaluate = (view: View): NodeResult => {
@@ -82,10 +116,11 @@ export function aggregateLeaf(condition: AggregateCondition, track: Track): Comp
     const suffixes = suffixStats(pairs.map(([, v]) => v));
     const current = decide(fromStats(fn, suffixes[0]!));
     // Pairs leave the window oldest first; find the first departure that flips the answer.
-    for (let i = 0; i < pairs.length; ) {
+    for (let i = 0; i < pairs.length;) {
       const ts = pairs[i]![0];
       while (i < pairs.length && pairs[i]![0] === ts) i++;
-      if (decide(fromStats(fn, suffixes[i]!)) !== current) return { value: current, nextChangeAt: ts + within };
+      if (decide(fromStats(fn, suffixes[i]!)) !== current)
+        return { value: current, nextChangeAt: ts + within };
     }
     return { value: current, nextChangeAt: null };
   };
@@ -128,7 +163,10 @@ export function inAudienceLeaf(condition: InAudienceCondition): CompiledNode {
     explain: (view) => {
       const result = evaluate(view);
       const referenced = view.explainAudience(condition.audience);
-      return { ...leafExplanation(describeCondition(condition), result, []), children: referenced ? [referenced] : [] };
+      return {
+        ...leafExplanation(describeCondition(condition), result, []),
+        children: referenced ? [referenced] : [],
+      };
     },
   };
 }
@@ -138,7 +176,7 @@ export function topPercentLeaf(
   condition: TopPercentCondition,
   conditionId: string,
   track: Track,
-): CompiledNode & { score(state: ProfileState): number | undefined } {
+): CompiledNode & { score: (state: ProfileState) => number | undefined } {
   const read = lifetimeReader(condition, track);
   // No matching events means no rank at all, not a score of zero.
   const score = (state: ProfileState) => {

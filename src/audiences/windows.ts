@@ -53,7 +53,7 @@ export function nextCountChange(
   edges.sort((a, b) => a[0] - b[0]);
   let count = countInBand(timestamps, now, band);
   const current = decide(count);
-  for (let i = 0; i < edges.length; ) {
+  for (let i = 0; i < edges.length;) {
     const at = edges[i]![0];
     while (i < edges.length && edges[i]![0] === at) count += edges[i++]![1];
     if (decide(count) !== current) return at;

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { Document } from 'yaml';
 import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { AudienceDefinition } from '../audiences/index.ts';
+import { validateAudiences } from '../audiences/index.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -22,8 +25,8 @@ export interface Config {
   sources: { id: string; kind: 'segment'; writeKey: Secret }[];
   ingest: { maxFutureSkewMs: number };
   identity: IdentityPolicy;
-  /** Audience definitions as written; the audiences module validates them. */
-  audiences: unknown[];
+  /** Validated audience definitions, in dependency order (each after those it references). */
+  audiences: AudienceDefinition[];
 }
 
 /** A configuration problem, with where it is in the file (1-based line and column when known). */
@@ -46,7 +49,11 @@ export function loadConfigFile(
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const message = `cannot read the config file ${file}: ${(error as Error).message}`;
-    return fail({ code: 'config_unreadable', message, problems: [{ code: 'config_unreadable', message, path: '' }] });
+    return fail({
+      code: 'config_unreadable',
+      message,
+      problems: [{ code: 'config_unreadable', message, path: '' }],
+    });
   }
   return parseConfig(text, file, env);
 }
@@ -67,29 +74,66 @@ export function parseConfig(
   }));
   if (problems.length === 0) {
     const parsed = configSchema.safeParse(doc.toJS() ?? {});
-    if (parsed.success) return ok(freeze(build(parsed.data, file, env)));
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
-      let node: unknown = doc.getIn(issue.path as (string | number)[], true);
-      for (let up = issue.path.length - 1; !isNode(node) && up >= 0; up--) {
-        node = doc.getIn(issue.path.slice(0, up) as (string | number)[], true);
+    if (parsed.success) {
+      const audiences = validateAudiences(parsed.data.audiences);
+      if (audiences.ok) return ok(freeze(build(parsed.data, audiences.value, file, env)));
+      for (const p of audiences.error.problems) {
+        problems.push({
+          code: p.code,
+          message: `${p.message} (${p.hint})`,
+          path: p.at,
+          ...position(doc, lines, pathSegments(p.at)),
+        });
       }
-      const pos = isNode(node) && node.range ? lines.linePos(node.range[0]) : undefined;
-      problems.push({
-        code: 'config_invalid',
-        message: issue.message,
-        path,
-        ...(pos ? { line: pos.line, column: pos.col } : {}),
-      });
-    }
+    } else
+      for (const issue of parsed.error.issues) {
+        const path = issue.path
+          .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+          .join('')
+          .replace(/^\./, '');
+        problems.push({
+          code: 'config_invalid',
+          message: issue.message,
+          path,
+          ...position(doc, lines, issue.path as (string | number)[]),
+        });
+      }
   }
   const message = problems.map((p) => formatProblem(file, p)).join('\n');
   return fail({ code: 'config_invalid', message, problems });
 }
 
-function build(raw: RawConfig, file: string, env: Readonly<Record<string, string | undefined>>): Config {
+/** `audiences[3].condition.all[1].within` → ['audiences', 3, 'condition', 'all', 1, 'within'] */
+function pathSegments(path: string): (string | number)[] {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+}
+
+/** The line and column of the deepest node on `path` that exists in the document. */
+function position(
+  doc: Document,
+  lines: LineCounter,
+  path: (string | number)[],
+): { line?: number; column?: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node: unknown = doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const pos = lines.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function build(
+  raw: RawConfig,
+  audiences: AudienceDefinition[],
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
   const secret = (ref: { env: string } | string): Secret =>
-    typeof ref === 'string' ? { env: '', value: undefined } : { env: ref.env, value: env[ref.env] || undefined };
+    typeof ref === 'string'
+      ? { env: '', value: undefined }
+      : { env: ref.env, value: env[ref.env] || undefined };
   const skew = parseDuration(raw.ingest.maxFutureSkew);
   return {
     file,
@@ -102,7 +146,7 @@ function build(raw: RawConfig, file: string, env: Readonly<Record<string, string
     sources: raw.sources.map((s) => ({ id: s.id, kind: s.kind, writeKey: secret(s.writeKey) })),
     ingest: { maxFutureSkewMs: skew.ok ? skew.value : 24 * 3_600_000 },
     identity: raw.identity,
-    audiences: raw.audiences,
+    audiences,
   };
 }
 

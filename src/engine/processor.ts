@@ -1,15 +1,23 @@
 import type { IdentityOp, IdentityPolicy } from '../identity/model.ts';
 import { identityOf, lookupKeys, resolve } from '../identity/resolve.ts';
 import { WorkingSet } from '../identity/working-set.ts';
-import type { EventBus } from '../shared/bus.ts';
+import type { Bus } from './events.ts';
+import type { Clock } from '../shared/clock.ts';
+import { systemClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { CursorMovedError } from '../store/ports.ts';
+import type { AudienceSet } from './audience-stage.ts';
+import { evaluateBatch, evaluateDue } from './evaluate-batch.ts';
 
 export interface ProcessorOptions {
   store: Store;
   policy: IdentityPolicy;
-  bus: EventBus;
+  bus: Bus;
+  /** Default: the system clock. */
+  clock?: Clock;
   newProfileId: () => string;
+  /** The compiled audiences; none means identity resolution only. */
+  audiences?: AudienceSet;
   /** Events read and committed per transaction. Default 1000. */
   batchSize?: number;
   /** The durable cursor's name. Default `processor`. */
@@ -17,9 +25,11 @@ export interface ProcessorOptions {
 }
 
 /**
- * Reads the event log after its durable cursor and resolves each event to a profile. A batch's
- * identity changes and the new cursor commit in one transaction, so a crash resumes at the cursor
- * with nothing lost and nothing applied twice.
+ * Reads the event log after its durable cursor: resolves each event to a profile, folds it into
+ * the profile's audience state and records every enter and exit. A batch's identity changes,
+ * states, memberships, changes and the new cursor commit in one transaction, so a crash resumes
+ * at the cursor with nothing lost and nothing applied twice. Wake-ups (exits and entries that
+ * time alone brings) go through the same queue, so the two never interleave.
  */
 export class Processor {
   private readonly batchSize: number;
@@ -34,7 +44,34 @@ export class Processor {
 
   /** Processes at most one batch; returns how many events it processed. Calls never overlap. */
   processBatch(): Promise<number> {
-    const run = this.queue.then(() => this.processOne());
+    return this.serially(() => this.processOne());
+  }
+
+  /** Re-evaluates profiles whose wake-up is due; returns how many it evaluated. */
+  processWakeups(limit = 1000): Promise<number> {
+    const { audiences, store } = this.options;
+    const clock = this.options.clock ?? systemClock;
+    if (!audiences) return Promise.resolve(0);
+    return this.serially(async () => {
+      const now = clock.now();
+      const due = await store.audiences.due(now, limit);
+      if (due.length === 0) return 0;
+      const writes = await evaluateDue(store, audiences, due, now);
+      await store.commit({ identity: [], audiences: writes });
+      this.options.bus.emit('engine.changes', { changes: writes.changes });
+      return due.length;
+    });
+  }
+
+  /** Processes until the log is exhausted; returns the number of events processed. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (let n = await this.processBatch(); n > 0; n = await this.processBatch()) total += n;
+    return total;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.then(
       () => undefined,
       () => undefined,
@@ -44,6 +81,7 @@ export class Processor {
 
   private async processOne(): Promise<number> {
     const { store, policy, bus } = this.options;
+    const clock = this.options.clock ?? systemClock;
     const started = performance.now();
     const after = (this.position ??= await store.cursors.get(this.cursorName));
     const events = await store.events.readAfter(after, this.batchSize);
@@ -53,16 +91,21 @@ export class Processor {
     const identities = events.map((e) => identityOf(e, policy));
     const ws = new WorkingSet(await store.identity.snapshot(identities.flatMap(lookupKeys)));
     const ops: IdentityOp[] = [];
-    let merges = 0;
+    const profileOf: string[] = [];
     events.forEach((event, i) => {
       const resolution = resolve(event, identities[i]!, ws, policy, this.options.newProfileId);
-      for (const op of resolution.ops) {
-        ops.push(op);
-        if (op.op === 'merge') merges++;
-      }
+      profileOf.push(resolution.profileId);
+      ops.push(...resolution.ops);
     });
+    const writes = this.options.audiences
+      ? await evaluateBatch(store, this.options.audiences, events, profileOf, ops, clock.now())
+      : undefined;
     try {
-      await store.identity.commit(ops, this.cursorName, after, last.offset);
+      await store.commit({
+        cursor: { name: this.cursorName, from: after, to: last.offset },
+        identity: ops,
+        audiences: writes ?? { states: [], entered: [], exited: [], changes: [], scores: [], dropped: [] },
+      });
     } catch (error) {
       if (!(error instanceof CursorMovedError)) throw error;
       // Another processor (an import beside `serve`) got there first: carry on from where it is.
@@ -70,14 +113,14 @@ export class Processor {
       return this.processOne();
     }
     this.position = last.offset;
-    bus.emit('processor.batch', { events: events.length, offset: last.offset, merges, ms: performance.now() - started });
+    const merges = ops.filter((op) => op.op === 'merge').length;
+    bus.emit('processor.batch', {
+      events: events.length,
+      offset: last.offset,
+      merges,
+      ms: performance.now() - started,
+    });
+    if (writes && writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
     return events.length;
-  }
-
-  /** Processes until the log is exhausted; returns the number of events processed. */
-  async drain(): Promise<number> {
-    let total = 0;
-    for (let n = await this.processBatch(); n > 0; n = await this.processBatch()) total += n;
-    return total;
   }
 }

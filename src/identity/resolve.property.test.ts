@@ -6,6 +6,7 @@ import { Processor } from '../engine/processor.ts';
 import type { IncomingEvent } from '../ingest/event.ts';
 import type { Message } from '../ingest/messages.ts';
 import { EventBus } from '../shared/bus.ts';
+import type { HandoffEvents } from '../engine/events.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { IdentifierKind, IdentityPolicy } from './model.ts';
 
@@ -136,7 +137,7 @@ test('resolution partitions identifiers as the union-find model does, and keeps 
         try {
           let created = 0;
           let merges = 0;
-          const bus = new EventBus();
+          const bus = new EventBus<HandoffEvents>();
           bus.on('processor.batch', (e) => (merges += e.merges));
           const processor = new Processor({
             store,

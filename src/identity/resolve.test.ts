@@ -9,6 +9,7 @@ import { Processor } from '../engine/processor.ts';
 import type { IncomingEvent } from '../ingest/event.ts';
 import type { Message } from '../ingest/messages.ts';
 import { EventBus } from '../shared/bus.ts';
+import type { HandoffEvents } from '../engine/events.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { IdentifierKind, IdentityPolicy, MergeRecord, ProfileView } from './model.ts';
@@ -75,7 +76,7 @@ class World {
     return new Processor({
       store: this.store,
       policy: this.policy,
-      bus: new EventBus(),
+      bus: new EventBus<HandoffEvents>(),
       newProfileId: this.newProfileId,
       batchSize: this.batchSize,
     });
@@ -606,7 +607,7 @@ describe('durability of resolution', () => {
     const restarted = new Processor({
       store: x.store,
       policy: DEFAULTS,
-      bus: new EventBus(),
+      bus: new EventBus<HandoffEvents>(),
       newProfileId: () => 'p1',
     });
     assert.equal(await restarted.drain(), 0);
@@ -628,12 +629,9 @@ describe('durability of resolution', () => {
     let failures = 1;
     const flaky: Store = {
       ...store,
-      identity: {
-        ...store.identity,
-        commit: (...args) => {
-          if (failures-- > 0) return Promise.reject(new Error('disk full'));
-          return store.identity.commit(...args);
-        },
+      commit: (batch) => {
+        if (failures-- > 0) return Promise.reject(new Error('disk full'));
+        return store.commit(batch);
       },
     };
     const x = new World(flaky);

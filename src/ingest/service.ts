@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import type { EventBus } from '../shared/bus.ts';
+import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { EventLog } from '../store/ports.ts';
 import type { IncomingEvent } from './event.ts';
@@ -31,7 +31,7 @@ export interface BatchDefaults {
 export interface IngestOptions {
   log: EventLog;
   clock: Clock;
-  bus: EventBus;
+  bus: Bus;
   /** Events stamped further ahead of the server clock than this are rejected (ms). */
   maxFutureSkewMs: number;
 }
@@ -83,13 +83,17 @@ export class IngestService {
     if (defaults.context && (candidate.context === undefined || isRecord(candidate.context))) {
       candidate.context = { ...defaults.context, ...candidate.context };
     }
-    if (defaults.integrations && candidate.integrations === undefined) candidate.integrations = defaults.integrations;
+    if (defaults.integrations && candidate.integrations === undefined)
+      candidate.integrations = defaults.integrations;
     if (candidate.sentAt === undefined && defaults.sentAt !== undefined) candidate.sentAt = defaults.sentAt;
 
     const body = JSON.stringify(candidate);
     const bytes = Buffer.byteLength(body);
     if (bytes > MAX_MESSAGE_BYTES) {
-      return { code: 'message_too_large', message: `message is ${bytes} bytes; the limit is 32 KB per message` };
+      return {
+        code: 'message_too_large',
+        message: `message is ${bytes} bytes; the limit is 32 KB per message`,
+      };
     }
     const parsed = messageSchema.safeParse(candidate);
     if (!parsed.success) return { code: 'invalid_message', message: describe(parsed.error, candidate) };

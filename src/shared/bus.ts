@@ -1,13 +1,7 @@
-/** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
-export interface HandoffEvents {
-  'ingest.accepted': { sourceId: string; stored: number; duplicates: number; rejected: number };
-  'processor.batch': { events: number; offset: number; merges: number; ms: number };
-}
-
 type Listener<T> = (payload: T) => void;
 
 /** A small typed event bus. A listener that throws is reported, never breaks the emitter. */
-export class EventBus<M extends object = HandoffEvents> {
+export class EventBus<M extends object> {
   private readonly listeners = new Map<keyof M, Set<Listener<never>>>();
 
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}

@@ -27,7 +27,19 @@ test('parses compound durations written largest unit first', () => {
 });
 
 test('rejects anything ambiguous with a message that says how to write it', () => {
-  for (const text of ['', '4', 'h', '4 hours', '1.5h', '-4h', '30m1h', '1h1h', '4H', '4hx', '9999999999999999w']) {
+  for (const text of [
+    '',
+    '4',
+    'h',
+    '4 hours',
+    '1.5h',
+    '-4h',
+    '30m1h',
+    '1h1h',
+    '4H',
+    '4hx',
+    '9999999999999999w',
+  ]) {
     const result = parseDuration(text);
     assert.equal(result.ok, false, text);
     if (!result.ok) {

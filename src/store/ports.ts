@@ -1,4 +1,5 @@
 import type { IncomingEvent, LoggedEvent } from '../ingest/event.ts';
+import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { IdentityOp, IdentitySnapshot, IdentifierKey, ProfileView } from '../identity/model.ts';
 
 /** The append-only event log: what ingest acknowledges is here, in offset order. */
@@ -49,10 +50,39 @@ export class CursorMovedError extends Error {
   }
 }
 
+/** Per-profile audience state, memberships, the change outbox and wake-ups. */
+export interface AudienceStore {
+  /** The engine's record of each profile (state, traits, memberships); unknown ids get an empty record. */
+  load(profileIds: readonly string[]): Promise<Map<string, ProfileRecord>>;
+  /** Every logged event of these profiles (as of the last commit), in offset order. */
+  history(profileIds: readonly string[]): Promise<LoggedEvent[]>;
+  /** Profiles whose wake-up is at or before `now`, earliest first. */
+  due(now: number, limit: number): Promise<string[]>;
+  /** The earliest pending wake-up, or null. */
+  nextWakeAt(): Promise<number | null>;
+  members(audience: string): Promise<Membership[]>;
+  /** Changes in outbox order after `seq`. */
+  changesAfter(seq: number, limit: number): Promise<(MembershipChange & { seq: number })[]>;
+  /** Changes of one profile, newest last. */
+  changesOf(profileId: string): Promise<(MembershipChange & { seq: number })[]>;
+  /** The score at the top `percent`% of profiles that have one, for a top_percent condition. */
+  threshold(conditionId: string, percent: number): Promise<number | undefined>;
+}
+
+/** One processor step: identity changes, audience results and the cursor, committed together. */
+export interface BatchCommit {
+  cursor?: { name: string; from: number; to: number };
+  identity: readonly IdentityOp[];
+  audiences: AudienceWrites;
+}
+
 /** Everything Handoff keeps. One adapter per database. */
 export interface Store {
   events: EventLog;
   cursors: Cursors;
   identity: IdentityStore;
+  audiences: AudienceStore;
+  /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
+  commit(batch: BatchCommit): Promise<void>;
   close(): Promise<void>;
 }

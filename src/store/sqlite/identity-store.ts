@@ -8,8 +8,8 @@ import type {
   TraitValue,
 } from '../../identity/model.ts';
 import { assertNever } from '../../shared/result.ts';
-import type { IdentityStore } from '../ports.ts';
-import { CursorMovedError } from '../ports.ts';
+import { emptyWrites } from '../../engine/model.ts';
+import type { BatchCommit, IdentityStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
 
@@ -19,7 +19,7 @@ interface IdentifierRow {
   address: string | null;
 }
 
-export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
+export function sqliteIdentityStore(db: SqliteDatabase, commitBatch: (batch: BatchCommit) => Promise<void>): IdentityStore {
   const q = {
     owner: db.prepare<[string, string], { profile_id: string }>(
       'SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?',
@@ -45,6 +45,57 @@ export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
       'SELECT kind, count(*) AS n FROM invalid_identifiers WHERE profile_id = ? GROUP BY kind',
     ),
   };
+  const identifiersOf = (profileId: string): Identifier[] =>
+    q.identifiers.all(profileId).map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
+
+  const view = (id: string): ProfileView | undefined => {
+    let row = q.profile.get(id);
+    while (row?.merged_into) row = q.profile.get(row.merged_into);
+    if (!row) return undefined;
+    const traits: Record<string, TraitValue> = {};
+    for (const t of q.traits.all(row.id)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
+    const invalid = { email: 0, phone: 0 };
+    for (const r of q.invalid.all(row.id)) invalid[r.kind] = r.n;
+    return {
+      id: row.id,
+      createdAt: row.created_at,
+      identifiers: identifiersOf(row.id),
+      traits,
+      merges: q.merges
+        .all(row.id, row.id)
+        .map((m) => ({ from: m.from_profile, into: m.into_profile, cause: m.cause, at: m.at })),
+      invalid,
+    };
+  };
+
+  return {
+    snapshot: (keys) =>
+      settle(() => {
+        const ids = new Set<string>();
+        for (const k of keys) {
+          const owner = q.owner.get(k.kind, k.value);
+          if (owner) ids.add(owner.profile_id);
+        }
+        const profiles: ProfileIdentities[] = [];
+        for (const id of ids) {
+          const row = q.profile.get(id);
+          if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
+        }
+        return { profiles };
+      }),
+    commit: (ops, cursorName, from, to) =>
+      commitBatch({ identity: ops, cursor: { name: cursorName, from, to }, audiences: emptyWrites() }),
+    findProfile: (key) =>
+      settle(() => {
+        const owner = q.owner.get(key.kind, key.value);
+        return owner ? view(owner.profile_id) : undefined;
+      }),
+    getProfile: (id) => settle(() => view(id)),
+  };
+}
+
+/** Applies identity ops inside the caller's transaction. */
+export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
   const w = {
     create: db.prepare('INSERT INTO profiles (id, created_at) VALUES (?, ?)'),
     attach: db.prepare(
@@ -111,58 +162,5 @@ export function sqliteIdentityStore(db: SqliteDatabase): IdentityStore {
         assertNever(op, 'identity op');
     }
   };
-  const position = db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?');
-  const commit = db.transaction((ops: readonly IdentityOp[], cursorName: string, from: number, to: number) => {
-    const actual = position.get(cursorName)?.position ?? 0;
-    if (actual !== from) throw new CursorMovedError(cursorName, from, actual);
-    for (const op of ops) apply(op);
-    w.cursor.run(cursorName, to);
-  });
-
-  const identifiersOf = (profileId: string): Identifier[] =>
-    q.identifiers.all(profileId).map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
-
-  const view = (id: string): ProfileView | undefined => {
-    let row = q.profile.get(id);
-    while (row?.merged_into) row = q.profile.get(row.merged_into);
-    if (!row) return undefined;
-    const traits: Record<string, TraitValue> = {};
-    for (const t of q.traits.all(row.id)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
-    const invalid = { email: 0, phone: 0 };
-    for (const r of q.invalid.all(row.id)) invalid[r.kind] = r.n;
-    return {
-      id: row.id,
-      createdAt: row.created_at,
-      identifiers: identifiersOf(row.id),
-      traits,
-      merges: q.merges
-        .all(row.id, row.id)
-        .map((m) => ({ from: m.from_profile, into: m.into_profile, cause: m.cause, at: m.at })),
-      invalid,
-    };
-  };
-
-  return {
-    snapshot: (keys) =>
-      settle(() => {
-        const ids = new Set<string>();
-        for (const k of keys) {
-          const owner = q.owner.get(k.kind, k.value);
-          if (owner) ids.add(owner.profile_id);
-        }
-        const profiles: ProfileIdentities[] = [];
-        for (const id of ids) {
-          const row = q.profile.get(id);
-          if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
-        }
-        return { profiles };
-      }),
-    commit: (ops, cursorName, from, to) => settle(() => commit(ops, cursorName, from, to)),
-    findProfile: (key) =>
-      settle(() => {
-        const owner = q.owner.get(key.kind, key.value);
-        return owner ? view(owner.profile_id) : undefined;
-      }),
-    getProfile: (id) => settle(() => view(id)),
-  };
+  return apply;
 }

@@ -58,4 +58,38 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (profile_id, seq)
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE profile_state (
+    profile_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    wake_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX profile_state_by_wake ON profile_state (wake_at) WHERE wake_at IS NOT NULL;
+  CREATE TABLE memberships (
+    audience TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    held_out INTEGER NOT NULL,
+    PRIMARY KEY (audience, profile_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX memberships_by_profile ON memberships (profile_id);
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    audience TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    change TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    cause TEXT NOT NULL,
+    version TEXT NOT NULL,
+    held_out INTEGER NOT NULL
+  );
+  CREATE INDEX changes_by_profile ON changes (profile_id, seq);
+  CREATE TABLE scores (
+    condition_id TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (condition_id, profile_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX scores_by_value ON scores (condition_id, value);
+  `,
 ];

@@ -1,0 +1,451 @@
+/**
+ * `npm run bench:ingest [-- --events N --clients C --batch B]`
+ *
+ * Ingest throughput of a real Handoff server over loopback, against the embedded store's ceiling:
+ *
+ * 1. Generates N D2C events (bench/generate.ts) and serialises them into `/v1/batch` bodies of B
+ *    events up front, so generation is not measured.
+ * 2. Starts Handoff in this process on a fresh temp SQLite file (one source, write key passed
+ *    through the env map given to parseConfig; the processor is not started) and sends the bodies
+ *    from C concurrent fetch loops. The loops run on a worker thread, as remote clients would not
+ *    share the server's event loop; `--same-thread` runs them on the server's thread instead.
+ *    Every response must be a 200 accepting the whole batch, and the stored rows must equal N.
+ * 3. Baseline, same run: the stored rows are read back and inserted into a second fresh file
+ *    opened with the same openSqlite (same pragmas) using the store's INSERT, B rows per
+ *    transaction, timed: the raw better-sqlite3 rate the event log cannot beat.
+ *
+ * Prints events/s acknowledged, p50/p99 request latency, peak RSS, the raw rate and the ratio,
+ * a Markdown table for the README and a one-line JSON summary. Temp files are removed.
+ * `--profile [file.cpuprofile]` CPU-profiles the server's thread during the ingest phase only,
+ * writes the profile (open it in Chrome DevTools or speedscope) and prints the top self-time
+ * functions; the sampler costs a few percent, so profiled runs are not for the README.
+ * Exit status 1 when a request failed or the row count is wrong (not for missing the target).
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { Profiler } from 'node:inspector';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { createApp } from '../src/app/app.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
+import { buildServer } from '../src/server/server.ts';
+import { openSqlite } from '../src/store/sqlite/database.ts';
+import { generateEvents } from './generate.ts';
+
+/** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */
+const EVENT_INSERT = `INSERT OR IGNORE INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const TARGET_EVENTS_PER_SEC = 50_000;
+const TARGET_RATIO = 0.5;
+
+interface ClientJob {
+  url: string;
+  authorization: string;
+  bodies: Uint8Array[];
+  /** Events in each body. */
+  counts: number[];
+  clients: number;
+}
+
+interface ClientResult {
+  /** Per request, ms from send to the response body read; NaN when the request failed. */
+  latencies: Float64Array;
+  acknowledged: number;
+  failures: string[];
+}
+
+/** C loops, each taking the next body until none are left. */
+async function sendAll(job: ClientJob): Promise<ClientResult> {
+  const latencies = new Float64Array(job.bodies.length).fill(NaN);
+  const failures: string[] = [];
+  let acknowledged = 0;
+  let next = 0;
+  const headers = { authorization: job.authorization, 'content-type': 'application/json' };
+  const loop = async (): Promise<void> => {
+    for (let i = next++; i < job.bodies.length; i = next++) {
+      const started = performance.now();
+      try {
+        const res = await fetch(job.url, { method: 'POST', headers, body: job.bodies[i] });
+        const text = await res.text();
+        latencies[i] = performance.now() - started;
+        if (res.status !== 200) {
+          failures.push(`request ${i}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+          continue;
+        }
+        const body = JSON.parse(text) as { accepted?: number; duplicates?: number };
+        if (body.accepted === undefined || body.accepted !== job.counts[i] || body.duplicates !== 0) {
+          failures.push(`request ${i}: accepted ${body.accepted}, duplicates ${body.duplicates} of ${job.counts[i]}`);
+          continue;
+        }
+        acknowledged += body.accepted;
+      } catch (error) {
+        failures.push(`request ${i}: ${(error as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.clients }, loop));
+  return { latencies, acknowledged, failures };
+}
+
+// The worker side: receive the job, say ready, send on 'go', report back.
+if (!isMainThread) {
+  const port = parentPort!;
+  const job = workerData as ClientJob;
+  port.once('message', () => {
+    void sendAll(job).then((result) => port.postMessage(result, [result.latencies.buffer as ArrayBuffer]));
+  });
+  port.postMessage('ready');
+}
+
+/** Runs the clients on a worker thread; resolves with their result once they finish. */
+function sendFromWorker(job: ClientJob): { ready: Promise<void>; go: () => Promise<ClientResult> } {
+  // Node 20 does not carry tsx's loader hooks into workers: register them, then load this file.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+    .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(bootstrap, {
+    eval: true,
+    workerData: job,
+    transferList: job.bodies.map((b) => b.buffer as ArrayBuffer),
+  });
+  let onResult: (r: ClientResult) => void = () => {};
+  let onError: (e: Error) => void = () => {};
+  const result = new Promise<ClientResult>((resolve, reject) => {
+    onResult = resolve;
+    onError = reject;
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', () => {
+      worker.off('error', reject);
+      worker.once('error', onError);
+      worker.once('message', (r: ClientResult) => {
+        onResult(r);
+        void worker.terminate();
+      });
+      resolve();
+    });
+  });
+  return {
+    ready,
+    go: () => {
+      worker.postMessage('go');
+      return result;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Options {
+  events: number;
+  clients: number;
+  batch: number;
+  seed: string;
+  profiles: number | undefined;
+  sameThread: boolean;
+  profile: string | undefined;
+}
+
+function options(): Options {
+  // `--profile` may come without a file name.
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: 'string', default: '1000000' },
+      clients: { type: 'string', default: '4' },
+      batch: { type: 'string', default: '500' },
+      seed: { type: 'string', default: '1' },
+      profiles: { type: 'string' },
+      'same-thread': { type: 'boolean', default: false },
+      profile: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--profile [out.cpuprofile]]',
+    );
+    process.exit(0);
+  }
+  const count = (name: string, text: string): number => {
+    const n = Number(text.replace(/[_,]/g, ''));
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number (got ${text})`);
+    return n;
+  };
+  return {
+    events: count('events', values.events),
+    clients: count('clients', values.clients),
+    batch: count('batch', values.batch),
+    seed: values.seed,
+    profiles: values.profiles === undefined ? undefined : count('profiles', values.profiles),
+    sameThread: values['same-thread'],
+    profile:
+      values.profile === undefined
+        ? undefined
+        : values.profile || `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+  };
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (bytes: number): number => bytes / 1024 / 1024;
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Fails loudly if the store's INSERT has drifted from the copy the baseline uses. */
+function checkInsertMatchesStore(): void {
+  const source = readFileSync(new URL('../src/store/sqlite/event-log.ts', import.meta.url), 'utf8');
+  const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+  if (!squash(source).includes(squash(EVENT_INSERT))) {
+    throw new Error('the INSERT in src/store/sqlite/event-log.ts changed; update EVENT_INSERT in bench/ingest.ts');
+  }
+}
+
+/** Prints where the profiled thread spent its time: by package or area, then the top functions by self time. */
+function summarizeProfile(profile: Profiler.Profile): void {
+  const hits = new Map<number, number>();
+  for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const total = profile.samples?.length ?? 0;
+  if (total === 0) return;
+  const byFunction = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  const cwd = new URL(`file://${process.cwd()}/`).href;
+  for (const node of profile.nodes) {
+    const count = hits.get(node.id) ?? 0;
+    if (count === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url.startsWith(cwd) ? url.slice(cwd.length) : url;
+    const key = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + count);
+    const area = !where
+      ? functionName.startsWith('(')
+        ? functionName
+        : `native: ${functionName}`
+      : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/'));
+    byArea.set(area, (byArea.get(area) ?? 0) + count);
+  }
+  const top = (m: Map<string, number>, k: number): string =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, count]) => `  ${fmt((100 * count) / total, 1).padStart(5)}%  ${name}`)
+      .join('\n');
+  console.log(`server-thread profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, 25)}`);
+}
+
+type Row = [string, string, string, string | null, string | null, string | null, number, number, string];
+
+async function main(): Promise<void> {
+  const opts = options();
+  checkInsertMatchesStore();
+  const { events: n, clients, batch } = opts;
+  console.log(
+    `handoff ingest benchmark: ${fmt(n)} events, ${clients} clients (${opts.sameThread ? 'server thread' : 'worker thread'}), ${batch}-event batches; node ${process.version}, ${cpus().length} CPUs`,
+  );
+
+  // 1. Generate and serialise, unmeasured.
+  let started = performance.now();
+  const encoder = new TextEncoder();
+  const bodies: Uint8Array[] = [];
+  const counts: number[] = [];
+  const mix = new Map<string, number>();
+  let pending: unknown[] = [];
+  let totalBytes = 0;
+  let largest = 0;
+  const flush = (): void => {
+    const body = encoder.encode(JSON.stringify({ batch: pending }));
+    if (body.byteLength > MAX_REQUEST_BYTES) {
+      throw new Error(
+        `a ${pending.length}-event body is ${fmt(body.byteLength)} bytes, over Handoff's ${fmt(MAX_REQUEST_BYTES)}-byte request limit; use a smaller --batch`,
+      );
+    }
+    bodies.push(body);
+    counts.push(pending.length);
+    totalBytes += body.byteLength;
+    largest = Math.max(largest, body.byteLength);
+    pending = [];
+  };
+  const generated = generateEvents({ events: n, seed: opts.seed, ...(opts.profiles ? { profiles: opts.profiles } : {}) });
+  for (const message of generated) {
+    const kind = message.type === 'track' ? message.event! : message.type;
+    mix.set(kind, (mix.get(kind) ?? 0) + 1);
+    pending.push(message);
+    if (pending.length === batch) flush();
+  }
+  if (pending.length > 0) flush();
+  console.log(
+    `generated in ${fmt((performance.now() - started) / 1000, 1)} s: ${fmt(bodies.length)} requests, ${fmt(mb(totalBytes), 1)} MB (${fmt(totalBytes / n)} B/event, largest body ${fmt(largest / 1024)} KB)`,
+  );
+  console.log(
+    `mix: ${[...mix]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${fmt((100 * v) / n, 1)}%`)
+      .join(', ')}`,
+  );
+
+  const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  const interrupted = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    // 2. Ingest through the server.
+    const ingestPath = join(dir, 'ingest.db');
+    const writeKey = `bench-${randomBytes(8).toString('hex')}`;
+    const config = parseConfig(
+      [
+        'server: { host: 127.0.0.1, port: 0 }',
+        `storage: { sqlite: { path: ${JSON.stringify(ingestPath)} } }`,
+        'sources:',
+        '  - { id: bench, kind: segment, writeKey: { env: HANDOFF_BENCH_WRITE_KEY } }',
+      ].join('\n'),
+      'bench.yaml',
+      { HANDOFF_BENCH_WRITE_KEY: writeKey },
+    );
+    if (!config.ok) throw new Error(config.error.message);
+    const app = createApp({ config: config.value });
+    const server = buildServer(app);
+    const base = await server.listen({ port: 0, host: '127.0.0.1' });
+    const job: ClientJob = {
+      url: `${base}/v1/batch`,
+      authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+      bodies,
+      counts,
+      clients,
+    };
+
+    let send: () => Promise<ClientResult>;
+    if (opts.sameThread) send = () => sendAll(job);
+    else {
+      const worker = sendFromWorker(job);
+      await worker.ready;
+      send = worker.go;
+    }
+    let profiler: Session | undefined;
+    if (opts.profile !== undefined) {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+      await profiler.post('Profiler.start');
+    }
+    global.gc?.();
+    const rssBefore = process.memoryUsage.rss();
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
+    const cpuBefore = process.cpuUsage();
+    started = performance.now();
+    const result = await send();
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    clearInterval(sampler);
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    if (profiler && opts.profile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      writeFileSync(opts.profile, JSON.stringify(profile));
+      console.log(`wrote ${opts.profile}`);
+      summarizeProfile(profile);
+    }
+    await server.close();
+    await app.stop();
+    bodies.length = 0;
+
+    const reader = new Database(ingestPath, { readonly: true });
+    const stored = (reader.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    const latencies = result.latencies.filter((x) => !Number.isNaN(x)).sort();
+    const rate = n / seconds;
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    const cpuCores = (cpu.user + cpu.system) / 1e6 / seconds;
+    console.log(
+      `ingest: ${fmt(rate)} events/s acknowledged (${fmt(result.acknowledged)} in ${fmt(seconds, 2)} s); latency p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms; RSS ${fmt(mb(rssBefore))} MB before, ${fmt(mb(rssPeak))} MB peak; CPU ${fmt(cpuCores, 2)} cores busy`,
+    );
+    const problems = [...result.failures.slice(0, 5)];
+    if (result.failures.length > 5) problems.push(`… and ${result.failures.length - 5} more failed requests`);
+    if (stored !== n) problems.push(`stored ${fmt(stored)} rows, expected ${fmt(n)}`);
+
+    // 3. Baseline: the same rows, the same pragmas and INSERT, B rows per transaction.
+    const rows = reader
+      .prepare('SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body FROM events ORDER BY seq')
+      .raw()
+      .all() as Row[];
+    reader.close();
+    global.gc?.();
+    const rawPath = join(dir, 'raw.db');
+    const raw = openSqlite(rawPath);
+    const insert = raw.prepare(EVENT_INSERT);
+    const insertChunk = raw.transaction((chunk: Row[]) => {
+      for (const row of chunk) insert.run(...row);
+    });
+    started = performance.now();
+    for (let i = 0; i < rows.length; i += batch) insertChunk(rows.slice(i, i + batch));
+    const rawSeconds = (performance.now() - started) / 1000;
+    const rawStored = (raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    raw.close();
+    if (rawStored !== rows.length) problems.push(`baseline stored ${fmt(rawStored)} rows of ${fmt(rows.length)}`);
+    const rawRate = rows.length / rawSeconds;
+    const ratio = rate / rawRate;
+    console.log(
+      `raw better-sqlite3: ${fmt(rawRate)} rows/s (${fmt(rows.length)} rows in ${fmt(rawSeconds, 2)} s, ${batch} per transaction); ingest/raw ${fmt(ratio, 2)}`,
+    );
+
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+    const summary = {
+      events: n,
+      clients,
+      batch,
+      clientThread: opts.sameThread ? 'server' : 'worker',
+      eventsPerSec: Math.round(rate),
+      p50Ms: Number(p50.toFixed(1)),
+      p99Ms: Number(p99.toFixed(1)),
+      peakRssMb: Math.round(mb(rssPeak)),
+      rssBeforeMb: Math.round(mb(rssBefore)),
+      cpuCores: Number(cpuCores.toFixed(2)),
+      rawRowsPerSec: Math.round(rawRate),
+      ratio: Number(ratio.toFixed(3)),
+      bytesPerEvent: Math.round(totalBytes / n),
+      node: process.version,
+      cpus: cpus().length,
+      ok: problems.length === 0,
+    };
+    console.log(
+      [
+        '',
+        `| ${fmt(n)} events, ${clients} clients × ${batch}-event /v1/batch, loopback, ${cpus().length} CPUs | |`,
+        '|---|---|',
+        `| ingest (acknowledged) | ${fmt(rate)} events/s |`,
+        `| request latency | p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms |`,
+        `| peak RSS (server + clients + request bodies) | ${fmt(mb(rssPeak))} MB |`,
+        `| raw better-sqlite3 insert, same rows, ${batch}/transaction | ${fmt(rawRate)} rows/s |`,
+        `| ingest / raw | ${fmt(ratio, 2)} |`,
+        `| target ≥ ${fmt(TARGET_EVENTS_PER_SEC)} events/s; ≥ ${TARGET_RATIO} of raw | ${verdict(rate >= TARGET_EVENTS_PER_SEC)}; ${verdict(ratio >= TARGET_RATIO)} |`,
+        '',
+      ].join('\n'),
+    );
+    console.log(JSON.stringify(summary));
+    if (problems.length > 0) {
+      console.error(`FAILED:\n  ${problems.join('\n  ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    process.off('SIGINT', interrupted);
+    cleanup();
+  }
+}
+
+if (isMainThread) await main();

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AudienceEvent } from './filters.ts';
+import {
+  applyToTrackers,
+  emptyState,
+  pruneTrackers,
+  readStats,
+  readTimestamps,
+  trackerKey,
+  type TrackerSpec,
+} from './trackers.ts';
+
+const H = 3_600_000;
+const event = (name: string, timestamp: number, properties: Record<string, unknown> = {}): AudienceEvent => ({
+  id: `${name}@${timestamp}`,
+  name,
+  timestamp,
+  properties,
+});
+
+function tracking(...specs: TrackerSpec[]) {
+  const map = new Map(specs.map((spec) => [trackerKey(spec), spec]));
+  return { map, keys: [...map.keys()] };
+}
+
+test('equal specs share a key however their filters were written; different ones do not', () => {
+  const a = { property: 'category', op: 'eq' as const, value: 'Skincare' };
+  const b = { property: 'price', op: 'gt' as const, value: 10 };
+  const base = { kind: 'timestamps' as const, horizon: 4 * H, cap: 1 };
+  assert.equal(
+    trackerKey({ ...base, match: { event: 'Product Viewed', where: [a, b] } }),
+    trackerKey({ ...base, match: { event: 'Product Viewed', where: [b, a] } }),
+  );
+  assert.equal(
+    trackerKey({ ...base, match: { event: 'X', where: [] } }),
+    trackerKey({ ...base, match: { event: 'X' } }),
+  );
+  assert.notEqual(
+    trackerKey({ ...base, match: { event: 'X' } }),
+    trackerKey({ ...base, cap: 2, match: { event: 'X' } }),
+  );
+  assert.match(trackerKey({ ...base, match: { event: 'X' } }), /^ts\.[\w-]{12}$/);
+});
+
+test('late events insert in timestamp order and the cap keeps the latest', () => {
+  const { map, keys } = tracking({
+    kind: 'timestamps',
+    match: { event: 'Product Added' },
+    horizon: null,
+    cap: 2,
+  });
+  let state = emptyState();
+  for (const ts of [5 * H, 1 * H, 7 * H, 6 * H, 2 * H])
+    state = applyToTrackers(map, state, event('Product Added', ts), 8 * H);
+  assert.deepEqual(readTimestamps(state, keys[0]!), [6 * H, 7 * H]);
+});
+
+test('timestamps that have aged out are pruned, and a late one already out is never kept', () => {
+  const { map, keys } = tracking({
+    kind: 'timestamps',
+    match: { event: 'Product Added' },
+    horizon: 4 * H,
+    cap: null,
+  });
+  let state = applyToTrackers(map, emptyState(), event('Product Added', 0), 0);
+  state = applyToTrackers(map, state, event('Product Added', 3 * H), 3 * H);
+  assert.deepEqual(readTimestamps(state, keys[0]!), [0, 3 * H]);
+  // At exactly 4h the first is 4h old: outside "within 4h" for good.
+  assert.deepEqual(readTimestamps(pruneTrackers(map, state, 4 * H), keys[0]!), [3 * H]);
+  state = applyToTrackers(map, state, event('Product Added', 1 * H), 6 * H);
+  assert.deepEqual(readTimestamps(state, keys[0]!), [3 * H]);
+  assert.deepEqual(pruneTrackers(map, state, 7 * H), emptyState(), 'an emptied tracker disappears');
+});
+
+test('stats aggregate numeric values only, and nothing else of the event is kept', () => {
+  const { map, keys } = tracking({ kind: 'stats', match: { event: 'Order Completed' }, property: 'revenue' });
+  let state = emptyState();
+  for (const revenue of [100, '50', 'n/a', undefined, 30]) {
+    state = applyToTrackers(map, state, event('Order Completed', 0, { revenue, email: 'a@b.c' }), 0);
+  }
+  assert.deepEqual(readStats(state, keys[0]!), [3, 180, 30, 100]);
+  assert.equal(JSON.stringify(state).includes('a@b.c'), false);
+});
+
+test('state is plain JSON and survives a round trip unchanged', () => {
+  const { map, keys } = tracking(
+    { kind: 'values', match: { event: 'Order Completed' }, property: 'revenue', horizon: 30 * 24 * H },
+    { kind: 'count', match: { event: 'Order Completed' } },
+  );
+  let state = emptyState();
+  state = applyToTrackers(map, state, event('Order Completed', 2 * H, { revenue: 20 }), 2 * H);
+  state = applyToTrackers(map, state, event('Order Completed', 1 * H, { revenue: 10 }), 2 * H);
+  assert.deepEqual(JSON.parse(JSON.stringify(state)), state);
+  assert.deepEqual(state.trackers, {
+    [keys[0]!]: [
+      [1 * H, 10],
+      [2 * H, 20],
+    ],
+    [keys[1]!]: 2,
+  });
+});
+
+test('trackers no longer compiled are dropped; `only` updates just the listed ones', () => {
+  const old = tracking({ kind: 'count', match: { event: 'Product Added' } });
+  const now = tracking(
+    { kind: 'count', match: { event: 'Product Viewed' } },
+    { kind: 'count', match: { event: 'Product Added' } },
+  );
+  let state = applyToTrackers(old.map, emptyState(), event('Product Added', 0), 0);
+  const viewed = now.keys[0]!;
+  const added = now.keys[1]!;
+  // Backfill only the new tracker: replaying the old Product Added must not count it twice.
+  state = applyToTrackers(now.map, state, event('Product Added', 0), 0, new Set([viewed]));
+  state = applyToTrackers(now.map, state, event('Product Viewed', 0), 0, new Set([viewed]));
+  assert.deepEqual(state.trackers, { [added]: 1, [viewed]: 1 });
+  assert.deepEqual(pruneTrackers(tracking().map, state, 0), emptyState());
+});

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import type { AudienceDefinition, CompiledAudiences, ProfileState } from '../audiences/index.ts';
+import { isHeldOut } from '../audiences/index.ts';
+import { audienceReferences } from '../audiences/conditions.ts';
+import type { TraitValue } from '../identity/model.ts';
+import type { LoggedEvent } from '../ingest/event.ts';
+import type { AudienceWrites, ChangeCause, Membership, ProfileRecord } from './model.ts';
+
+/** What set an evaluation off: the profile's events in this batch, or a reason with no event. */
+export type Trigger = { events: readonly LoggedEvent[] } | { reason: 'window' | 'definition' };
+
+/** The compiled audiences with what the engine needs around them: versions, holdouts, references. */
+export interface AudienceSet {
+  compiled: CompiledAudiences;
+  definitions: ReadonlyMap<string, AudienceDefinition>;
+  versions: ReadonlyMap<string, string>;
+  references: ReadonlyMap<string, readonly string[]>;
+}
+
+export function audienceSet(
+  compiled: CompiledAudiences,
+  definitions: readonly AudienceDefinition[],
+): AudienceSet {
+  return {
+    compiled,
+    definitions: new Map(definitions.map((d) => [d.key, d])),
+    versions: new Map(definitions.map((d) => [d.key, versionOf(d)])),
+    references: new Map(definitions.map((d) => [d.key, audienceReferences(d, '').map((r) => r.audience)])),
+  };
+}
+
+/** A short, stable hash of a definition: changes recorded under it can be traced to what decided them. */
+export function versionOf(definition: AudienceDefinition): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 12);
+}
+
+/** The event as the audience core reads it. */
+export const audienceEvent = (e: LoggedEvent) => ({
+  id: `${e.offset}`,
+  name: e.name ?? e.type,
+  timestamp: e.timestamp,
+  properties: ((e.message as { properties?: Record<string, unknown> }).properties ?? {}),
+});
+
+/** Folds events into a state, in the order given. */
+export function applyAll(
+  set: AudienceSet,
+  state: ProfileState,
+  events: readonly LoggedEvent[],
+  now: number,
+): ProfileState {
+  let s = state;
+  for (const e of events) s = set.compiled.applyEvent(s, audienceEvent(e), now);
+  return s;
+}
+
+/**
+ * Evaluates one profile at `now` and records the difference from its stored memberships as
+ * enters and exits, with their causes, into `writes`. Held-out members join the audience
+ * flagged, so destinations can skip them and the holdout comparison can count them.
+ */
+export function evaluateProfile(
+  set: AudienceSet,
+  record: ProfileRecord,
+  state: ProfileState,
+  traits: Record<string, TraitValue>,
+  thresholds: ReadonlyMap<string, number>,
+  now: number,
+  trigger: Trigger,
+  writes: AudienceWrites,
+): void {
+  const { compiled } = set;
+  const evaluation = compiled.evaluate(
+    state,
+    { trait: (name) => traits[name]?.value, topPercentThreshold: (id) => thresholds.get(id) },
+    now,
+  );
+  const changed = new Set<string>();
+  for (const [audience, result] of evaluation.audiences) {
+    const current = record.memberships.get(audience);
+    if (result.member === (current !== undefined)) continue;
+    changed.add(audience);
+    const definition = set.definitions.get(audience);
+    const cause = causeOf(set, audience, changed, trigger);
+    const version = set.versions.get(audience) ?? '';
+    if (result.member) {
+      const heldOut = isHeldOut(record.profileId, audience, definition?.holdout ?? 0);
+      const membership: Membership = { audience, profileId: record.profileId, since: now, heldOut };
+      writes.entered.push(membership);
+      writes.changes.push({
+        audience,
+        profileId: record.profileId,
+        change: 'enter',
+        at: now,
+        cause,
+        version,
+        heldOut,
+      });
+    } else {
+      writes.exited.push({ audience, profileId: record.profileId });
+      writes.changes.push({
+        audience,
+        profileId: record.profileId,
+        change: 'exit',
+        at: now,
+        cause,
+        version,
+        heldOut: current!.heldOut,
+      });
+    }
+  }
+  for (const ranking of compiled.topPercentRankings) {
+    writes.scores.push({
+      conditionId: ranking.conditionId,
+      profileId: record.profileId,
+      value: compiled.scoreFor(state, ranking.conditionId),
+    });
+  }
+  writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt });
+}
+
+function causeOf(
+  set: AudienceSet,
+  audience: string,
+  changed: ReadonlySet<string>,
+  trigger: Trigger,
+): ChangeCause {
+  const reference = set.references.get(audience)?.find((r) => changed.has(r));
+  if (reference !== undefined) return { kind: 'audience', audience: reference };
+  if ('reason' in trigger) return { kind: trigger.reason };
+  const relevant = [...trigger.events]
+    .reverse()
+    .find((e) => set.compiled.relevantAudiences(e.name ?? e.type).includes(audience));
+  const event = relevant ?? trigger.events.at(-1);
+  if (event === undefined) return { kind: 'window' };
+  return { kind: 'event', offset: event.offset, messageId: event.messageId, event: event.name ?? event.type };
+}

@@ -1,0 +1,123 @@
+import type { IdentityOp, TraitValue } from '../identity/model.ts';
+import type { LoggedEvent } from '../ingest/event.ts';
+import type { Store } from '../store/ports.ts';
+import type { AudienceSet } from './audience-stage.ts';
+import { applyAll, evaluateProfile } from './audience-stage.ts';
+import type { AudienceWrites, ProfileRecord } from './model.ts';
+import { emptyWrites } from './model.ts';
+
+/** Current top_percent thresholds, read from the stored scores. */
+async function thresholds(store: Store, set: AudienceSet): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const r of set.compiled.topPercentRankings) {
+    const value = await store.audiences.threshold(r.conditionId, r.percent);
+    if (value !== undefined) out.set(r.conditionId, value);
+  }
+  return out;
+}
+
+const newer = (a: TraitValue | undefined, b: TraitValue): boolean => a === undefined || b.ts >= a.ts;
+
+/**
+ * The audience side of one processor batch. Each touched profile's state takes the batch's
+ * events; a profile that merged (or has no state yet) is rebuilt from its full history, and the
+ * profiles merged away leave every audience.
+ */
+export async function evaluateBatch(
+  store: Store,
+  set: AudienceSet,
+  events: readonly LoggedEvent[],
+  profileOf: readonly string[],
+  ops: readonly IdentityOp[],
+  now: number,
+): Promise<AudienceWrites> {
+  const mergedInto = new Map<string, string>();
+  for (const op of ops) if (op.op === 'merge') mergedInto.set(op.from, op.into);
+  const final = (id: string): string => {
+    let p = id;
+    for (let next = mergedInto.get(p); next !== undefined; next = mergedInto.get(p)) p = next;
+    return p;
+  };
+  const batchEvents = new Map<string, LoggedEvent[]>();
+  events.forEach((e, i) => {
+    const p = final(profileOf[i]!);
+    let list = batchEvents.get(p);
+    if (!list) batchEvents.set(p, (list = []));
+    list.push(e);
+  });
+  const groups = new Map<string, string[]>();
+  for (const from of mergedInto.keys()) {
+    const survivor = final(from);
+    groups.set(survivor, [...(groups.get(survivor) ?? [survivor]), from]);
+  }
+  const records = await store.audiences.load([...new Set([...batchEvents.keys(), ...mergedInto.keys()])]);
+
+  const traits = new Map<string, Record<string, TraitValue>>();
+  for (const [id, record] of records) {
+    const target = traits.get(final(id)) ?? {};
+    for (const [name, value] of Object.entries(record.traits))
+      if (newer(target[name], value)) target[name] = value;
+    traits.set(final(id), target);
+  }
+  for (const op of ops) {
+    if (op.op !== 'trait') continue;
+    const target = traits.get(final(op.profileId)) ?? {};
+    const value = { value: op.value, ts: op.ts };
+    if (newer(target[op.name], value)) target[op.name] = value;
+    traits.set(final(op.profileId), target);
+  }
+
+  const limits = await thresholds(store, set);
+  const writes = emptyWrites();
+  for (const [profileId, own] of batchEvents) {
+    const record = records.get(profileId) ?? emptyRecord(profileId);
+    const group = groups.get(profileId);
+    let state;
+    if (group !== undefined || record.state === undefined) {
+      const history = await store.audiences.history(group ?? [profileId]);
+      state = applyAll(set, set.compiled.emptyState(), [...history, ...own], now);
+    } else {
+      state = applyAll(set, record.state, own, now);
+    }
+    evaluateProfile(set, record, state, traits.get(profileId) ?? {}, limits, now, { events: own }, writes);
+  }
+  for (const [from, into] of mergedInto) {
+    for (const m of records.get(from)?.memberships.values() ?? []) {
+      writes.changes.push({
+        audience: m.audience,
+        profileId: from,
+        change: 'exit',
+        at: now,
+        cause: { kind: 'merge', into: final(into) },
+        version: set.versions.get(m.audience) ?? '',
+        heldOut: m.heldOut,
+      });
+    }
+    writes.dropped.push(from);
+  }
+  return writes;
+}
+
+/** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
+export async function evaluateDue(
+  store: Store,
+  set: AudienceSet,
+  profileIds: readonly string[],
+  now: number,
+): Promise<AudienceWrites> {
+  const records = await store.audiences.load(profileIds);
+  const limits = await thresholds(store, set);
+  const writes = emptyWrites();
+  for (const record of records.values()) {
+    const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
+    evaluateProfile(set, record, state, record.traits, limits, now, { reason: 'window' }, writes);
+  }
+  return writes;
+}
+
+const emptyRecord = (profileId: string): ProfileRecord => ({
+  profileId,
+  state: undefined,
+  traits: {},
+  memberships: new Map(),
+});

@@ -1,0 +1,13 @@
+import type { EventBus } from '../shared/bus.ts';
+import type { MembershipChange } from './model.ts';
+
+/** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
+export interface HandoffEvents {
+  'ingest.accepted': { sourceId: string; stored: number; duplicates: number; rejected: number };
+  'processor.batch': { events: number; offset: number; merges: number; ms: number };
+  /** Membership changes just committed, in order. */
+  'engine.changes': { changes: readonly MembershipChange[] };
+}
+
+/** The bus every part of Handoff emits its lifecycle events on. */
+export type Bus = EventBus<HandoffEvents>;

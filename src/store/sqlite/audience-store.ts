@@ -1,0 +1,155 @@
+import type { ProfileState } from '../../audiences/index.ts';
+import type { AudienceWrites, ChangeCause, Membership, MembershipChange, ProfileRecord } from '../../engine/model.ts';
+import type { TraitValue } from '../../identity/model.ts';
+import type { Message, MessageType } from '../../ingest/messages.ts';
+import type { AudienceStore } from '../ports.ts';
+import type { SqliteDatabase } from './database.ts';
+import { settle } from './database.ts';
+
+interface ChangeRow {
+  seq: number;
+  audience: string;
+  profile_id: string;
+  change: 'enter' | 'exit';
+  at: number;
+  cause: string;
+  version: string;
+  held_out: number;
+}
+
+const toChange = (r: ChangeRow): MembershipChange & { seq: number } => ({
+  seq: r.seq,
+  audience: r.audience,
+  profileId: r.profile_id,
+  change: r.change,
+  at: r.at,
+  cause: JSON.parse(r.cause) as ChangeCause,
+  version: r.version,
+  heldOut: r.held_out === 1,
+});
+
+export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
+  const q = {
+    state: db.prepare<[string], { state: string }>('SELECT state FROM profile_state WHERE profile_id = ?'),
+    traits: db.prepare<[string], { name: string; value: string; ts: number }>(
+      'SELECT name, value, ts FROM traits WHERE profile_id = ?',
+    ),
+    memberships: db.prepare<[string], { audience: string; since: number; held_out: number }>(
+      'SELECT audience, since, held_out FROM memberships WHERE profile_id = ?',
+    ),
+    history: db.prepare<[string], Record<string, unknown>>(
+      `SELECT e.* FROM profile_events p JOIN events e ON e.seq = p.seq WHERE p.profile_id = ? ORDER BY e.seq`,
+    ),
+    due: db.prepare<[number, number], { profile_id: string }>(
+      'SELECT profile_id FROM profile_state WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?',
+    ),
+    next: db.prepare<[], { wake_at: number | null }>(
+      'SELECT min(wake_at) AS wake_at FROM profile_state WHERE wake_at IS NOT NULL',
+    ),
+    members: db.prepare<[string], { profile_id: string; since: number; held_out: number }>(
+      'SELECT profile_id, since, held_out FROM memberships WHERE audience = ? ORDER BY since, profile_id',
+    ),
+    changesAfter: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    changesOf: db.prepare<[string], ChangeRow>('SELECT * FROM changes WHERE profile_id = ? ORDER BY seq'),
+    scored: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM scores WHERE condition_id = ?'),
+    nth: db.prepare<[string, number], { value: number }>(
+      'SELECT value FROM scores WHERE condition_id = ? ORDER BY value DESC LIMIT 1 OFFSET ?',
+    ),
+  };
+
+  return {
+    load: (ids) =>
+      settle(() => {
+        const out = new Map<string, ProfileRecord>();
+        for (const profileId of ids) {
+          const row = q.state.get(profileId);
+          const traits: Record<string, TraitValue> = {};
+          for (const t of q.traits.all(profileId)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
+          const memberships = new Map<string, Membership>();
+          for (const m of q.memberships.all(profileId)) {
+            memberships.set(m.audience, { audience: m.audience, profileId, since: m.since, heldOut: m.held_out === 1 });
+          }
+          out.set(profileId, {
+            profileId,
+            state: row ? (JSON.parse(row.state) as ProfileState) : undefined,
+            traits,
+            memberships,
+          });
+        }
+        return out;
+      }),
+    history: (ids) =>
+      settle(() =>
+        ids
+          .flatMap((id) => q.history.all(id))
+          .sort((a, b) => (a.seq as number) - (b.seq as number))
+          .map((r) => ({
+            offset: r.seq as number,
+            sourceId: r.source_id as string,
+            messageId: r.message_id as string,
+            type: r.type as MessageType,
+            userId: r.user_id as string | null,
+            anonymousId: r.anonymous_id as string | null,
+            name: r.name as string | null,
+            timestamp: r.ts as number,
+            receivedAt: r.received_at as number,
+            message: JSON.parse(r.body as string) as Message,
+          })),
+      ),
+    due: (now, limit) => settle(() => q.due.all(now, limit).map((r) => r.profile_id)),
+    nextWakeAt: () => settle(() => q.next.get()?.wake_at ?? null),
+    members: (audience) =>
+      settle(() =>
+        q.members.all(audience).map((m) => ({ audience, profileId: m.profile_id, since: m.since, heldOut: m.held_out === 1 })),
+      ),
+    changesAfter: (seq, limit) => settle(() => q.changesAfter.all(seq, limit).map(toChange)),
+    changesOf: (profileId) => settle(() => q.changesOf.all(profileId).map(toChange)),
+    threshold: (conditionId, percent) =>
+      settle(() => {
+        const n = q.scored.get(conditionId)?.n ?? 0;
+        if (n === 0) return undefined;
+        const rank = Math.max(1, Math.ceil((n * percent) / 100));
+        return q.nth.get(conditionId, rank - 1)?.value;
+      }),
+  };
+}
+
+/** Applies a batch's audience results inside the caller's transaction. */
+export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => void {
+  const w = {
+    state: db.prepare(
+      `INSERT INTO profile_state (profile_id, state, wake_at) VALUES (?, ?, ?)
+       ON CONFLICT (profile_id) DO UPDATE SET state = excluded.state, wake_at = excluded.wake_at`,
+    ),
+    enter: db.prepare('INSERT OR REPLACE INTO memberships (audience, profile_id, since, held_out) VALUES (?, ?, ?, ?)'),
+    exit: db.prepare('DELETE FROM memberships WHERE audience = ? AND profile_id = ?'),
+    change: db.prepare(
+      'INSERT INTO changes (audience, profile_id, change, at, cause, version, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    score: db.prepare(
+      `INSERT INTO scores (condition_id, profile_id, value) VALUES (?, ?, ?)
+       ON CONFLICT (condition_id, profile_id) DO UPDATE SET value = excluded.value`,
+    ),
+    unscore: db.prepare('DELETE FROM scores WHERE condition_id = ? AND profile_id = ?'),
+    dropState: db.prepare('DELETE FROM profile_state WHERE profile_id = ?'),
+    dropMemberships: db.prepare('DELETE FROM memberships WHERE profile_id = ?'),
+    dropScores: db.prepare('DELETE FROM scores WHERE profile_id = ?'),
+  };
+  return (writes) => {
+    for (const id of writes.dropped) {
+      w.dropState.run(id);
+      w.dropMemberships.run(id);
+      w.dropScores.run(id);
+    }
+    for (const s of writes.states) w.state.run(s.profileId, JSON.stringify(s.state), s.wakeAt);
+    for (const m of writes.exited) w.exit.run(m.audience, m.profileId);
+    for (const m of writes.entered) w.enter.run(m.audience, m.profileId, m.since, m.heldOut ? 1 : 0);
+    for (const c of writes.changes) {
+      w.change.run(c.audience, c.profileId, c.change, c.at, JSON.stringify(c.cause), c.version, c.heldOut ? 1 : 0);
+    }
+    for (const s of writes.scores) {
+      if (s.value === undefined) w.unscore.run(s.conditionId, s.profileId);
+      else w.score.run(s.conditionId, s.profileId, s.value);
+    }
+  };
+}
