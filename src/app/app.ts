@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import { Processor } from '../engine/processor.ts';
 import { Runner } from '../engine/runner.ts';
 import { Scheduler } from '../engine/scheduler.ts';
+import type { AudienceSet } from '../engine/audience-stage.ts';
 import { audienceSet } from '../engine/audience-stage.ts';
 import { compileAudiences } from '../audiences/index.ts';
 import { IngestService } from '../ingest/service.ts';
@@ -37,6 +38,8 @@ export interface App {
   bus: Bus;
   ingest: IngestService;
   processor: Processor;
+  /** The compiled audiences with their versions. */
+  audiences: AudienceSet;
   /** Source id by write key. */
   sourceForKey(writeKey: string): string | undefined;
   /** Starts background work (the processor loop). */
@@ -76,6 +79,7 @@ export function createApp(options: AppOptions): App {
     (error) => logger.error({ err: error }, 'wake-up processing failed; it will be retried'),
   );
   bus.on('processor.batch', () => scheduler.rearm());
+  let rankingTimer: NodeJS.Timeout | undefined;
   const runner = new Runner(
     () => processor.drain(),
     (error) => logger.error({ err: error }, 'processor batch failed; it will be retried'),
@@ -96,10 +100,19 @@ export function createApp(options: AppOptions): App {
     bus,
     ingest,
     processor,
+    audiences,
     sourceForKey: (key) => keys.get(key),
     start: () => {
       runner.start();
       scheduler.start();
+      if (audiences.compiled.topPercentRankings.length > 0) {
+        rankingTimer = setInterval(() => {
+          processor
+            .refreshRankings()
+            .catch((error: unknown) => logger.error({ err: error }, 'ranking refresh failed'));
+        }, config.engine.rankingRefreshMs);
+        rankingTimer.unref();
+      }
     },
     async settle() {
       await runner.idle();
@@ -107,6 +120,7 @@ export function createApp(options: AppOptions): App {
       while ((await processor.processWakeups()) > 0);
     },
     async stop() {
+      clearInterval(rankingTimer);
       await scheduler.stop();
       await runner.stop();
       await store.close();

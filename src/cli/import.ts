@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import { createApp } from '../app/app.ts';
+import { checkDefinitions } from '../app/definitions.ts';
 import { detectFormat, parseImportLines } from '../ingest/import-file.ts';
 import type { Io } from './config-path.ts';
 import { loadConfigOrReport } from './config-path.ts';
@@ -45,13 +46,18 @@ export async function importFile(path: string, options: ImportOptions, io: Io): 
   const sourceId = options.source ?? config.sources[0]?.id ?? 'import';
   const app = createApp({ config });
   const stream = createReadStream(path, { encoding: 'utf8' });
-  const bar = io.isTTY ? new SingleBar({ format: 'importing [{bar}] {percentage}% | {value}/{total} bytes' }) : undefined;
+  const bar = io.isTTY
+    ? new SingleBar({ format: 'importing [{bar}] {percentage}% | {value}/{total} bytes' })
+    : undefined;
   bar?.start(size, 0);
   const summary: Summary = { accepted: 0, duplicates: 0, rejected: [] };
   let chunk: { line: number; message: Record<string, unknown> }[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
-    const result = await app.ingest.ingest(sourceId, chunk.map((c) => c.message));
+    const result = await app.ingest.ingest(
+      sourceId,
+      chunk.map((c) => c.message),
+    );
     summary.accepted += result.accepted;
     summary.duplicates += result.duplicates;
     for (const r of result.rejected) summary.rejected.push({ line: chunk[r.index]!.line, reason: r.message });
@@ -68,7 +74,11 @@ export async function importFile(path: string, options: ImportOptions, io: Io): 
     await flush();
     bar?.update(size);
     bar?.stop();
-    if (options.process !== false) await app.processor.drain();
+    if (options.process !== false) {
+      const definitions = await checkDefinitions(app, { apply: false });
+      if (definitions.ready) await app.processor.drain();
+      else io.err(`events stored but not processed: ${definitions.message}`);
+    }
   } finally {
     await app.stop();
   }

@@ -5,11 +5,21 @@ import type { Logger } from 'pino';
  * The service logger. Credentials never reach the log: authorization headers are redacted by
  * path, and any configured secret value that appears in a message is censored.
  */
-export function createLogger(secrets: readonly string[], level = process.env.HANDOFF_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  secrets: readonly string[],
+  level = process.env.HANDOFF_LOG_LEVEL ?? 'info',
+): Logger {
   return pino({
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.writeKey', 'writeKey', '*.apiKey'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        '*.writeKey',
+        'writeKey',
+        '*.apiKey',
+      ],
       censor: '[redacted]',
     },
     hooks: {

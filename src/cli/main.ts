@@ -4,15 +4,24 @@ import { processIo } from './config-path.ts';
 import { importFile } from './import.ts';
 import { serve } from './serve.ts';
 import { validate } from './validate.ts';
+import { apply, plan } from './plan.ts';
+import { explain } from './explain.ts';
+import { docs } from './docs.ts';
+import { configJsonSchema } from '../config/json-schema.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
   const cli = new Command('handoff')
-    .description('Customer behaviour in, audiences out: Segment-spec ingest, identity, audiences, Cordial sync.')
+    .description(
+      'Customer behaviour in, audiences out: Segment-spec ingest, identity, audiences, Cordial sync.',
+    )
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .exitOverride()
     .showHelpAfterError();
-  const configOption = ['-c, --config <file>', 'handoff.yaml to use (default: $HANDOFF_CONFIG, ./handoff.yaml, the example)'] as const;
+  const configOption = [
+    '-c, --config <file>',
+    'handoff.yaml to use (default: $HANDOFF_CONFIG, ./handoff.yaml, the example)',
+  ] as const;
 
   cli
     .command('serve')
@@ -20,6 +29,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option(...configOption)
     .option('-p, --port <port>', 'listen on this port instead of server.port')
     .option('--host <host>', 'listen on this address instead of server.host')
+    .option('--apply', 'apply changed audience definitions (backfill from the log) before serving')
     .action(async (opts) => setExit(await serve(opts, io)));
 
   cli
@@ -34,9 +44,51 @@ export function program(io: Io, setExit: (code: number) => void): Command {
 
   cli
     .command('validate')
-    .description('check the config and say what to fix')
+    .description('check the config and say what to fix; lint audience hygiene')
     .option(...configOption)
+    .option('--strict', 'exit 1 when there are hygiene warnings')
     .action((opts) => setExit(validate(opts, io)));
+
+  cli
+    .command('plan')
+    .description('show who would enter and exit each audience if the configured definitions were applied now')
+    .option(...configOption)
+    .action(async (opts) => setExit(await plan(opts, io)));
+
+  cli
+    .command('apply')
+    .description('rebuild audience state from the event log under the configured definitions')
+    .option(...configOption)
+    .action(async (opts) => setExit(await apply(opts, io)));
+
+  cli
+    .command('explain')
+    .description('why a profile is or is not in each audience, and when that next changes')
+    .requiredOption(
+      '--profile <ref>',
+      'a userId, or email:<address>, phone:<number>, anonymousId:<id>, profile:<id>',
+    )
+    .option(...configOption)
+    .option('-a, --audience <key>', 'only this audience')
+    .option('--at <time>', 'as of this ISO-8601 time (default: now)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => setExit(await explain(opts, io)));
+
+  cli
+    .command('docs')
+    .description(
+      'print the audience mapping table (name, purpose, TTL, channels, cadence, holdout, destinations) as Markdown',
+    )
+    .option(...configOption)
+    .action((opts) => setExit(docs(opts, io)));
+
+  cli
+    .command('schema')
+    .description('print the JSON Schema of handoff.yaml, for editor completion and checking')
+    .action(() => {
+      io.out(JSON.stringify(configJsonSchema(), null, 2));
+      setExit(0);
+    });
 
   return cli;
 }

@@ -1,4 +1,5 @@
 import { createApp } from '../app/app.ts';
+import { checkDefinitions } from '../app/definitions.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
 import { buildServer } from '../server/server.ts';
 import type { Io } from './config-path.ts';
@@ -9,6 +10,8 @@ export interface ServeOptions {
   config?: string;
   port?: string;
   host?: string;
+  /** Apply changed audience definitions (backfill) before serving. */
+  apply?: boolean;
 }
 
 /** `handoff serve`: ingest, processing and the HTTP API until SIGINT/SIGTERM. */
@@ -24,11 +27,24 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     );
   }
   const app = createApp({ config, logger });
+  const definitions = await checkDefinitions(app, { apply: options.apply === true });
+  if (!definitions.ready) {
+    io.err(definitions.message);
+    await app.stop();
+    return 2;
+  }
+  if (definitions.applied) {
+    const summary = definitions.applied.lines.map((l) => `${l.audience} +${l.enter}/-${l.exit}`).join(', ');
+    logger.info({ audiences: definitions.applied.lines }, `applied audience definitions: ${summary}`);
+  }
   const server = buildServer(app, { logger });
   app.start();
   const port = options.port === undefined ? config.server.port : Number(options.port);
   const address = await server.listen({ port, host: options.host ?? config.server.host });
-  logger.info({ address, config: config.file, sources: config.sources.map((s) => s.id) }, 'handoff is serving');
+  logger.info(
+    { address, config: config.file, sources: config.sources.map((s) => s.id) },
+    'handoff is serving',
+  );
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -28,20 +28,40 @@ describe('config', () => {
   });
 
   test('secrets come from the environment', () => {
-    const loaded = parseConfig('sources: [{ id: web, writeKey: { env: KEY } }]\nserver: { adminToken: { env: ADMIN } }', 'x.yaml', env);
+    const loaded = parseConfig(
+      'sources: [{ id: web, writeKey: { env: KEY } }]\nserver: { adminToken: { env: ADMIN } }',
+      'x.yaml',
+      env,
+    );
     assert.ok(loaded.ok);
     assert.deepEqual(loaded.value.sources[0]?.writeKey, { env: 'KEY', value: 'k-123456' });
     assert.equal(loaded.value.server.adminToken?.value, 'admin-123456');
   });
 
   const problems: [string, string, RegExp][] = [
-    ['a secret written in the file', 'sources:\n  - id: web\n    writeKey: hunter2\n', /x\.yaml:3:15: sources\[0\]\.writeKey: secrets may not be written in the file/],
+    [
+      'a secret written in the file',
+      'sources:\n  - id: web\n    writeKey: hunter2\n',
+      /x\.yaml:3:15: sources\[0\]\.writeKey: secrets may not be written in the file/,
+    ],
     ['an unknown field', 'server:\n  prot: 80\n', /x\.yaml:2:3: server: Unrecognized key: "prot"/],
     ['a wrong type', 'server:\n  port: eighty\n', /x\.yaml:2:9: server\.port: .*number/],
     ['a bad duration', 'ingest:\n  maxFutureSkew: 1 day\n', /ingest\.maxFutureSkew: a duration such as 30s/],
-    ['a duplicate source id', 'sources:\n  - { id: web, writeKey: { env: KEY } }\n  - { id: web, writeKey: { env: KEY } }\n', /sources\[1\]\.id: source id "web" is used twice/],
-    ['an unknown phone region', 'identity:\n  phone: { defaultRegion: XX }\n', /identity\.phone\.defaultRegion: a two-letter region/],
-    ['a priority that repeats a kind', 'identity:\n  priority: [userId, userId, email, phone]\n', /each of userId, email, phone, anonymousId once/],
+    [
+      'a duplicate source id',
+      'sources:\n  - { id: web, writeKey: { env: KEY } }\n  - { id: web, writeKey: { env: KEY } }\n',
+      /sources\[1\]\.id: source id "web" is used twice/,
+    ],
+    [
+      'an unknown phone region',
+      'identity:\n  phone: { defaultRegion: XX }\n',
+      /identity\.phone\.defaultRegion: a two-letter region/,
+    ],
+    [
+      'a priority that repeats a kind',
+      'identity:\n  priority: [userId, userId, email, phone]\n',
+      /each of userId, email, phone, anonymousId once/,
+    ],
     ['broken YAML', 'server: [\n', /x\.yaml:\d+:\d+: /],
   ];
   for (const [what, text, expected] of problems) {
@@ -55,6 +75,7 @@ describe('config', () => {
   test('a missing file says which file', () => {
     const loaded = loadConfigFile('/nonexistent/handoff.yaml', {});
     assert.equal(loaded.ok, false);
-    if (!loaded.ok) assert.match(loaded.error.message, /cannot read the config file \/nonexistent\/handoff\.yaml/);
+    if (!loaded.ok)
+      assert.match(loaded.error.message, /cannot read the config file \/nonexistent\/handoff\.yaml/);
   });
 });

@@ -24,8 +24,9 @@ export interface Config {
   storage: { sqlitePath: string };
   sources: { id: string; kind: 'segment'; writeKey: Secret }[];
   ingest: { maxFutureSkewMs: number };
+  engine: { rankingRefreshMs: number };
   identity: IdentityPolicy;
-  /** Validated audience definitions, in dependency order (each after those it references). */
+  /** Validated audience definitions, in file order (the compiler orders them by dependency). */
   audiences: AudienceDefinition[];
 }
 
@@ -75,7 +76,7 @@ export function parseConfig(
   if (problems.length === 0) {
     const parsed = configSchema.safeParse(doc.toJS() ?? {});
     if (parsed.success) {
-      const audiences = validateAudiences(parsed.data.audiences);
+      const audiences = validateAudiences(parsed.data.audiences, { order: 'file' });
       if (audiences.ok) return ok(freeze(build(parsed.data, audiences.value, file, env)));
       for (const p of audiences.error.problems) {
         problems.push({
@@ -101,6 +102,12 @@ export function parseConfig(
   }
   const message = problems.map((p) => formatProblem(file, p)).join('\n');
   return fail({ code: 'config_invalid', message, problems });
+}
+
+/** The line and column in a config text of a path such as `audiences[3].condition`. */
+export function locate(text: string, path: string): { line?: number; column?: number } {
+  const lines = new LineCounter();
+  return position(parseDocument(text, { lineCounter: lines }), lines, pathSegments(path));
 }
 
 /** `audiences[3].condition.all[1].within` → ['audiences', 3, 'condition', 'all', 1, 'within'] */
@@ -134,7 +141,10 @@ function build(
     typeof ref === 'string'
       ? { env: '', value: undefined }
       : { env: ref.env, value: env[ref.env] || undefined };
-  const skew = parseDuration(raw.ingest.maxFutureSkew);
+  const ms = (text: string): number => {
+    const parsed = parseDuration(text);
+    return parsed.ok ? parsed.value : 0;
+  };
   return {
     file,
     server: {
@@ -144,7 +154,8 @@ function build(
     },
     storage: { sqlitePath: raw.storage.sqlite.path },
     sources: raw.sources.map((s) => ({ id: s.id, kind: s.kind, writeKey: secret(s.writeKey) })),
-    ingest: { maxFutureSkewMs: skew.ok ? skew.value : 24 * 3_600_000 },
+    ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
+    engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
     identity: raw.identity,
     audiences,
   };

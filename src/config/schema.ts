@@ -4,7 +4,9 @@ import { isPhoneRegion } from '../identity/normalize.ts';
 
 /** A secret is never written in the file: it names the environment variable that holds it. */
 export const secretRef = z
-  .object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as HANDOFF_ADMIN_TOKEN') })
+  .object({
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as HANDOFF_ADMIN_TOKEN'),
+  })
   .strict()
   .describe('A secret, read from the named environment variable; never stored in this file.');
 
@@ -54,7 +56,8 @@ export const configSchema = z
       .superRefine((sources, ctx) => {
         const seen = new Set<string>();
         sources.forEach((s, i) => {
-          if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `source id "${s.id}" is used twice` });
+          if (seen.has(s.id))
+            ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `source id "${s.id}" is used twice` });
           seen.add(s.id);
         });
       }),
@@ -72,7 +75,9 @@ export const configSchema = z
           .default({ stripPlusTag: false, removeGmailDots: false }),
         phone: z
           .object({
-            defaultRegion: z.string().refine(isPhoneRegion, 'a two-letter region libphonenumber knows, such as US or GB'),
+            defaultRegion: z
+              .string()
+              .refine(isPhoneRegion, 'a two-letter region libphonenumber knows, such as US or GB'),
           })
           .strict()
           .default({ defaultRegion: 'US' }),
@@ -102,6 +107,13 @@ export const configSchema = z
         priority: ['userId', 'email', 'phone', 'anonymousId'],
         mergeOn: ['identify', 'alias', 'email', 'phone'],
       }),
+    engine: z
+      .object({
+        /** How often top-percent thresholds are recomputed and their audiences re-ranked. */
+        rankingRefresh: duration.default('5m'),
+      })
+      .strict()
+      .default({ rankingRefresh: '5m' }),
     audiences: z.array(z.unknown()).default([]),
   })
   .strict();

@@ -7,7 +7,7 @@ import type { LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, ChangeCause, Membership, ProfileRecord } from './model.ts';
 
 /** What set an evaluation off: the profile's events in this batch, or a reason with no event. */
-export type Trigger = { events: readonly LoggedEvent[] } | { reason: 'window' | 'definition' };
+export type Trigger = { events: readonly LoggedEvent[] } | { reason: 'window' | 'definition' | 'ranking' };
 
 /** The compiled audiences with what the engine needs around them: versions, holdouts, references. */
 export interface AudienceSet {
@@ -39,7 +39,7 @@ export const audienceEvent = (e: LoggedEvent) => ({
   id: `${e.offset}`,
   name: e.name ?? e.type,
   timestamp: e.timestamp,
-  properties: ((e.message as { properties?: Record<string, unknown> }).properties ?? {}),
+  properties: (e.message as { properties?: Record<string, unknown> }).properties ?? {},
 });
 
 /** Folds events into a state, in the order given. */

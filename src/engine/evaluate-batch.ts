@@ -7,7 +7,7 @@ import type { AudienceWrites, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
 /** Current top_percent thresholds, read from the stored scores. */
-async function thresholds(store: Store, set: AudienceSet): Promise<Map<string, number>> {
+export async function thresholds(store: Store, set: AudienceSet): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const r of set.compiled.topPercentRankings) {
     const value = await store.audiences.threshold(r.conditionId, r.percent);
@@ -98,19 +98,36 @@ export async function evaluateBatch(
   return writes;
 }
 
+/**
+ * Top-percent audiences move when the ranking does: re-evaluates the members and everyone now
+ * at or above each threshold, the only profiles whose answer a new threshold can change.
+ */
+export async function evaluateRankings(store: Store, set: AudienceSet, now: number): Promise<AudienceWrites> {
+  const ids = new Set<string>();
+  const limits = await thresholds(store, set);
+  for (const r of set.compiled.topPercentRankings) {
+    for (const m of await store.audiences.members(r.audience)) ids.add(m.profileId);
+    const threshold = limits.get(r.conditionId);
+    if (threshold !== undefined)
+      for (const id of await store.audiences.scoredAtLeast(r.conditionId, threshold)) ids.add(id);
+  }
+  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking');
+}
+
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
 export async function evaluateDue(
   store: Store,
   set: AudienceSet,
   profileIds: readonly string[],
   now: number,
+  reason: 'window' | 'ranking' = 'window',
 ): Promise<AudienceWrites> {
   const records = await store.audiences.load(profileIds);
   const limits = await thresholds(store, set);
   const writes = emptyWrites();
   for (const record of records.values()) {
     const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
-    evaluateProfile(set, record, state, record.traits, limits, now, { reason: 'window' }, writes);
+    evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
   }
   return writes;
 }

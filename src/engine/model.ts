@@ -7,6 +7,7 @@ export type ChangeCause =
   | { kind: 'window' }
   | { kind: 'audience'; audience: string }
   | { kind: 'merge'; into: string }
+  | { kind: 'ranking' }
   | { kind: 'definition' };
 
 /** A profile's place in an audience. Held-out members are in the audience but never sent anywhere. */
@@ -71,5 +72,7 @@ export function describeCause(cause: ChangeCause): string {
       return `merged into ${cause.into}`;
     case 'definition':
       return 'definition changed';
+    case 'ranking':
+      return 'ranking refreshed';
   }
 }

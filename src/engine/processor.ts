@@ -7,7 +7,7 @@ import { systemClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { CursorMovedError } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
-import { evaluateBatch, evaluateDue } from './evaluate-batch.ts';
+import { evaluateBatch, evaluateDue, evaluateRankings } from './evaluate-batch.ts';
 
 export interface ProcessorOptions {
   store: Store;
@@ -60,6 +60,18 @@ export class Processor {
       await store.commit({ identity: [], audiences: writes });
       this.options.bus.emit('engine.changes', { changes: writes.changes });
       return due.length;
+    });
+  }
+
+  /** Re-ranks top-percent audiences against fresh thresholds; returns how many changes that made. */
+  refreshRankings(): Promise<number> {
+    const { audiences, store } = this.options;
+    if (!audiences || audiences.compiled.topPercentRankings.length === 0) return Promise.resolve(0);
+    return this.serially(async () => {
+      const writes = await evaluateRankings(store, audiences, (this.options.clock ?? systemClock).now());
+      await store.commit({ identity: [], audiences: writes });
+      if (writes.changes.length > 0) this.options.bus.emit('engine.changes', { changes: writes.changes });
+      return writes.changes.length;
     });
   }
 

@@ -4,7 +4,10 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-export const errorBody = (code: string, message: string): ErrorBody => ({ success: false, error: { code, message } });
+export const errorBody = (code: string, message: string): ErrorBody => ({
+  success: false,
+  error: { code, message },
+});
 
 interface FastifyLikeError {
   code?: string;
@@ -16,7 +19,10 @@ interface FastifyLikeError {
  * Maps framework errors raised before a handler runs (body parsing, limits) to a 400 that says
  * what to fix. Anything else is ours: a 500 without internals.
  */
-export function mapRequestError(error: FastifyLikeError, contentLength: string | undefined): { status: number; body: ErrorBody } {
+export function mapRequestError(
+  error: FastifyLikeError,
+  contentLength: string | undefined,
+): { status: number; body: ErrorBody } {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
@@ -27,12 +33,18 @@ export function mapRequestError(error: FastifyLikeError, contentLength: string |
         ),
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 400, body: errorBody('unsupported_content_type', 'Content-Type must be application/json') };
+      return {
+        status: 400,
+        body: errorBody('unsupported_content_type', 'Content-Type must be application/json'),
+      };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { status: 400, body: errorBody('empty_body', 'the request body is empty; send a JSON object') };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, body: errorBody('malformed_json', `the body is not valid JSON: ${error.message}`) };
+      return {
+        status: 400,
+        body: errorBody('malformed_json', `the body is not valid JSON: ${error.message}`),
+      };
     default:
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
         return { status: 400, body: errorBody('bad_request', error.message) };

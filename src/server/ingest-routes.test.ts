@@ -12,7 +12,11 @@ before(() => {
 });
 after(() => h.close());
 
-const post = (url: string, payload: unknown, headers: Record<string, string> = { authorization: basic(WRITE_KEYS.web) }) =>
+const post = (
+  url: string,
+  payload: unknown,
+  headers: Record<string, string> = { authorization: basic(WRITE_KEYS.web) },
+) =>
   h.server.inject({
     method: 'POST',
     url,
@@ -34,7 +38,11 @@ describe('ingest: authentication', () => {
     assert.equal(res.json().error.code, 'unauthorized');
   });
   test('writeKey in the body authenticates, and is not stored with the message', async () => {
-    const res = await post('/v1/track', { writeKey: WRITE_KEYS.backend, userId: 'u-body', event: 'E', messageId: 'body-key' }, {});
+    const res = await post(
+      '/v1/track',
+      { writeKey: WRITE_KEYS.backend, userId: 'u-body', event: 'E', messageId: 'body-key' },
+      {},
+    );
     assert.equal(res.statusCode, 200);
     const event = (await stored()).find((e) => e.messageId === 'body-key');
     assert.equal(event?.sourceId, 'backend');
@@ -106,14 +114,22 @@ describe('ingest: bad input gets a 400 that says what is wrong', () => {
     assert.equal(res.statusCode, 200, res.body);
   });
   test('a request over 500 KB names the limit', async () => {
-    const big = { batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600 * 1024) } }] };
+    const big = {
+      batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600 * 1024) } }],
+    };
     const res = await post('/v1/batch', big);
     assert.equal(res.statusCode, 400);
     assert.match(res.json().error.message, /500 KB per request/);
   });
   test('a message over 32 KB is rejected by index; the rest of the batch is stored', async () => {
     const batch = [
-      { type: 'track', userId: 'u', event: 'Big', messageId: 'big-1', properties: { pad: 'x'.repeat(33 * 1024) } },
+      {
+        type: 'track',
+        userId: 'u',
+        event: 'Big',
+        messageId: 'big-1',
+        properties: { pad: 'x'.repeat(33 * 1024) },
+      },
       { type: 'track', userId: 'u', event: 'Small', messageId: 'small-1' },
     ];
     const res = await post('/v1/batch', { batch });
@@ -174,7 +190,11 @@ describe('ingest: dedupe and timestamps', () => {
     const again = await post('/v1/batch', { batch: [message] });
     assert.deepEqual(again.json(), { success: true, accepted: 1, duplicates: 1 });
     const other = await post('/v1/batch', { batch: [message] }, { authorization: basic(WRITE_KEYS.backend) });
-    assert.deepEqual(other.json(), { success: true, accepted: 1, duplicates: 0 }, 'another source is a different stream');
+    assert.deepEqual(
+      other.json(),
+      { success: true, accepted: 1, duplicates: 0 },
+      'another source is a different stream',
+    );
     assert.equal((await stored()).filter((e) => e.messageId === 'dup-1').length, 2);
   });
   test('a message without a messageId dedupes on its content', async () => {
@@ -198,9 +218,20 @@ describe('ingest: dedupe and timestamps', () => {
   test('originalTimestamp is used when timestamp is absent; batch-level sentAt applies', async () => {
     await post('/v1/batch', {
       sentAt: '2026-11-29T12:00:00.000Z',
-      batch: [{ type: 'track', userId: 'u', event: 'Orig', messageId: 'orig-1', originalTimestamp: '2026-11-29T09:00:00.000Z' }],
+      batch: [
+        {
+          type: 'track',
+          userId: 'u',
+          event: 'Orig',
+          messageId: 'orig-1',
+          originalTimestamp: '2026-11-29T09:00:00.000Z',
+        },
+      ],
     });
-    assert.equal((await stored()).find((e) => e.messageId === 'orig-1')?.timestamp, Date.parse('2026-11-29T09:00:00.000Z'));
+    assert.equal(
+      (await stored()).find((e) => e.messageId === 'orig-1')?.timestamp,
+      Date.parse('2026-11-29T09:00:00.000Z'),
+    );
   });
   test('no timestamp at all means now', async () => {
     await post('/v1/track', { userId: 'u', event: 'Now', messageId: 'now-1' });

@@ -16,7 +16,9 @@ function writeKeyOf(request: FastifyRequest): string | undefined {
     const user = decoded.split(':')[0];
     if (user) return user;
   }
-  return isRecord(request.body) && typeof request.body.writeKey === 'string' ? request.body.writeKey : undefined;
+  return isRecord(request.body) && typeof request.body.writeKey === 'string'
+    ? request.body.writeKey
+    : undefined;
 }
 
 function reply(res: FastifyReply, result: IngestResult): FastifyReply {
@@ -57,7 +59,8 @@ export function ingestRoutes(server: FastifyInstance, app: App): void {
   const single = (type: MessageType) => async (request: FastifyRequest, res: FastifyReply) => {
     const source = authenticate(request, res);
     if (source === undefined) return res;
-    if (!isRecord(request.body)) return res.code(400).send(errorBody('invalid_body', 'the body must be a JSON object'));
+    if (!isRecord(request.body))
+      return res.code(400).send(errorBody('invalid_body', 'the body must be a JSON object'));
     const { writeKey: _key, ...message } = request.body;
     return reply(res, await app.ingest.ingest(source, [message], {}, type));
   };
@@ -68,7 +71,9 @@ export function ingestRoutes(server: FastifyInstance, app: App): void {
     if (source === undefined) return res;
     const body = request.body;
     if (!isRecord(body) || !Array.isArray(body.batch)) {
-      return res.code(400).send(errorBody('invalid_body', 'the body must be a JSON object with a "batch" array'));
+      return res
+        .code(400)
+        .send(errorBody('invalid_body', 'the body must be a JSON object with a "batch" array'));
     }
     if (body.batch.length === 0) return res.code(400).send(errorBody('empty_batch', '"batch" is empty'));
     const defaults: BatchDefaults = {};

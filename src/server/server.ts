@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app/app.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
@@ -14,18 +14,31 @@ export interface ServerOptions {
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
   const server = Fastify({
     bodyLimit: MAX_REQUEST_BYTES,
-    disableRequestLogging: true,
+    // Per-request lines would dominate the log at ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   });
   // Browsers sending with sendBeacon use text/plain; the body is still JSON.
-  server.addContentTypeParser('text/plain', { parseAs: 'string' }, server.getDefaultJsonParser('error', 'error'));
+  server.addContentTypeParser(
+    'text/plain',
+    { parseAs: 'string' },
+    server.getDefaultJsonParser('error', 'error'),
+  );
   server.setErrorHandler((error, request, res) => {
-    const mapped = mapRequestError(error as { code?: string; statusCode?: number; message: string }, request.headers['content-length']);
+    const mapped = mapRequestError(
+      error as { code?: string; statusCode?: number; message: string },
+      request.headers['content-length'],
+    );
     if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
     return res.code(mapped.status).send(mapped.body);
   });
   server.setNotFoundHandler((request, res) =>
-    res.code(404).send({ success: false, error: { code: 'not_found', message: `no route ${request.method} ${request.url}` } }),
+    res
+      .code(404)
+      .send({
+        success: false,
+        error: { code: 'not_found', message: `no route ${request.method} ${request.url}` },
+      }),
   );
   server.get('/healthz', () => ({ ok: true }));
   ingestRoutes(server, app);

@@ -67,6 +67,18 @@ export interface AudienceStore {
   changesOf(profileId: string): Promise<(MembershipChange & { seq: number })[]>;
   /** The score at the top `percent`% of profiles that have one, for a top_percent condition. */
   threshold(conditionId: string, percent: number): Promise<number | undefined>;
+  /** Profiles whose score for a top_percent condition is at least `value`. */
+  scoredAtLeast(conditionId: string, value: number): Promise<string[]>;
+  /** Every live profile with its logged events in offset order, one profile at a time. */
+  replay(): AsyncIterable<{ profileId: string; events: LoggedEvent[] }>;
+  /** Profiles that are members of any of these audiences. */
+  membersOfAny(audiences: readonly string[]): Promise<string[]>;
+  /** The definition version of each audience as last applied. */
+  appliedVersions(): Promise<Map<string, string>>;
+  /** Records the versions now in force (audiences absent from the map are forgotten). */
+  recordVersions(versions: ReadonlyMap<string, string>, at: number): Promise<void>;
+  /** How many live profiles exist. */
+  profileCount(): Promise<number>;
 }
 
 /** One processor step: identity changes, audience results and the cursor, committed together. */

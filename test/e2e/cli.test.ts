@@ -35,7 +35,13 @@ describe('handoff import', () => {
     writeFileSync(
       file,
       [
-        JSON.stringify({ type: 'identify', userId: 'imp-1', anonymousId: 'anon-imp', traits: { email: 'Imp@Example.com' }, messageId: 'i1' }),
+        JSON.stringify({
+          type: 'identify',
+          userId: 'imp-1',
+          anonymousId: 'anon-imp',
+          traits: { email: 'Imp@Example.com' },
+          messageId: 'i1',
+        }),
         JSON.stringify({ type: 'track', anonymousId: 'anon-imp', event: 'Product Added', messageId: 't1' }),
         '',
         '{"type": "track", "userId": "imp-1"',
@@ -76,9 +82,19 @@ describe('handoff import', () => {
     try {
       const events = (await store.events.readAfter(0, 100)).filter((e) => e.userId?.startsWith('csv-'));
       assert.deepEqual(
-        events.map((e) => [e.userId, e.name, e.timestamp, (e.message as { properties?: unknown }).properties]),
+        events.map((e) => [
+          e.userId,
+          e.name,
+          e.timestamp,
+          (e.message as { properties?: unknown }).properties,
+        ]),
         [
-          ['csv-1', 'Order Completed', Date.parse('2026-11-01T10:00:00Z'), { revenue: 49.9, note: 'gift, wrapped' }],
+          [
+            'csv-1',
+            'Order Completed',
+            Date.parse('2026-11-01T10:00:00Z'),
+            { revenue: 49.9, note: 'gift, wrapped' },
+          ],
           ['csv-2', 'Order Completed', Date.parse('2026-11-02T10:00:00Z'), { revenue: 12 }],
         ],
       );
@@ -89,10 +105,16 @@ describe('handoff import', () => {
 
   test('an unknown extension and a missing file are clear errors', async () => {
     const io = captureIo();
-    assert.equal(await main(['node', 'handoff', 'import', join(dir, 'x.txt'), '--config', configFile], io), 2);
+    assert.equal(
+      await main(['node', 'handoff', 'import', join(dir, 'x.txt'), '--config', configFile], io),
+      2,
+    );
     assert.match(io.stderr.join('\n'), /jsonl|csv/i);
     const io2 = captureIo();
-    assert.equal(await main(['node', 'handoff', 'import', join(dir, 'missing.jsonl'), '--config', configFile], io2), 2);
+    assert.equal(
+      await main(['node', 'handoff', 'import', join(dir, 'missing.jsonl'), '--config', configFile], io2),
+      2,
+    );
     assert.match(io2.stderr.join('\n'), /cannot read/);
   });
 });
@@ -119,10 +141,14 @@ describe('handoff validate and --help', () => {
 
 describe('handoff serve (the real process)', () => {
   test('starts, acknowledges an event after storing it, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'serve', '--config', configFile, '--port', '0', '--host', '127.0.0.1'], {
-      env: { ...process.env, FILES_KEY: 'files-key-123' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
+      {
+        env: { ...process.env, FILES_KEY: 'files-key-123' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

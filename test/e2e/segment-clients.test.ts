@@ -19,8 +19,18 @@ describe('the unmodified @segment/analytics-node client', () => {
     const errors: unknown[] = [];
     analytics.on('error', (e) => errors.push(e));
     const timestamp = new Date('2026-11-28T21:10:00.000Z');
-    analytics.identify({ anonymousId: 'anon-seg', userId: 'seg-user', traits: { email: ' Ann.Lee+promo@Example.com ', first_name: 'Ann' }, timestamp });
-    analytics.track({ userId: 'seg-user', event: 'Product Added', properties: { product_id: 'bundle-01', price: 49.9 }, timestamp });
+    analytics.identify({
+      anonymousId: 'anon-seg',
+      userId: 'seg-user',
+      traits: { email: ' Ann.Lee+promo@Example.com ', first_name: 'Ann' },
+      timestamp,
+    });
+    analytics.track({
+      userId: 'seg-user',
+      event: 'Product Added',
+      properties: { product_id: 'bundle-01', price: 49.9 },
+      timestamp,
+    });
     analytics.page({ anonymousId: 'anon-seg', name: 'Home', properties: { path: '/' } });
     analytics.screen({ userId: 'seg-user', name: 'Cart' });
     analytics.group({ userId: 'seg-user', groupId: 'acme', traits: { plan: 'pro' } });
@@ -43,20 +53,38 @@ describe('the unmodified @segment/analytics-node client', () => {
     const [identify, track] = events;
     assert.ok(identify && track);
     assert.match(identify.messageId, /.+/, 'the client-generated messageId is the dedupe key');
-    assert.deepEqual((identify.message as { traits?: unknown }).traits, { email: ' Ann.Lee+promo@Example.com ', first_name: 'Ann' });
-    assert.deepEqual((track.message as { properties?: unknown }).properties, { product_id: 'bundle-01', price: 49.9 });
+    assert.deepEqual((identify.message as { traits?: unknown }).traits, {
+      email: ' Ann.Lee+promo@Example.com ',
+      first_name: 'Ann',
+    });
+    assert.deepEqual((track.message as { properties?: unknown }).properties, {
+      product_id: 'bundle-01',
+      price: 49.9,
+    });
     // The client's clock is this machine's, so skew correction moves the time by at most the send latency.
-    assert.ok(Math.abs(track.timestamp - timestamp.getTime()) < 5_000, `timestamp ${new Date(track.timestamp).toISOString()}`);
-    assert.equal((track.message.context as { library?: { name?: string } }).library?.name, '@segment/analytics-node');
+    assert.ok(
+      Math.abs(track.timestamp - timestamp.getTime()) < 5_000,
+      `timestamp ${new Date(track.timestamp).toISOString()}`,
+    );
+    assert.equal(
+      (track.message.context as { library?: { name?: string } }).library?.name,
+      '@segment/analytics-node',
+    );
 
     await h.app.settle();
     const profile = await h.app.store.identity.findProfile({ kind: 'anonymousId', value: 'anon-seg' });
     assert.ok(profile);
-    assert.deepEqual(
-      profile.identifiers.map((i) => `${i.kind}:${i.value}`).sort(),
-      ['anonymousId:anon-seg', 'anonymousId:old-seg-id', 'email:ann.lee+promo@example.com', 'userId:seg-user'],
+    assert.deepEqual(profile.identifiers.map((i) => `${i.kind}:${i.value}`).sort(), [
+      'anonymousId:anon-seg',
+      'anonymousId:old-seg-id',
+      'email:ann.lee+promo@example.com',
+      'userId:seg-user',
+    ]);
+    assert.equal(
+      profile.traits.email?.value,
+      'ann.lee+promo@example.com',
+      'trimmed and lowercased, plus tag kept',
     );
-    assert.equal(profile.traits.email?.value, 'ann.lee+promo@example.com', 'trimmed and lowercased, plus tag kept');
   });
 
   test('a wrong write key is reported by the client as an error, and nothing is stored', async () => {
@@ -73,11 +101,20 @@ describe('the unmodified @segment/analytics-node client', () => {
 
 describe('the unmodified @customerio/cdp-analytics-node client', () => {
   test('its calls are stored under the source of its write key', async () => {
-    const cio = new CioAnalytics({ writeKey: WRITE_KEYS.backend, host: h.url, maxEventsInBatch: 10, maxRetries: 0 });
+    const cio = new CioAnalytics({
+      writeKey: WRITE_KEYS.backend,
+      host: h.url,
+      maxEventsInBatch: 10,
+      maxRetries: 0,
+    });
     const errors: unknown[] = [];
     cio.on('error', (e) => errors.push(e));
     cio.identify({ userId: 'cio-user', traits: { email: 'cio@example.com', phone: '(415) 555-2671' } });
-    cio.track({ userId: 'cio-user', event: 'Order Completed', properties: { order_id: 'o-1', revenue: 120 } });
+    cio.track({
+      userId: 'cio-user',
+      event: 'Order Completed',
+      properties: { order_id: 'o-1', revenue: 120 },
+    });
     await cio.closeAndFlush();
     assert.deepEqual(errors, []);
 
@@ -89,7 +126,10 @@ describe('the unmodified @customerio/cdp-analytics-node client', () => {
         ['track', 'cio-user', 'Order Completed'],
       ],
     );
-    assert.deepEqual((events[1]?.message as { properties?: unknown }).properties, { order_id: 'o-1', revenue: 120 });
+    assert.deepEqual((events[1]?.message as { properties?: unknown }).properties, {
+      order_id: 'o-1',
+      revenue: 120,
+    });
 
     await h.app.settle();
     const profile = await h.app.store.identity.findProfile({ kind: 'phone', value: '+14155552671' });

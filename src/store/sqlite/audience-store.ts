@@ -1,10 +1,17 @@
 import type { ProfileState } from '../../audiences/index.ts';
-import type { AudienceWrites, ChangeCause, Membership, MembershipChange, ProfileRecord } from '../../engine/model.ts';
+import type {
+  AudienceWrites,
+  ChangeCause,
+  Membership,
+  MembershipChange,
+  ProfileRecord,
+} from '../../engine/model.ts';
 import type { TraitValue } from '../../identity/model.ts';
-import type { Message, MessageType } from '../../ingest/messages.ts';
 import type { AudienceStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
+import type { EventRow } from './event-log.ts';
+import { toEvent } from './event-log.ts';
 
 interface ChangeRow {
   seq: number;
@@ -29,6 +36,14 @@ const toChange = (r: ChangeRow): MembershipChange & { seq: number } => ({
 });
 
 export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
+  const clearVersions = db.prepare('DELETE FROM audience_versions');
+  const insertVersion = db.prepare(
+    'INSERT INTO audience_versions (audience, version, applied_at) VALUES (?, ?, ?)',
+  );
+  const recordVersions = db.transaction((versions: ReadonlyMap<string, string>, at: number) => {
+    clearVersions.run();
+    for (const [audience, version] of versions) insertVersion.run(audience, version, at);
+  });
   const q = {
     state: db.prepare<[string], { state: string }>('SELECT state FROM profile_state WHERE profile_id = ?'),
     traits: db.prepare<[string], { name: string; value: string; ts: number }>(
@@ -37,9 +52,21 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     memberships: db.prepare<[string], { audience: string; since: number; held_out: number }>(
       'SELECT audience, since, held_out FROM memberships WHERE profile_id = ?',
     ),
-    history: db.prepare<[string], Record<string, unknown>>(
+    history: db.prepare<[string], EventRow>(
       `SELECT e.* FROM profile_events p JOIN events e ON e.seq = p.seq WHERE p.profile_id = ? ORDER BY e.seq`,
     ),
+    // Paged by profile id: better-sqlite3 allows no other statement while an iterator is open,
+    // and a backfill writes between pages.
+    replayIds: db.prepare<[string, number], { profile_id: string }>(
+      'SELECT id AS profile_id FROM profiles WHERE merged_into IS NULL AND id > ? ORDER BY id LIMIT ?',
+    ),
+    scoredAtLeast: db.prepare<[string, number], { profile_id: string }>(
+      'SELECT profile_id FROM scores WHERE condition_id = ? AND value >= ?',
+    ),
+    versions: db.prepare<[], { audience: string; version: string }>(
+      'SELECT audience, version FROM audience_versions',
+    ),
+    profiles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM profiles WHERE merged_into IS NULL'),
     due: db.prepare<[number, number], { profile_id: string }>(
       'SELECT profile_id FROM profile_state WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?',
     ),
@@ -49,7 +76,9 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     members: db.prepare<[string], { profile_id: string; since: number; held_out: number }>(
       'SELECT profile_id, since, held_out FROM memberships WHERE audience = ? ORDER BY since, profile_id',
     ),
-    changesAfter: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+    changesAfter: db.prepare<[number, number], ChangeRow>(
+      'SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?',
+    ),
     changesOf: db.prepare<[string], ChangeRow>('SELECT * FROM changes WHERE profile_id = ? ORDER BY seq'),
     scored: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM scores WHERE condition_id = ?'),
     nth: db.prepare<[string, number], { value: number }>(
@@ -67,7 +96,12 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
           for (const t of q.traits.all(profileId)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
           const memberships = new Map<string, Membership>();
           for (const m of q.memberships.all(profileId)) {
-            memberships.set(m.audience, { audience: m.audience, profileId, since: m.since, heldOut: m.held_out === 1 });
+            memberships.set(m.audience, {
+              audience: m.audience,
+              profileId,
+              since: m.since,
+              heldOut: m.held_out === 1,
+            });
           }
           out.set(profileId, {
             profileId,
@@ -82,25 +116,38 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
       settle(() =>
         ids
           .flatMap((id) => q.history.all(id))
-          .sort((a, b) => (a.seq as number) - (b.seq as number))
-          .map((r) => ({
-            offset: r.seq as number,
-            sourceId: r.source_id as string,
-            messageId: r.message_id as string,
-            type: r.type as MessageType,
-            userId: r.user_id as string | null,
-            anonymousId: r.anonymous_id as string | null,
-            name: r.name as string | null,
-            timestamp: r.ts as number,
-            receivedAt: r.received_at as number,
-            message: JSON.parse(r.body as string) as Message,
-          })),
+          .sort((a, b) => a.seq - b.seq)
+          .map(toEvent),
       ),
+    async *replay() {
+      for (let after = ''; ; ) {
+        const page = q.replayIds.all(after, 500);
+        if (page.length === 0) return;
+        for (const { profile_id } of page) {
+          yield { profileId: profile_id, events: q.history.all(profile_id).map(toEvent) };
+        }
+        after = page.at(-1)!.profile_id;
+        await Promise.resolve();
+      }
+    },
+    scoredAtLeast: (conditionId, value) =>
+      settle(() => q.scoredAtLeast.all(conditionId, value).map((r) => r.profile_id)),
+    membersOfAny: (audiences) =>
+      settle(() => {
+        const ids = new Set<string>();
+        for (const a of audiences) for (const m of q.members.all(a)) ids.add(m.profile_id);
+        return [...ids];
+      }),
+    appliedVersions: () => settle(() => new Map(q.versions.all().map((r) => [r.audience, r.version]))),
+    recordVersions: (versions, at) => settle(() => recordVersions(versions, at)),
+    profileCount: () => settle(() => q.profiles.get()?.n ?? 0),
     due: (now, limit) => settle(() => q.due.all(now, limit).map((r) => r.profile_id)),
     nextWakeAt: () => settle(() => q.next.get()?.wake_at ?? null),
     members: (audience) =>
       settle(() =>
-        q.members.all(audience).map((m) => ({ audience, profileId: m.profile_id, since: m.since, heldOut: m.held_out === 1 })),
+        q.members
+          .all(audience)
+          .map((m) => ({ audience, profileId: m.profile_id, since: m.since, heldOut: m.held_out === 1 })),
       ),
     changesAfter: (seq, limit) => settle(() => q.changesAfter.all(seq, limit).map(toChange)),
     changesOf: (profileId) => settle(() => q.changesOf.all(profileId).map(toChange)),
@@ -121,7 +168,9 @@ export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => 
       `INSERT INTO profile_state (profile_id, state, wake_at) VALUES (?, ?, ?)
        ON CONFLICT (profile_id) DO UPDATE SET state = excluded.state, wake_at = excluded.wake_at`,
     ),
-    enter: db.prepare('INSERT OR REPLACE INTO memberships (audience, profile_id, since, held_out) VALUES (?, ?, ?, ?)'),
+    enter: db.prepare(
+      'INSERT OR REPLACE INTO memberships (audience, profile_id, since, held_out) VALUES (?, ?, ?, ?)',
+    ),
     exit: db.prepare('DELETE FROM memberships WHERE audience = ? AND profile_id = ?'),
     change: db.prepare(
       'INSERT INTO changes (audience, profile_id, change, at, cause, version, held_out) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -145,7 +194,15 @@ export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => 
     for (const m of writes.exited) w.exit.run(m.audience, m.profileId);
     for (const m of writes.entered) w.enter.run(m.audience, m.profileId, m.since, m.heldOut ? 1 : 0);
     for (const c of writes.changes) {
-      w.change.run(c.audience, c.profileId, c.change, c.at, JSON.stringify(c.cause), c.version, c.heldOut ? 1 : 0);
+      w.change.run(
+        c.audience,
+        c.profileId,
+        c.change,
+        c.at,
+        JSON.stringify(c.cause),
+        c.version,
+        c.heldOut ? 1 : 0,
+      );
     }
     for (const s of writes.scores) {
       if (s.value === undefined) w.unscore.run(s.conditionId, s.profileId);

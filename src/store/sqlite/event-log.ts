@@ -4,7 +4,7 @@ import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
 
-interface EventRow {
+export interface EventRow {
   seq: number;
   source_id: string;
   message_id: string;
@@ -22,7 +22,9 @@ export function sqliteEventLog(db: SqliteDatabase): EventLog {
     `INSERT OR IGNORE INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const read = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+  const read = db.prepare<[number, number], EventRow>(
+    'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+  );
   const head = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events');
   const appendAll = db.transaction((events: readonly IncomingEvent[]): AppendOutcome['results'] =>
     events.map((e) => {
@@ -48,7 +50,7 @@ export function sqliteEventLog(db: SqliteDatabase): EventLog {
   };
 }
 
-function toEvent(row: EventRow): LoggedEvent {
+export function toEvent(row: EventRow): LoggedEvent {
   return {
     offset: row.seq,
     sourceId: row.source_id,

@@ -19,7 +19,10 @@ interface IdentifierRow {
   address: string | null;
 }
 
-export function sqliteIdentityStore(db: SqliteDatabase, commitBatch: (batch: BatchCommit) => Promise<void>): IdentityStore {
+export function sqliteIdentityStore(
+  db: SqliteDatabase,
+  commitBatch: (batch: BatchCommit) => Promise<void>,
+): IdentityStore {
   const q = {
     owner: db.prepare<[string, string], { profile_id: string }>(
       'SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?',
@@ -46,7 +49,9 @@ export function sqliteIdentityStore(db: SqliteDatabase, commitBatch: (batch: Bat
     ),
   };
   const identifiersOf = (profileId: string): Identifier[] =>
-    q.identifiers.all(profileId).map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
+    q.identifiers
+      .all(profileId)
+      .map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
 
   const view = (id: string): ProfileView | undefined => {
     let row = q.profile.get(id);
@@ -137,7 +142,13 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
         w.create.run(op.profileId, op.at);
         return;
       case 'attach':
-        w.attach.run(op.identifier.kind, op.identifier.value, op.profileId, op.identifier.address ?? null, op.at);
+        w.attach.run(
+          op.identifier.kind,
+          op.identifier.value,
+          op.profileId,
+          op.identifier.address ?? null,
+          op.at,
+        );
         return;
       case 'trait':
         w.trait.run(op.profileId, op.name, JSON.stringify(op.value ?? null), op.ts);

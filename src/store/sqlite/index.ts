@@ -17,7 +17,8 @@ export function createSqliteStore(path: string): Store {
   const commitBatch = db.transaction((batch: BatchCommit) => {
     if (batch.cursor) {
       const actual = cursor.get(batch.cursor.name)?.position ?? 0;
-      if (actual !== batch.cursor.from) throw new CursorMovedError(batch.cursor.name, batch.cursor.from, actual);
+      if (actual !== batch.cursor.from)
+        throw new CursorMovedError(batch.cursor.name, batch.cursor.from, actual);
     }
     for (const op of batch.identity) applyIdentity(op);
     applyAudiences(batch.audiences);

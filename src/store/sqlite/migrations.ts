@@ -92,4 +92,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX scores_by_value ON scores (condition_id, value);
   `,
+  `
+  CREATE TABLE audience_versions (
+    audience TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

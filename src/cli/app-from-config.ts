@@ -1,0 +1,25 @@
+import type { App } from '../app/app.ts';
+import { createApp } from '../app/app.ts';
+import type { Io } from './config-path.ts';
+import { loadConfigOrReport } from './config-path.ts';
+
+/** Loads the config and opens the configured store, for commands that work on the database. */
+export function appFromConfig(options: { config?: string }, io: Io): App | undefined {
+  const config = loadConfigOrReport(options.config, io);
+  return config ? createApp({ config }) : undefined;
+}
+
+/** Runs `work` with an app and always closes it. */
+export async function withApp(
+  options: { config?: string },
+  io: Io,
+  work: (app: App) => Promise<number>,
+): Promise<number> {
+  const app = appFromConfig(options, io);
+  if (!app) return 2;
+  try {
+    return await work(app);
+  } finally {
+    await app.stop();
+  }
+}

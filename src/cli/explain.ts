@@ -1,0 +1,80 @@
+import type { Explanation } from '../audiences/index.ts';
+import { definitionDiff, isEmptyDiff } from '../engine/backfill.ts';
+import { explainProfile, parseProfileRef } from '../engine/explain.ts';
+import { parseTime } from '../ingest/timestamps.ts';
+import { withApp } from './app-from-config.ts';
+import type { Io } from './config-path.ts';
+
+export interface ExplainOptions {
+  config?: string;
+  profile: string;
+  audience?: string;
+  at?: string;
+  json?: boolean;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+function lines(e: Explanation, depth: number, out: string[]): void {
+  out.push(`${'  '.repeat(depth)}- ${e.text}`);
+  for (const child of e.children) lines(child, depth + 1, out);
+}
+
+/** `handoff explain --profile <ref>`: for each audience, in or out, why, and when that next changes. */
+export function explain(options: ExplainOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    const ref = parseProfileRef(options.profile, app.config.identity);
+    if (!ref.ok) {
+      io.err(ref.error.message);
+      return 2;
+    }
+    const profile =
+      'profileId' in ref.value
+        ? await app.store.identity.getProfile(ref.value.profileId)
+        : await app.store.identity.findProfile(ref.value);
+    if (!profile) {
+      io.err(`no profile is known by ${options.profile}`);
+      return 1;
+    }
+    const now = options.at === undefined ? app.clock.now() : parseTime(options.at);
+    if (now === undefined) {
+      io.err(`--at ${options.at} is not an ISO-8601 time`);
+      return 2;
+    }
+    if (options.audience !== undefined && !app.audiences.compiled.keys.includes(options.audience)) {
+      io.err(`no audience with key ${options.audience}; known: ${app.audiences.compiled.keys.join(', ')}`);
+      return 2;
+    }
+    const diff = await definitionDiff(app.store, app.audiences);
+    if (!isEmptyDiff(diff)) {
+      io.err(
+        `warning: audience definitions changed since they were last applied (${[...diff.added, ...diff.changed, ...diff.removed].join(', ')}); ` +
+          'these answers use the configured definitions, which serve will not until `handoff apply`',
+      );
+    }
+    const verdicts = (await explainProfile(app.store, app.audiences, profile.id, now)).filter(
+      (v) => options.audience === undefined || v.audience === options.audience,
+    );
+    if (options.json) {
+      io.out(JSON.stringify({ profile, at: iso(now), audiences: verdicts }, null, 2));
+      return 0;
+    }
+    io.out(
+      `profile ${profile.id}: ${profile.identifiers.map((i) => `${i.kind}:${i.address ?? i.value}`).join(', ')}`,
+    );
+    for (const m of profile.merges) io.out(`  merged ${m.from} into ${m.into} (${m.cause}) at ${iso(m.at)}`);
+    io.out(`as of ${iso(now)}`);
+    for (const v of verdicts) {
+      const next =
+        v.nextChangeAt === null ? 'only an event can change this' : `next change at ${iso(v.nextChangeAt)}`;
+      const since =
+        v.since === undefined ? '' : ` since ${iso(v.since)}${v.heldOut ? ' (held out: never sent)' : ''}`;
+      io.out('');
+      io.out(`${v.member ? 'IN ' : 'OUT'} ${v.audience} (${v.name})${since}; ${next}`);
+      const out: string[] = [];
+      for (const child of v.explanation.children) lines(child, 1, out);
+      for (const l of out) io.out(l);
+    }
+    return 0;
+  });
+}
