@@ -178,3 +178,24 @@ describe('late and out-of-order events', () => {
     });
   });
 });
+
+describe('durability', () => {
+  test('a failed batch commit leaves no change behind; the retry emits each change exactly once', async () => {
+    const w = world();
+    await using(w, async () => {
+      const store = w.h.app.store;
+      const commit = store.commit.bind(store);
+      let failures = 1;
+      store.commit = (batch) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : commit(batch));
+      await w.h.app.ingest.ingest('web', [{ type: 'track', userId: 'd1', event: 'Product Added', timestamp: new Date(t0).toISOString() }]);
+      await assert.rejects(w.h.app.processor.drain(), /disk full/);
+      assert.deepEqual(await store.audiences.changesAfter(0, 100), []);
+      assert.equal(await store.cursors.get('processor'), 0);
+      await w.h.app.processor.drain();
+      const changes = (await store.audiences.changesAfter(0, 100)).map((c) => `${c.change} ${c.audience}`);
+      assert.deepEqual(changes, ['enter cart_0_4h']);
+      await w.h.app.processor.drain();
+      assert.equal((await store.audiences.changesAfter(0, 100)).length, 1, 'nothing is applied twice');
+    });
+  });
+});
