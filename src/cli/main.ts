@@ -7,6 +7,7 @@ import { validate } from './validate.ts';
 import { apply, plan } from './plan.ts';
 import { explain } from './explain.ts';
 import { docs } from './docs.ts';
+import { simulateCommand } from './simulate.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
@@ -73,6 +74,20 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--at <time>', 'as of this ISO-8601 time (default: now)')
     .option('--json', 'machine-readable output')
     .action(async (opts) => setExit(await explain(opts, io)));
+
+  cli
+    .command('simulate')
+    .description(
+      'run events, or a scripted journey, through the pipeline in memory on a virtual clock; print each membership change as a JSON line',
+    )
+    .option(...configOption)
+    .option('-e, --events <file>', 'a JSONL or CSV file of events, as import reads them')
+    .option('-j, --journey <file>', 'a journey for one test profile (YAML or JSON) instead of an event file')
+    .option(
+      '--until <time>',
+      'ISO-8601 time with Z or an offset: simulate up to here (default: until no wake-up is pending, at most 400 days after the last event)',
+    )
+    .action(async (opts) => setExit(await simulateCommand(opts, io)));
 
   cli
     .command('docs')

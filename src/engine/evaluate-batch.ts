@@ -69,18 +69,8 @@ export async function evaluateBatch(
 
   const limits = await thresholds(store, set);
   const writes = emptyWrites();
-  for (const [profileId, own] of batchEvents) {
-    const record = records.get(profileId) ?? emptyRecord(profileId);
-    const group = groups.get(profileId);
-    let state;
-    if (group !== undefined || record.state === undefined) {
-      const history = await store.audiences.history(group ?? [profileId]);
-      state = applyAll(set, set.compiled.emptyState(), [...history, ...own], now);
-    } else {
-      state = applyAll(set, record.state, own, now);
-    }
-    evaluateProfile(set, record, state, traits.get(profileId) ?? {}, limits, now, { events: own }, writes);
-  }
+  // Exits of the profiles merged away come first: a destination keyed by a shared identifier
+  // must see the old membership end before the survivor's begins.
   for (const [from, into] of mergedInto) {
     for (const m of records.get(from)?.memberships.values() ?? []) {
       writes.changes.push({
@@ -94,6 +84,18 @@ export async function evaluateBatch(
       });
     }
     writes.dropped.push(from);
+  }
+  for (const [profileId, own] of batchEvents) {
+    const record = records.get(profileId) ?? emptyRecord(profileId);
+    const group = groups.get(profileId);
+    let state;
+    if (group !== undefined || record.state === undefined) {
+      const history = await store.audiences.history(group ?? [profileId]);
+      state = applyAll(set, set.compiled.emptyState(), [...history, ...own], now);
+    } else {
+      state = applyAll(set, record.state, own, now);
+    }
+    evaluateProfile(set, record, state, traits.get(profileId) ?? {}, limits, now, { events: own }, writes);
   }
   return writes;
 }

@@ -23,7 +23,12 @@ const common = {
 /** Segment-spec messages: the fields Handoff reads are checked, anything else is kept as sent. */
 export const messageSchema = z.discriminatedUnion('type', [
   z.looseObject({ ...common, type: z.literal('identify'), traits: object.optional() }),
-  z.looseObject({ ...common, type: z.literal('track'), event: z.string().min(1).max(512), properties: object.optional() }),
+  z.looseObject({
+    ...common,
+    type: z.literal('track'),
+    event: z.string().min(1).max(512),
+    properties: object.optional(),
+  }),
   z.looseObject({
     ...common,
     type: z.literal('page'),
@@ -44,4 +49,11 @@ export const messageSchema = z.discriminatedUnion('type', [
 
 export type Message = z.infer<typeof messageSchema>;
 export type MessageType = Message['type'];
-export const MESSAGE_TYPES: readonly MessageType[] = ['identify', 'track', 'page', 'screen', 'group', 'alias'];
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  'identify',
+  'track',
+  'page',
+  'screen',
+  'group',
+  'alias',
+];

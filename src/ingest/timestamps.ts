@@ -1,6 +1,8 @@
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 
+const NO_ZONE = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
 /** Parses an ISO-8601 string or an epoch number (seconds below 1e11, else milliseconds). */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value === 'number') {
@@ -8,7 +10,8 @@ export function parseTime(value: unknown): number | undefined {
     return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
   }
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const ms = Date.parse(value);
+  // A date-time with no zone is read as UTC, never as the server's local time.
+  const ms = Date.parse(NO_ZONE.test(value) ? `${value}Z` : value);
   return Number.isNaN(ms) ? undefined : ms;
 }
 

@@ -130,7 +130,7 @@ describe('handoff validate and --help', () => {
     assert.equal(await main(['node', 'handoff', 'validate', '--config', broken], io2), 2);
     assert.match(io2.stderr.join('\n'), /broken\.yaml:2:9: server\.port/);
   });
-  for (const command of ['serve', 'import', 'validate']) {
+  for (const command of ['serve', 'import', 'validate', 'plan', 'apply', 'explain', 'simulate', 'docs']) {
     test(`${command} --help describes its options`, async () => {
       const io = captureIo();
       assert.equal(await main(['node', 'handoff', command, '--help'], io), 0);

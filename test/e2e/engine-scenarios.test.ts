@@ -187,7 +187,9 @@ describe('durability', () => {
       const commit = store.commit.bind(store);
       let failures = 1;
       store.commit = (batch) => (failures-- > 0 ? Promise.reject(new Error('disk full')) : commit(batch));
-      await w.h.app.ingest.ingest('web', [{ type: 'track', userId: 'd1', event: 'Product Added', timestamp: new Date(t0).toISOString() }]);
+      await w.h.app.ingest.ingest('web', [
+        { type: 'track', userId: 'd1', event: 'Product Added', timestamp: new Date(t0).toISOString() },
+      ]);
       await assert.rejects(w.h.app.processor.drain(), /disk full/);
       assert.deepEqual(await store.audiences.changesAfter(0, 100), []);
       assert.equal(await store.cursors.get('processor'), 0);

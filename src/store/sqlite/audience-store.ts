@@ -68,7 +68,7 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     ),
     profiles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM profiles WHERE merged_into IS NULL'),
     due: db.prepare<[number, number], { profile_id: string }>(
-      'SELECT profile_id FROM profile_state WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at LIMIT ?',
+      'SELECT profile_id FROM profile_state WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, profile_id LIMIT ?',
     ),
     next: db.prepare<[], { wake_at: number | null }>(
       'SELECT min(wake_at) AS wake_at FROM profile_state WHERE wake_at IS NOT NULL',

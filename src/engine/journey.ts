@@ -1,0 +1,231 @@
+// A scripted journey for one test profile (view, add to cart, wait 5h, purchase), turned into the
+// Segment-spec messages `handoff simulate --journey` runs. YAML or JSON (JSON is YAML).
+import type { Document } from 'yaml';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { ConfigProblem } from '../config/load.ts';
+import { formatProblem } from '../config/load.ts';
+import { parseDuration } from '../shared/duration.ts';
+import type { Result } from '../shared/result.ts';
+import { assertNever, fail, ok } from '../shared/result.ts';
+import type { SimulationInput } from './simulation.ts';
+
+/** The e-commerce spec event each shorthand step sends. */
+const SHORTHAND_EVENTS = {
+  view: 'Product Viewed',
+  add: 'Product Added',
+  checkout: 'Checkout Started',
+  purchase: 'Order Completed',
+  refund: 'Order Refunded',
+} as const;
+type Shorthand = keyof typeof SHORTHAND_EVENTS;
+const STEP_KINDS = [...Object.keys(SHORTHAND_EVENTS), 'track', 'identify', 'wait'];
+
+/** One step, as the journey runs it. */
+export type JourneyStep =
+  | { kind: 'track'; event: string; properties: Record<string, unknown> }
+  | { kind: 'identify'; traits: Record<string, unknown> }
+  | { kind: 'wait'; ms: number };
+
+// A time without a zone would be read in the machine's time zone, and the journey would differ between machines.
+const ZONED_TIME = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d))?$/i;
+
+/** Whether `text` is an ISO-8601 date, or a time with `Z` or an offset: the same instant on every machine. */
+export const isZonedTime = (text: string): boolean =>
+  ZONED_TIME.test(text) && !Number.isNaN(Date.parse(text));
+
+const fields = (what: string) =>
+  z.record(z.string(), z.unknown(), `${what} as a mapping, e.g. { product_id: sku-1, price: 49 }`);
+const id = z.union([z.string().min(1), z.number()]).transform(String);
+
+const payloads = {
+  shorthand: fields('the event properties')
+    .nullable()
+    .transform((p) => p ?? {}),
+  track: z.strictObject({
+    event: z.string('the event name, e.g. Coupon Applied').min(1, 'the event name, e.g. Coupon Applied'),
+    properties: fields('the event properties').optional(),
+  }),
+  identify: z.strictObject({ traits: fields('the traits') }),
+  wait: z.string('a duration such as 30m, 5h or 2d').transform((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.error.message });
+    return z.NEVER;
+  }),
+};
+
+const step = z.unknown().transform((raw, ctx): JourneyStep => {
+  const keys = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.keys(raw) : [];
+  const kind = keys[0];
+  if (keys.length !== 1 || kind === undefined || !STEP_KINDS.includes(kind)) {
+    const found = keys.length > 1 ? ` (this one has ${keys.join(', ')})` : '';
+    ctx.addIssue({
+      code: 'custom',
+      message: `a step is one of ${STEP_KINDS.join(', ')}, written as one key, e.g. "- wait: 5h" or "- add: { product_id: sku-1 }"${found}`,
+    });
+    return z.NEVER;
+  }
+  const value = (raw as Record<string, unknown>)[kind];
+  const payload = <T>(schema: z.ZodType<T, unknown>): T | undefined => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ code: 'custom', path: [kind, ...issue.path], message: issue.message });
+    return undefined;
+  };
+  let result: JourneyStep | undefined;
+  if (kind === 'wait') {
+    const ms = payload(payloads.wait);
+    result = ms === undefined ? undefined : { kind, ms };
+  } else if (kind === 'identify') {
+    const data = payload(payloads.identify);
+    result = data && { kind, traits: data.traits };
+  } else if (kind === 'track') {
+    const data = payload(payloads.track);
+    result = data && { kind, event: data.event, properties: data.properties ?? {} };
+  } else {
+    const properties = payload(payloads.shorthand);
+    result = properties && { kind: 'track', event: SHORTHAND_EVENTS[kind as Shorthand], properties };
+  }
+  return result ?? z.NEVER;
+});
+
+const journeySchema = z.strictObject({
+  profile: z
+    .strictObject({
+      userId: id.optional(),
+      anonymousId: id.optional(),
+      email: z.string().min(1).optional(),
+      traits: fields('the traits').optional(),
+    })
+    .refine((p) => p.userId !== undefined || p.anonymousId !== undefined, {
+      message: 'give the profile a userId or an anonymousId: every Segment message carries one',
+    }),
+  start: z
+    .string('an ISO-8601 time, e.g. 2026-11-28T21:10:00Z')
+    .refine(isZonedTime, 'an ISO-8601 time with Z or an offset, e.g. 2026-11-28T21:10:00Z'),
+  steps: z.array(step).min(1, 'list at least one step'),
+});
+
+export type Journey = z.infer<typeof journeySchema>;
+
+/** Why a journey file could not be read: one problem per mistake, each with its place. */
+export interface JourneyError {
+  code: 'journey_invalid';
+  /** Every problem as `file:line:col: path: message`, one per line. */
+  message: string;
+  problems: ConfigProblem[];
+}
+
+/** Parses a journey file into messages for `simulate`, each with the line of the step that made it. */
+export function parseJourney(text: string, file: string): Result<SimulationInput[], JourneyError> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const problems: ConfigProblem[] = doc.errors.map((e) => {
+    const pos = lines.linePos(e.pos[0]);
+    return {
+      code: 'journey_syntax',
+      message: e.message.split('\n')[0] ?? e.message,
+      path: '',
+      line: pos.line,
+      column: pos.col,
+    };
+  });
+  if (problems.length === 0) {
+    const parsed = journeySchema.safeParse(doc.toJS() ?? {});
+    if (parsed.success) return ok(journeyMessages(parsed.data, (path) => placeOf(doc, lines, path).line));
+    for (const issue of parsed.error.issues) {
+      const path = issue.path as (string | number)[];
+      problems.push({
+        code: 'journey_invalid',
+        message: issue.message,
+        path: pathText(path),
+        ...placeOf(doc, lines, path),
+      });
+    }
+  }
+  const message = problems.map((p) => formatProblem(file, p)).join('\n');
+  return fail({ code: 'journey_invalid', message, problems });
+}
+
+/**
+ * The journey as Segment-spec messages: the profile's identify first, then one message per step,
+ * stamped `start` plus the waits before it. messageIds name the step (`journey-step-2`), so runs
+ * are identical and a change's cause points back at the step.
+ */
+export function journeyMessages(
+  journey: Journey,
+  lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
+): SimulationInput[] {
+  const { userId, anonymousId, email, traits } = journey.profile;
+  const who = { ...(userId !== undefined && { userId }), ...(anonymousId !== undefined && { anonymousId }) };
+  let time = Date.parse(journey.start);
+  let lastOrder: unknown;
+  const input = (path: (string | number)[], message: Record<string, unknown>): SimulationInput => {
+    const line = lineOf(path);
+    return { ...(line !== undefined && { line }), message };
+  };
+  const out = [
+    input(['profile'], {
+      type: 'identify',
+      messageId: 'journey-profile',
+      ...who,
+      traits: { ...traits, ...(email !== undefined && { email }) },
+      timestamp: new Date(time).toISOString(),
+    }),
+  ];
+  journey.steps.forEach((s, index) => {
+    const base = { messageId: `journey-step-${index}`, ...who, timestamp: new Date(time).toISOString() };
+    switch (s.kind) {
+      case 'wait':
+        time += s.ms;
+        return;
+      case 'identify':
+        out.push(input(['steps', index], { type: 'identify', ...base, traits: s.traits }));
+        return;
+      case 'track': {
+        let properties = s.properties;
+        // Order events are matched by order_id downstream; a refund with none refers to the last purchase.
+        if (s.event === SHORTHAND_EVENTS.purchase && properties.order_id === undefined)
+          properties = { order_id: `journey-order-${index}`, ...properties };
+        if (s.event === SHORTHAND_EVENTS.purchase) lastOrder = properties.order_id;
+        if (
+          s.event === SHORTHAND_EVENTS.refund &&
+          properties.order_id === undefined &&
+          lastOrder !== undefined
+        )
+          properties = { order_id: lastOrder, ...properties };
+        out.push(input(['steps', index], { type: 'track', ...base, event: s.event, properties }));
+        return;
+      }
+      default:
+        assertNever(s, 'journey step');
+    }
+  });
+  return out;
+}
+
+/** `['steps', 1, 'add', 'price']` → `steps[1].add.price` */
+function pathText(path: readonly (string | number)[]): string {
+  return path
+    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+    .join('')
+    .replace(/^\./, '');
+}
+
+/** The line and column of the deepest node on `path` that exists in the document. */
+function placeOf(
+  doc: Document,
+  lines: LineCounter,
+  path: (string | number)[],
+): { line?: number; column?: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node: unknown = doc.getIn(path.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const pos = lines.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
