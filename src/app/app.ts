@@ -13,6 +13,8 @@ import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
+import type { SyncOverrides, SyncService } from './sync.ts';
+import { createSync } from './sync.ts';
 
 /** Where operational errors go; pino's logger satisfies it. */
 export interface AppLogger {
@@ -28,6 +30,8 @@ export interface AppOptions {
   /** A store to use instead of the configured one (tests). */
   store?: Store;
   newProfileId?: () => string;
+  /** Sync test hooks: retry policy, sleep, randomness. */
+  sync?: SyncOverrides;
 }
 
 /** Handoff's running parts, wired from a Config. The only place concrete adapters are chosen. */
@@ -38,6 +42,8 @@ export interface App {
   bus: Bus;
   ingest: IngestService;
   processor: Processor;
+  /** Cordial sync, when configured. */
+  sync: SyncService | undefined;
   /** The compiled audiences with their versions. */
   audiences: AudienceSet;
   /** Source id by write key. */
@@ -80,6 +86,7 @@ export function createApp(options: AppOptions): App {
   );
   bus.on('processor.batch', () => scheduler.rearm());
   let rankingTimer: NodeJS.Timeout | undefined;
+  const sync = createSync(config, store, bus, clock, logger, options.sync);
   const runner = new Runner(
     () => processor.drain(),
     (error) => logger.error({ err: error }, 'processor batch failed; it will be retried'),
@@ -100,11 +107,13 @@ export function createApp(options: AppOptions): App {
     bus,
     ingest,
     processor,
+    sync,
     audiences,
     sourceForKey: (key) => keys.get(key),
     start: () => {
       runner.start();
       scheduler.start();
+      sync?.start();
       if (audiences.compiled.topPercentRankings.length > 0) {
         rankingTimer = setInterval(() => {
           processor
@@ -118,9 +127,11 @@ export function createApp(options: AppOptions): App {
       await runner.idle();
       await processor.drain();
       while ((await processor.processWakeups()) > 0);
+      await sync?.settle();
     },
     async stop() {
       clearInterval(rankingTimer);
+      await sync?.stop();
       await scheduler.stop();
       await runner.stop();
       await store.close();

@@ -46,6 +46,8 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
 
 /** Every secret value in the config, for log redaction. */
 export const secretValues = (config: Config): string[] =>
-  [config.server.adminToken?.value, ...config.sources.map((s) => s.writeKey.value)].filter(
-    (v): v is string => typeof v === 'string' && v.length > 0,
-  );
+  [
+    config.server.adminToken?.value,
+    config.destinations.cordial?.apiKey.value,
+    ...config.sources.map((s) => s.writeKey.value),
+  ].filter((v): v is string => typeof v === 'string' && v.length > 0);

@@ -3,6 +3,8 @@ import type { Document } from 'yaml';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { AudienceDefinition } from '../audiences/index.ts';
 import { validateAudiences } from '../audiences/index.ts';
+import type { AudienceTarget } from '../sync/config.ts';
+import { checkDestinations } from '../sync/config.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import { parseDuration } from '../shared/duration.ts';
@@ -25,6 +27,18 @@ export interface Config {
   sources: { id: string; kind: 'segment'; writeKey: Secret }[];
   ingest: { maxFutureSkewMs: number };
   engine: { rankingRefreshMs: number };
+  destinations: {
+    cordial?: {
+      baseUrl: string;
+      apiKey: Secret;
+      rateLimit: number;
+      concurrency: number;
+      createContacts: boolean;
+      contactAttributes: string[];
+    };
+  };
+  /** Each audience's destinations, validated. */
+  targets: AudienceTarget[];
   identity: IdentityPolicy;
   /** Validated audience definitions, in file order (the compiler orders them by dependency). */
   audiences: AudienceDefinition[];
@@ -77,8 +91,21 @@ export function parseConfig(
     const parsed = configSchema.safeParse(doc.toJS() ?? {});
     if (parsed.success) {
       const audiences = validateAudiences(parsed.data.audiences, { order: 'file' });
-      if (audiences.ok) return ok(freeze(build(parsed.data, audiences.value, file, env)));
-      for (const p of audiences.error.problems) {
+      const destinations = audiences.ok
+        ? checkDestinations(audiences.value, parsed.data.destinations.cordial?.contactAttributes ?? [])
+        : { targets: [], problems: [] };
+      if (audiences.ok && destinations.targets.length > 0 && parsed.data.destinations.cordial === undefined) {
+        destinations.problems.push({
+          code: 'destination_not_configured',
+          at: 'destinations',
+          message: 'audiences sync to Cordial but destinations.cordial is not configured',
+          hint: 'add destinations: { cordial: { apiKey: { env: HANDOFF_CORDIAL_API_KEY } } }',
+        });
+      }
+      if (audiences.ok && destinations.problems.length === 0) {
+        return ok(freeze(build(parsed.data, audiences.value, destinations.targets, file, env)));
+      }
+      for (const p of audiences.ok ? destinations.problems : audiences.error.problems) {
         problems.push({
           code: p.code,
           message: `${p.message} (${p.hint})`,
@@ -134,6 +161,7 @@ function position(
 function build(
   raw: RawConfig,
   audiences: AudienceDefinition[],
+  targets: AudienceTarget[],
   file: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Config {
@@ -156,6 +184,10 @@ function build(
     sources: raw.sources.map((s) => ({ id: s.id, kind: s.kind, writeKey: secret(s.writeKey) })),
     ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
     engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
+    destinations: raw.destinations.cordial
+      ? { cordial: { ...raw.destinations.cordial, apiKey: secret(raw.destinations.cordial.apiKey) } }
+      : {},
+    targets,
     identity: raw.identity,
     audiences,
   };

@@ -107,6 +107,27 @@ export const configSchema = z
         priority: ['userId', 'email', 'phone', 'anonymousId'],
         mergeOn: ['identify', 'alias', 'email', 'phone'],
       }),
+    destinations: z
+      .object({
+        cordial: z
+          .object({
+            /** https://api.cordial.io/v2, or https://api.usw2.cordial.io/v2 for that region. */
+            baseUrl: z.string().url().default('https://api.cordial.io/v2'),
+            apiKey: secretField,
+            /** Requests per second the account allows, shared by all audiences. */
+            rateLimit: z.number().positive().default(10),
+            /** Requests in flight at once. */
+            concurrency: z.number().int().min(1).max(64).default(4),
+            /** Create a contact (with its email) when an entry finds none. */
+            createContacts: z.boolean().default(true),
+            /** The account's contact attribute names: list names must differ from them. */
+            contactAttributes: z.array(z.string()).default([]),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
     engine: z
       .object({
         /** How often top-percent thresholds are recomputed and their audiences re-ranked. */

@@ -7,6 +7,8 @@ export interface HandoffEvents {
   'processor.batch': { events: number; offset: number; merges: number; ms: number };
   /** Membership changes just committed, in order. */
   'engine.changes': { changes: readonly MembershipChange[] };
+  /** One round of sends to a destination. */
+  'sync.sent': { destination: string; requests: number; items: number; ok: number; retried: number; dead: number };
 }
 
 /** The bus every part of Handoff emits its lifecycle events on. */

@@ -1,5 +1,6 @@
 import type { IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
+import type { SyncStore } from '../sync/ports.ts';
 import type { IdentityOp, IdentitySnapshot, IdentifierKey, ProfileView } from '../identity/model.ts';
 
 /** The append-only event log: what ingest acknowledges is here, in offset order. */
@@ -94,6 +95,7 @@ export interface Store {
   cursors: Cursors;
   identity: IdentityStore;
   audiences: AudienceStore;
+  sync: SyncStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   close(): Promise<void>;

@@ -120,7 +120,7 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
           .map(toEvent),
       ),
     async *replay() {
-      for (let after = ''; ; ) {
+      for (let after = ''; ;) {
         const page = q.replayIds.all(after, 500);
         if (page.length === 0) return;
         for (const { profile_id } of page) {

@@ -4,6 +4,7 @@ import { audienceWriter, sqliteAudienceStore } from './audience-store.ts';
 import { openSqlite, settle } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
+import { sqliteSyncStore } from './sync-store.ts';
 
 /** The embedded store: one SQLite file (`:memory:` for a throwaway one). */
 export function createSqliteStore(path: string): Store {
@@ -30,6 +31,7 @@ export function createSqliteStore(path: string): Store {
     cursors: { get: (name) => settle(() => cursor.get(name)?.position ?? 0) },
     identity: sqliteIdentityStore(db, commit),
     audiences: sqliteAudienceStore(db),
+    sync: sqliteSyncStore(db),
     commit,
     close: () => settle(() => void db.close()),
   };

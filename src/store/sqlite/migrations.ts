@@ -99,4 +99,54 @@ export const MIGRATIONS: readonly string[] = [
     applied_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  CREATE TABLE sync_items (
+    destination TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    list TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    email TEXT,
+    desired INTEGER NOT NULL,
+    rev INTEGER NOT NULL,
+    change_seq INTEGER NOT NULL,
+    cause TEXT NOT NULL,
+    version TEXT NOT NULL,
+    changed_at INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    sent INTEGER,
+    sent_at INTEGER,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    PRIMARY KEY (destination, contact, list)
+  ) WITHOUT ROWID;
+  CREATE INDEX sync_items_pending ON sync_items (destination, state, due_at) WHERE state = 'pending';
+  CREATE TABLE sync_log (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    list TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    change_seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    status INTEGER,
+    error_key TEXT,
+    message TEXT,
+    request TEXT,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX sync_log_by_contact ON sync_log (destination, contact, id);
+  CREATE TABLE sync_unmatched (
+    destination TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (destination, audience, profile_id)
+  ) WITHOUT ROWID;
+  `,
 ];

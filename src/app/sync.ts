@@ -1,0 +1,101 @@
+import type { Config } from '../config/load.ts';
+import type { Bus } from '../engine/events.ts';
+import { Runner } from '../engine/runner.ts';
+import { Scheduler } from '../engine/scheduler.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Store } from '../store/ports.ts';
+import { CordialClient } from '../sync/destinations/cordial/client.ts';
+import { CordialDestination } from '../sync/destinations/cordial/destination.ts';
+import { RateLimiter } from '../sync/rate-limiter.ts';
+import type { RetryPolicy } from '../sync/retry-policy.ts';
+import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
+import { SyncWorker } from '../sync/worker.ts';
+import type { AppLogger } from './app.ts';
+
+/** Cordial sync, running: the worker, its outbox reader and its send timer. */
+export interface SyncService {
+  worker: SyncWorker;
+  destination: CordialDestination;
+  start(): void;
+  /** Pulls every change and sends everything due now. */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SyncOverrides {
+  retryPolicy?: RetryPolicy;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Wires Cordial sync from the config; undefined when no audience syncs or no API key is set. */
+export function createSync(
+  config: Config,
+  store: Store,
+  bus: Bus,
+  clock: Clock,
+  logger: AppLogger,
+  overrides: SyncOverrides = {},
+): SyncService | undefined {
+  const cordial = config.destinations.cordial;
+  if (!cordial || config.targets.length === 0) return undefined;
+  if (cordial.apiKey.value === undefined) {
+    logger.warn(
+      { variable: cordial.apiKey.env },
+      `${cordial.apiKey.env} is not set: Cordial sync is paused; changes wait in the outbox until it is`,
+    );
+    return undefined;
+  }
+  const client = new CordialClient({
+    baseUrl: cordial.baseUrl,
+    apiKey: cordial.apiKey.value,
+    connections: cordial.concurrency,
+  });
+  const destination = new CordialDestination({ client, clock, createContacts: cordial.createContacts });
+  const worker = new SyncWorker({
+    store,
+    destination,
+    targets: config.targets,
+    audiences: new Map(config.audiences.map((a) => [a.key, a])),
+    clock,
+    limiter: new RateLimiter(cordial.rateLimit, clock),
+    policy: overrides.retryPolicy ?? DEFAULT_RETRY_POLICY,
+    bus,
+    concurrency: cordial.concurrency,
+    ...(overrides.sleep ? { sleep: overrides.sleep } : {}),
+    ...(overrides.random ? { random: overrides.random } : {}),
+  });
+  const onError = (what: string) => (error: unknown) =>
+    logger.error({ err: error }, `${what} failed; it will be retried`);
+  const sender = new Scheduler(
+    () => store.sync.nextDueAt(destination.name),
+    () => worker.sendDue(),
+    clock,
+    onError('cordial send'),
+    1_000,
+  );
+  const puller = new Runner(async () => {
+    while ((await worker.pull()) > 0);
+    sender.rearm();
+  }, onError('reading the change outbox'));
+  const unsubscribe = bus.on('engine.changes', () => puller.poke());
+  return {
+    worker,
+    destination,
+    start() {
+      puller.start();
+      sender.start();
+    },
+    async settle() {
+      await puller.idle();
+      while ((await worker.pull()) > 0);
+      while ((await worker.sendDue()) > 0);
+    },
+    async stop() {
+      unsubscribe();
+      await puller.stop();
+      await sender.stop();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type { SyncItem } from './model.ts';
+
+/** A membership change turned into the desired state of one (contact, list). */
+export interface DesiredState {
+  contact: string;
+  list: string;
+  audience: string;
+  profileId: string;
+  email: string | undefined;
+  desired: boolean;
+  changeSeq: number;
+  cause: string;
+  version: string;
+  changedAt: number;
+  priority: number;
+  dueAt: number;
+}
+
+/** A member the destination cannot be told about: no usable value for its identifier. */
+export interface Unmatched {
+  audience: string;
+  profileId: string;
+  /** Undefined clears it (the profile left the audience, or became matchable). */
+  reason: string | undefined;
+  at: number;
+}
+
+/** What happened to one item in a send. */
+export interface ItemResult {
+  item: SyncItem;
+  /** ok: the destination now holds `item.desired`; retry: try again at `nextAttemptAt`; dead: dead-lettered. */
+  result: 'ok' | 'retry' | 'dead';
+  attempts: number;
+  nextAttemptAt: number;
+  status: number | undefined;
+  errorKey?: string;
+  message: string;
+  request: string;
+  at: number;
+}
+
+export interface SyncCounts {
+  audience: string;
+  list: string;
+  members: number;
+  pending: number;
+  dead: number;
+  unmatched: number;
+}
+
+export interface DeadLetter {
+  contact: string;
+  list: string;
+  audience: string;
+  desired: boolean;
+  attempts: number;
+  status: number | undefined;
+  errorKey: string | undefined;
+  message: string;
+  request: string;
+  at: number;
+}
+
+/** The sync ledger and queue of one or more destinations. */
+export interface SyncStore {
+  /** Records desired states and unmatched members from the change outbox, and moves the cursor, atomically. */
+  record(
+    destination: string,
+    cursor: { name: string; from: number; to: number },
+    desired: readonly DesiredState[],
+    unmatched: readonly Unmatched[],
+  ): Promise<void>;
+  /** Pending items due at `now`, suppression (higher priority) first, at most `limit`. */
+  due(destination: string, now: number, limit: number): Promise<SyncItem[]>;
+  /** When the next pending item becomes due, or null. */
+  nextDueAt(destination: string): Promise<number | null>;
+  /** Applies send results: acknowledged state, retries, dead letters; appends to the log. */
+  results(destination: string, results: readonly ItemResult[]): Promise<void>;
+  counts(destination: string): Promise<SyncCounts[]>;
+  deadLetters(destination: string, audience?: string): Promise<DeadLetter[]>;
+  /** Dead items back to pending (all, or one audience's); returns how many. */
+  retry(destination: string, audience?: string): Promise<number>;
+  /** Every item ever sent is re-asserted (pending again); returns how many. */
+  reassert(destination: string, audience?: string): Promise<number>;
+  /** Items of the destination, optionally for one contact; for verification and tests. */
+  items(destination: string, contact?: string): Promise<SyncItem[]>;
+}

@@ -1,0 +1,213 @@
+import type { AudienceDefinition } from '../audiences/index.ts';
+import { describeCause } from '../engine/model.ts';
+import type { Bus } from '../engine/events.ts';
+import type { ProfileView } from '../identity/model.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Store } from '../store/ports.ts';
+import { CursorMovedError } from '../store/ports.ts';
+import type { AudienceTarget } from './config.ts';
+import { contactKey, emailOf } from './contact-key.ts';
+import type { Destination, SendResult } from './destination.ts';
+import type { ContactUpdate, SyncItem } from './model.ts';
+import { coalesce } from './model.ts';
+import type { DesiredState, ItemResult, Unmatched } from './ports.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import { backoffMs } from './retry-policy.ts';
+
+export interface SyncWorkerOptions {
+  store: Store;
+  destination: Destination;
+  /** The audiences that sync to this destination, and how. */
+  targets: readonly AudienceTarget[];
+  audiences: ReadonlyMap<string, AudienceDefinition>;
+  clock: Clock;
+  limiter: RateLimiter;
+  policy: RetryPolicy;
+  bus: Bus;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Waits; injected so tests on a virtual clock do not sleep. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Changes read, and items sent, per round. Default 500. */
+  batchSize?: number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Delivers membership changes to one destination. `pull` turns the change outbox into the
+ * desired state of each (contact, list), so repeated changes coalesce and the newest always
+ * wins; `sendDue` sends what is due, per contact in one request, within the account's rate,
+ * and records the acknowledged state, retries and dead letters.
+ */
+export class SyncWorker {
+  private readonly cursorName: string;
+  private readonly batchSize: number;
+  private readonly byAudience: Map<string, AudienceTarget[]>;
+
+  constructor(private readonly options: SyncWorkerOptions) {
+    this.cursorName = `sync:${options.destination.name}`;
+    this.batchSize = options.batchSize ?? 500;
+    this.byAudience = new Map();
+    for (const t of options.targets)
+      this.byAudience.set(t.audience, [...(this.byAudience.get(t.audience) ?? []), t]);
+  }
+
+  /** Reads the next changes from the outbox into desired states; returns how many changes it read. */
+  async pull(): Promise<number> {
+    const { store, destination, audiences } = this.options;
+    const after = await store.cursors.get(this.cursorName);
+    const changes = await store.audiences.changesAfter(after, this.batchSize);
+    const last = changes.at(-1);
+    if (last === undefined) return 0;
+    const profiles = new Map<string, ProfileView | undefined>();
+    const desired: DesiredState[] = [];
+    const unmatched: Unmatched[] = [];
+    for (const change of changes) {
+      const targets = this.byAudience.get(change.audience);
+      // Held-out members are the control group: they never reach a destination.
+      if (!targets || change.heldOut) continue;
+      if (!profiles.has(change.profileId))
+        profiles.set(change.profileId, await store.identity.getProfile(change.profileId));
+      const profile = profiles.get(change.profileId);
+      const definition = audiences.get(change.audience);
+      for (const { target } of targets) {
+        const key = profile ? contactKey(profile, target) : { unmatched: 'profile deleted' };
+        if ('unmatched' in key) {
+          unmatched.push({
+            audience: change.audience,
+            profileId: change.profileId,
+            reason: change.change === 'enter' ? key.unmatched : undefined,
+            at: change.at,
+          });
+          continue;
+        }
+        desired.push({
+          contact: key.key,
+          list: target.list,
+          audience: change.audience,
+          profileId: change.profileId,
+          email: profile ? emailOf(profile) : undefined,
+          desired: change.change === 'enter',
+          changeSeq: change.seq,
+          cause: describeCause(change.cause),
+          version: change.version,
+          changedAt: change.at,
+          priority: definition?.priority ?? 0,
+          dueAt: dueAt(change.change, change.at, definition),
+        });
+      }
+    }
+    try {
+      await store.sync.record(
+        destination.name,
+        { name: this.cursorName, from: after, to: last.seq },
+        desired,
+        unmatched,
+      );
+    } catch (error) {
+      if (error instanceof CursorMovedError) return this.pull();
+      throw error;
+    }
+    return changes.length;
+  }
+
+  /** Sends what is due now; returns how many items it settled (acknowledged, rescheduled or dead). */
+  async sendDue(): Promise<number> {
+    const { store, destination, clock } = this.options;
+    const items = await store.sync.due(destination.name, clock.now(), this.batchSize);
+    if (items.length === 0) return 0;
+    const prepared = await destination.prepareLists([...new Set(items.map((i) => i.list))]);
+    if (prepared) {
+      await store.sync.results(destination.name, this.settle(items, prepared));
+      return items.length;
+    }
+    const updates = coalesce(items);
+    const results: ItemResult[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < updates.length) {
+        const update = updates[next++]!;
+        results.push(...(await this.deliver(update)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, updates.length) }, lane));
+    await store.sync.results(destination.name, results);
+    this.options.bus.emit('sync.sent', {
+      destination: destination.name,
+      requests: updates.length,
+      items: items.length,
+      ok: results.filter((r) => r.result === 'ok').length,
+      retried: results.filter((r) => r.result === 'retry').length,
+      dead: results.filter((r) => r.result === 'dead').length,
+    });
+    return items.length;
+  }
+
+  private async deliver(update: ContactUpdate): Promise<ItemResult[]> {
+    const { limiter, destination } = this.options;
+    const sleep = this.options.sleep ?? realSleep;
+    for (let wait = limiter.take(); wait > 0; wait = limiter.take()) await sleep(wait);
+    const result = await destination.send(update);
+    if (result.rate.remaining !== undefined)
+      limiter.observeRemaining(result.rate.remaining, result.rate.resetAt);
+    return this.settle(update.items, result);
+  }
+
+  private settle(items: readonly SyncItem[], { outcome, record }: SendResult): ItemResult[] {
+    const { clock, policy, limiter } = this.options;
+    const now = clock.now();
+    const base = {
+      status: record.status,
+      message: record.message,
+      request: record.request,
+      at: now,
+      ...(record.errorKey ? { errorKey: record.errorKey } : {}),
+    };
+    return items.map((item): ItemResult => {
+      switch (outcome.kind) {
+        case 'ok':
+          return { ...base, item, result: 'ok', attempts: item.attempts, nextAttemptAt: 0 };
+        case 'rate_limited': {
+          // A rate-limit wait is not a failure: the attempt is not counted.
+          limiter.pause(now + Math.min(outcome.retryAfterMs, policy.maxRateLimitWaitMs));
+          return {
+            ...base,
+            item,
+            result: 'retry',
+            attempts: item.attempts,
+            nextAttemptAt: limiter.pausedUntilMs,
+          };
+        }
+        case 'retryable': {
+          const attempts = item.attempts + 1;
+          if (attempts >= policy.maxAttempts)
+            return { ...base, item, result: 'dead', attempts, nextAttemptAt: 0 };
+          const delay = backoffMs(policy, attempts, this.options.random ?? Math.random);
+          return { ...base, item, result: 'retry', attempts, nextAttemptAt: now + delay };
+        }
+        case 'not_found':
+        case 'permanent':
+          return { ...base, item, result: 'dead', attempts: item.attempts + 1, nextAttemptAt: 0 };
+      }
+    });
+  }
+}
+
+/**
+ * When a change may be sent: an entry waits out the activation delay (an enter and exit inside
+ * it send nothing); exits go at once, so converters stop being retargeted; an audience with a
+ * cadence sends its net changes at the next cadence boundary.
+ */
+export function dueAt(
+  change: 'enter' | 'exit',
+  at: number,
+  definition: AudienceDefinition | undefined,
+): number {
+  const delayed = change === 'enter' ? at + (definition?.activationDelay ?? 0) : at;
+  const cadence = definition?.cadence;
+  if (cadence === undefined || cadence === 'realtime') return delayed;
+  return Math.ceil(delayed / cadence) * cadence;
+}
