@@ -24,7 +24,9 @@ export function classify(response: CordialResponse, request: string, now: number
       : typeof body.error === 'string'
         ? body.error
         : JSON.stringify(body.messages ?? body)
-    : String(body ?? '');
+    : typeof body === 'string'
+      ? body
+      : JSON.stringify(body ?? '');
   const wait = retryAfterMs(
     { retryAfter: headers['retry-after'], reset: headers['x-rate-limit-reset'] },
     now,
