@@ -51,18 +51,24 @@ export function createSync(
     apiKey: cordial.apiKey.value,
     connections: cordial.concurrency,
   });
-  const destination = new CordialDestination({ client, clock, createContacts: cordial.createContacts });
+  const limiter = new RateLimiter(cordial.rateLimit, clock);
+  const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const destination = new CordialDestination({
+    client,
+    clock,
+    createContacts: cordial.createContacts,
+    gate: () => limiter.acquire(sleep),
+  });
   const worker = new SyncWorker({
     store,
     destination,
     targets: config.targets,
     audiences: new Map(config.audiences.map((a) => [a.key, a])),
     clock,
-    limiter: new RateLimiter(cordial.rateLimit, clock),
+    limiter,
     policy: overrides.retryPolicy ?? DEFAULT_RETRY_POLICY,
     bus,
     concurrency: cordial.concurrency,
-    ...(overrides.sleep ? { sleep: overrides.sleep } : {}),
     ...(overrides.random ? { random: overrides.random } : {}),
   });
   const onError = (what: string) => (error: unknown) =>

@@ -27,14 +27,10 @@ export interface SyncWorkerOptions {
   bus: Bus;
   /** Requests in flight at once. */
   concurrency: number;
-  /** Waits; injected so tests on a virtual clock do not sleep. */
-  sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   /** Changes read, and items sent, per round. Default 500. */
   batchSize?: number;
 }
-
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Delivers membership changes to one destination. `pull` turns the change outbox into the
@@ -121,7 +117,9 @@ export class SyncWorker {
     if (items.length === 0) return 0;
     const prepared = await destination.prepareLists([...new Set(items.map((i) => i.list))]);
     if (prepared) {
-      await store.sync.results(destination.name, this.settle(items, prepared));
+      // The lists could not be looked up or created: the items were not tried, so a transient
+      // failure does not count against them; a permanent one (a list Cordial refuses) does.
+      await store.sync.results(destination.name, this.settle(items, prepared, { countAttempt: false }));
       return items.length;
     }
     const updates = coalesce(items);
@@ -148,15 +146,19 @@ export class SyncWorker {
 
   private async deliver(update: ContactUpdate): Promise<ItemResult[]> {
     const { limiter, destination } = this.options;
-    const sleep = this.options.sleep ?? realSleep;
-    for (let wait = limiter.take(); wait > 0; wait = limiter.take()) await sleep(wait);
     const result = await destination.send(update);
+    if (result.outcome.kind === 'rate_limited') limiter.slowDown();
+    else if (result.outcome.kind === 'ok') limiter.speedUp();
     if (result.rate.remaining !== undefined)
       limiter.observeRemaining(result.rate.remaining, result.rate.resetAt);
     return this.settle(update.items, result);
   }
 
-  private settle(items: readonly SyncItem[], { outcome, record }: SendResult): ItemResult[] {
+  private settle(
+    items: readonly SyncItem[],
+    { outcome, record }: SendResult,
+    { countAttempt }: { countAttempt: boolean } = { countAttempt: true },
+  ): ItemResult[] {
     const { clock, policy, limiter } = this.options;
     const now = clock.now();
     const base = {
@@ -182,10 +184,10 @@ export class SyncWorker {
           };
         }
         case 'retryable': {
-          const attempts = item.attempts + 1;
+          const attempts = item.attempts + (countAttempt ? 1 : 0);
           if (attempts >= policy.maxAttempts)
             return { ...base, item, result: 'dead', attempts, nextAttemptAt: 0 };
-          const delay = backoffMs(policy, attempts, this.options.random ?? Math.random);
+          const delay = backoffMs(policy, Math.max(1, attempts), this.options.random ?? Math.random);
           return { ...base, item, result: 'retry', attempts, nextAttemptAt: now + delay };
         }
         case 'not_found':

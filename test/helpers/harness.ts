@@ -8,18 +8,23 @@ import type { Config } from '../../src/config/load.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { buildServer } from '../../src/server/server.ts';
+import type { SyncOverrides } from '../../src/app/sync.ts';
 
 export const WRITE_KEYS = { web: 'test-web-key', backend: 'test-backend-key' } as const;
 
 /** A config for tests: two sources with known write keys, the given extra YAML appended. */
-export function testConfig(dbPath: string, extra = ''): Config {
+export function testConfig(dbPath: string, extra = '', env: Record<string, string> = {}): Config {
   const text = `
 storage: { sqlite: { path: ${JSON.stringify(dbPath)} } }
 sources:
   - { id: web, writeKey: { env: WEB_KEY } }
   - { id: backend, writeKey: { env: BACKEND_KEY } }
 ${extra}`;
-  const parsed = parseConfig(text, 'test.yaml', { WEB_KEY: WRITE_KEYS.web, BACKEND_KEY: WRITE_KEYS.backend });
+  const parsed = parseConfig(text, 'test.yaml', {
+    WEB_KEY: WRITE_KEYS.web,
+    BACKEND_KEY: WRITE_KEYS.backend,
+    ...env,
+  });
   if (!parsed.ok) throw new Error(parsed.error.message);
   return parsed.value;
 }
@@ -35,11 +40,20 @@ export interface Harness {
 }
 
 /** A fresh app on its own SQLite file in a temp dir, with its HTTP server built (not listening). */
-export function harness(options: { extra?: string; clock?: Clock; newProfileId?: () => string } = {}): Harness {
+export function harness(
+  options: {
+    extra?: string;
+    clock?: Clock;
+    newProfileId?: () => string;
+    env?: Record<string, string>;
+    sync?: SyncOverrides;
+  } = {},
+): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-test-'));
-  const config = testConfig(join(dir, 'handoff.db'), options.extra);
+  const config = testConfig(join(dir, 'handoff.db'), options.extra, options.env);
   const app = createApp({
     config,
+    ...(options.sync ? { sync: options.sync } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.newProfileId ? { newProfileId: options.newProfileId } : {}),
   });

@@ -48,6 +48,8 @@ export interface CordialDestinationOptions {
   clock: Clock;
   /** Create the contact (POST with its email) when an entry finds none. Default true. */
   createContacts?: boolean;
+  /** Awaited before every request, so the account's rate limit covers them all. */
+  gate?: () => Promise<void>;
 }
 
 /**
@@ -59,19 +61,30 @@ export interface CordialDestinationOptions {
 export class CordialDestination implements Destination {
   readonly name = 'cordial';
   private readonly knownLists = new Set<string>();
+  /**
+   * Contacts a PUT found missing: their retry goes straight to POST, so an entry needs one
+   * request, not two, and cannot starve behind a rate limit that admits one request per window.
+   */
+  private readonly missing = new Set<string>();
+  private readonly gate: () => Promise<void>;
 
-  constructor(private readonly options: CordialDestinationOptions) {}
+  constructor(private readonly options: CordialDestinationOptions) {
+    this.gate = options.gate ?? (() => Promise.resolve());
+  }
 
   async prepareLists(lists: readonly string[]): Promise<SendResult | undefined> {
     const { client, clock } = this.options;
     for (const name of lists) {
       if (this.knownLists.has(name)) continue;
+      await this.gate();
       const found = await client.findList(name);
       const foundResult = classify(found, `GET /accountlists?name=${name}`, clock.now());
-      if (foundResult.outcome.kind !== 'ok') return foundResult;
+      // No match may come back as [] or as a 404: both mean "not there yet".
+      if (foundResult.outcome.kind !== 'ok' && foundResult.outcome.kind !== 'not_found') return foundResult;
       const exists =
         found.ok && Array.isArray(found.body) && found.body.some((l) => isRecord(l) && l.name === name);
       if (!exists) {
+        await this.gate();
         const created = await client.createList(name);
         const result = classify(
           created,
@@ -88,21 +101,29 @@ export class CordialDestination implements Destination {
   async send(update: ContactUpdate): Promise<SendResult> {
     const { client, clock } = this.options;
     const body: Record<string, unknown> = Object.fromEntries(update.lists);
-    const put = await client.updateContact(update.contact, body);
-    const result = classify(put, `PUT /contacts/${update.contact} ${JSON.stringify(body)}`, clock.now());
-    if (result.outcome.kind !== 'not_found') return result;
     const entering = [...update.lists.values()].some(Boolean);
-    // Removing someone Cordial does not know is already done.
-    if (!entering) return { ...result, outcome: { kind: 'ok' } };
+    if (!(entering && this.missing.has(update.contact))) {
+      await this.gate();
+      const put = await client.updateContact(update.contact, body);
+      const result = classify(put, `PUT /contacts/${update.contact} ${JSON.stringify(body)}`, clock.now());
+      if (result.outcome.kind !== 'not_found') return result;
+      // Removing someone Cordial does not know is already done.
+      if (!entering) return { ...result, outcome: { kind: 'ok' } };
+      if (this.missing.size > 100_000) this.missing.clear();
+      this.missing.add(update.contact);
+    }
+    return this.create(update, body);
+  }
+
+  private async create(update: ContactUpdate, body: Record<string, unknown>): Promise<SendResult> {
+    const { client, clock } = this.options;
+    const request = `POST /contacts (for ${update.contact})`;
     if (this.options.createContacts === false || update.email === undefined) {
+      const reason = 'contact not in Cordial and not created (no email, or createContacts is off)';
       return {
-        ...result,
-        outcome: {
-          kind: 'permanent',
-          status: 404,
-          errorKey: 'RECORD_NOT_FOUND',
-          reason: 'contact not in Cordial and not created (no email, or createContacts is off)',
-        },
+        outcome: { kind: 'permanent', status: 404, errorKey: 'RECORD_NOT_FOUND', reason },
+        record: { request, status: 404, errorKey: 'RECORD_NOT_FOUND', message: reason },
+        rate: {},
       };
     }
     const [keyName, keyValue] = splitKey(update.contact);
@@ -111,11 +132,15 @@ export class CordialDestination implements Destination {
       ...(keyName !== 'email' && keyName !== undefined ? { [keyName]: keyValue } : {}),
       ...body,
     };
+    await this.gate();
     const post = await client.createContact(created);
-    return classify(post, `POST /contacts ${JSON.stringify(created)}`, clock.now());
+    const result = classify(post, `POST /contacts ${JSON.stringify(created)}`, clock.now());
+    if (result.outcome.kind === 'ok') this.missing.delete(update.contact);
+    return result;
   }
 
   async read(contact: string): Promise<{ result: SendResult; lists?: ContactLists }> {
+    await this.gate();
     const res = await this.options.client.getContact(contact);
     const result = classify(res, `GET /contacts/${contact}`, this.options.clock.now());
     if (result.outcome.kind === 'not_found')
