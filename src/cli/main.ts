@@ -8,6 +8,7 @@ import { apply, plan } from './plan.ts';
 import { explain } from './explain.ts';
 import { docs } from './docs.ts';
 import { simulateCommand } from './simulate.ts';
+import { syncFlush, syncPlan, syncReconcile, syncRetry, syncStatus } from './sync.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
@@ -88,6 +89,45 @@ export function program(io: Io, setExit: (code: number) => void): Command {
       'ISO-8601 time with Z or an offset: simulate up to here (default: until no wake-up is pending, at most 400 days after the last event)',
     )
     .action(async (opts) => setExit(await simulateCommand(opts, io)));
+
+  const sync = cli.command('sync').description('Cordial sync: status, dry run, dead letters, reconciliation');
+  sync
+    .command('status')
+    .description(
+      'per audience: what Cordial holds, what is pending, unmatched members and dead letters (exit 1 with dead letters)',
+    )
+    .option(...configOption)
+    .option('-a, --audience <key>', 'only this audience')
+    .action(async (opts) => setExit(await syncStatus(opts, io)));
+  sync
+    .command('plan')
+    .description('the requests that would be sent right now (a dry run)')
+    .option(...configOption)
+    .option('-a, --audience <key>', 'only this audience')
+    .option('--limit <n>', 'show at most this many requests', '50')
+    .action(async (opts) => setExit(await syncPlan(opts, io)));
+  sync
+    .command('flush')
+    .description('read the outbox and send everything due now, then exit (exit 1 with dead letters)')
+    .option(...configOption)
+    .action(async (opts) => setExit(await syncFlush(opts, io)));
+  sync
+    .command('retry')
+    .description('queue dead letters again')
+    .option(...configOption)
+    .option('-a, --audience <key>', "only this audience's dead letters")
+    .option('--all', 'every dead letter')
+    .action(async (opts) => setExit(await syncRetry(opts, io)));
+  sync
+    .command('reconcile')
+    .description('re-assert the desired state of every member and non-member Cordial was told about')
+    .option(...configOption)
+    .option('-a, --audience <key>', 'only this audience')
+    .option(
+      '--verify',
+      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift)',
+    )
+    .action(async (opts) => setExit(await syncReconcile(opts, io)));
 
   cli
     .command('docs')

@@ -80,8 +80,14 @@ export interface SyncStore {
   deadLetters(destination: string, audience?: string): Promise<DeadLetter[]>;
   /** Dead items back to pending (all, or one audience's); returns how many. */
   retry(destination: string, audience?: string): Promise<number>;
-  /** Every item ever sent is re-asserted (pending again); returns how many. */
-  reassert(destination: string, audience?: string): Promise<number>;
+  /**
+   * Re-asserts items (pending again, as if never sent): every item that was sent or is wanted,
+   * optionally only one audience's or only these contacts'; returns how many.
+   */
+  reassert(
+    destination: string,
+    options?: { audience?: string; contacts?: readonly string[] },
+  ): Promise<number>;
   /** Items of the destination, optionally for one contact; for verification and tests. */
   items(destination: string, contact?: string): Promise<SyncItem[]>;
 }

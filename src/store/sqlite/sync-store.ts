@@ -185,6 +185,10 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
     `UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL
      WHERE destination = ? AND (sent IS NOT NULL OR desired = 1) AND (? IS NULL OR audience = ?)`,
   );
+  const reassertContact = db.prepare(
+    `UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL
+     WHERE destination = ? AND contact = ? AND (sent IS NOT NULL OR desired = 1) AND (? IS NULL OR audience = ?)`,
+  );
   const items = db.prepare<[string, string | null, string | null], ItemRow>(
     'SELECT * FROM sync_items WHERE destination = ? AND (? IS NULL OR contact = ?) ORDER BY contact, list',
   );
@@ -207,8 +211,15 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
       ),
     retry: (destination, audience) =>
       settle(() => retry.run(destination, audience ?? null, audience ?? null).changes),
-    reassert: (destination, audience) =>
-      settle(() => reassert.run(destination, audience ?? null, audience ?? null).changes),
+    reassert: (destination, options = {}) =>
+      settle(() => {
+        const audience = options.audience ?? null;
+        if (options.contacts === undefined) return reassert.run(destination, audience, audience).changes;
+        let n = 0;
+        for (const contact of options.contacts)
+          n += reassertContact.run(destination, contact, audience, audience).changes;
+        return n;
+      }),
     items: (destination, contact) =>
       settle(() => items.all(destination, contact ?? null, contact ?? null).map(toItem)),
   };

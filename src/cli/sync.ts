@@ -1,0 +1,152 @@
+import type { App } from '../app/app.ts';
+import { coalesce } from '../sync/model.ts';
+import { verify } from '../sync/reconcile.ts';
+import { withApp } from './app-from-config.ts';
+import type { Io } from './config-path.ts';
+
+const DESTINATION = 'cordial';
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+interface SyncOptions {
+  config?: string;
+  audience?: string;
+  all?: boolean;
+  verify?: boolean;
+  limit?: string;
+}
+
+function checkAudience(app: App, audience: string | undefined, io: Io): boolean {
+  if (audience === undefined || app.config.targets.some((t) => t.audience === audience)) return true;
+  io.err(
+    `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ')}`,
+  );
+  return false;
+}
+
+/** `handoff sync status`: per audience and list, what Cordial holds, what is pending, dead letters. */
+export function syncStatus(options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (!checkAudience(app, options.audience, io)) return 2;
+    const counts = (await app.store.sync.counts(DESTINATION)).filter(
+      (c) => options.audience === undefined || c.audience === options.audience,
+    );
+    io.out('| audience | list | in Cordial | pending | dead letters | unmatched |');
+    io.out('|---|---|---:|---:|---:|---:|');
+    for (const c of counts)
+      io.out(`| ${c.audience} | ${c.list} | ${c.members} | ${c.pending} | ${c.dead} | ${c.unmatched} |`);
+    const next = await app.store.sync.nextDueAt(DESTINATION);
+    if (next !== null) io.out(`\nnext send due at ${iso(next)}`);
+    const dead = await app.store.sync.deadLetters(DESTINATION, options.audience);
+    if (dead.length > 0) {
+      io.out(
+        `\ndead letters (${dead.length}); re-send with \`handoff sync retry --all\` or \`--audience <key>\`:`,
+      );
+      for (const d of dead.slice(0, Number(options.limit ?? 20))) {
+        io.out(
+          `- ${d.audience} ${d.contact} ${d.desired ? 'add to' : 'remove from'} ${d.list}: ${d.status ?? 'no response'}${d.errorKey ? ` ${d.errorKey}` : ''} ${d.message} (after ${d.attempts} attempts; request: ${d.request})`,
+        );
+      }
+    }
+    return dead.length > 0 ? 1 : 0;
+  });
+}
+
+/** `handoff sync plan`: the requests that would be sent now (a dry run), and what waits for later. */
+export function syncPlan(options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (!checkAudience(app, options.audience, io)) return 2;
+    while (app.sync && (await app.sync.worker.pull()) > 0);
+    const now = app.clock.now();
+    const due = (await app.store.sync.due(DESTINATION, now, 100_000)).filter(
+      (i) => options.audience === undefined || i.audience === options.audience,
+    );
+    const updates = coalesce(due);
+    io.out(`${due.length} change(s) due now, as ${updates.length} request(s):`);
+    for (const u of updates.slice(0, Number(options.limit ?? 50))) {
+      io.out(`PUT /v2/contacts/${u.contact} ${JSON.stringify(Object.fromEntries(u.lists))}`);
+    }
+    if (updates.length > Number(options.limit ?? 50))
+      io.out(`… and ${updates.length - Number(options.limit ?? 50)} more`);
+    const later = (await app.store.sync.items(DESTINATION)).filter(
+      (i) => i.state === 'pending' && Math.max(i.dueAt, i.nextAttemptAt) > now,
+    );
+    if (later.length > 0) {
+      const next = Math.min(...later.map((i) => Math.max(i.dueAt, i.nextAttemptAt)));
+      io.out(`${later.length} more wait for an activation delay, cadence or retry; the next at ${iso(next)}`);
+    }
+    return 0;
+  });
+}
+
+/** `handoff sync flush`: reads the outbox and sends everything due now, then exits (no serve needed). */
+export function syncFlush(options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (!app.sync) {
+      io.err('Cordial is not configured, or its API key is not set: nothing to send to');
+      return 2;
+    }
+    let sent = 0;
+    app.bus.on('sync.sent', (e) => (sent += e.requests));
+    await app.sync.settle();
+    const counts = await app.store.sync.counts(DESTINATION);
+    const pending = counts.reduce((n, c) => n + c.pending, 0);
+    const dead = counts.reduce((n, c) => n + c.dead, 0);
+    io.out(`${sent} request(s) sent; ${pending} pending (not yet due, or retrying), ${dead} dead letter(s)`);
+    return dead > 0 ? 1 : 0;
+  });
+}
+
+/** `handoff sync retry --all | --audience <key>`: dead letters back to the queue. */
+export function syncRetry(options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (!options.all && options.audience === undefined) {
+      io.err('say which dead letters to re-send: --all, or --audience <key>');
+      return 2;
+    }
+    if (!checkAudience(app, options.audience, io)) return 2;
+    const n = await app.store.sync.retry(DESTINATION, options.audience);
+    io.out(`${n} dead letter(s) queued again; a running serve sends them within a second`);
+    return 0;
+  });
+}
+
+/**
+ * `handoff sync reconcile [--verify]`: re-asserts the desired state of every member and
+ * non-member Cordial was told about; with --verify, first reads each contact back and reports
+ * drift, then repairs only what drifted.
+ */
+export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (!checkAudience(app, options.audience, io)) return 2;
+    const audience = options.audience === undefined ? {} : { audience: options.audience };
+    if (!options.verify) {
+      const n = await app.store.sync.reassert(DESTINATION, audience);
+      io.out(`${n} (contact, list) states re-asserted; a running serve sends them now`);
+      return 0;
+    }
+    if (!app.sync) {
+      io.err('Cordial is not configured, or its API key is not set: nothing to verify against');
+      return 2;
+    }
+    const report = await verify(app.store, app.sync.destination, options.audience);
+    io.out(
+      `read back ${report.checked} of ${report.contacts} contacts: ${report.drift.length} drifted, ${report.unreadable.length} unreadable`,
+    );
+    for (const d of report.drift.slice(0, Number(options.limit ?? 50))) {
+      io.out(
+        `- ${d.contact} ${d.list} (${d.audience}): should be ${d.desired ? 'on' : 'off'}, Cordial has ${d.actual === 'no contact' ? 'no such contact' : d.actual ? 'on' : 'off'}`,
+      );
+    }
+    for (const u of report.unreadable.slice(0, 10)) io.out(`- ${u.contact}: could not read: ${u.reason}`);
+    const repair = [
+      ...new Set([...report.drift.map((d) => d.contact), ...report.unreadable.map((u) => u.contact)]),
+    ];
+    const n =
+      repair.length === 0 ? 0 : await app.store.sync.reassert(DESTINATION, { ...audience, contacts: repair });
+    if (n > 0) {
+      while ((await app.sync.worker.sendDue()) > 0);
+      io.out(`repaired: ${n} (contact, list) states re-sent`);
+    }
+    return report.drift.length > 0 ? 1 : 0;
+  });
+}
