@@ -79,3 +79,65 @@ describe('config', () => {
       assert.match(loaded.error.message, /cannot read the config file \/nonexistent\/handoff\.yaml/);
   });
 });
+
+describe('Cordial destinations in the config', () => {
+  const audience = (key: string, list: string) => ({
+    key,
+    name: `CI | ${key}`,
+    purpose: 'p',
+    channels: ['email'],
+    ttl: '1d',
+    condition: { type: 'event', event: 'Product Viewed', within: '1d' },
+    destinations: [{ cordial: { list } }],
+  });
+  const config = (
+    audiences: unknown[],
+    cordial: unknown = { apiKey: { env: 'KEY' }, contactAttributes: ['loyalty-tier'] },
+  ) => JSON.stringify({ destinations: { cordial }, audiences });
+
+  test('valid targets default to matching on email', () => {
+    const loaded = parseConfig(config([audience('a', 'cart-0-4h')]), 'x.yaml', env);
+    assert.ok(loaded.ok, loaded.ok ? '' : loaded.error.message);
+    assert.deepEqual(loaded.value.targets, [
+      {
+        audience: 'a',
+        destination: 'cordial',
+        target: { list: 'cart-0-4h', identifier: 'email', value: 'userId' },
+      },
+    ]);
+    assert.equal(loaded.value.destinations.cordial?.baseUrl, 'https://api.cordial.io/v2');
+  });
+
+  const bad: [string, unknown[], RegExp][] = [
+    [
+      'an underscore or space',
+      [audience('a', 'cart 0_4h')],
+      /audiences\[0\]\.destinations\[0\]\.cordial\.list: a: list name "cart 0_4h" is not allowed by Cordial/,
+    ],
+    ['cid', [audience('a', 'CID')], /a: "cid" is reserved/],
+    [
+      'a contact attribute',
+      [audience('a', 'Loyalty-Tier')],
+      /a: list name "Loyalty-Tier" is also a contact attribute/,
+    ],
+    [
+      'two audiences, one list',
+      [audience('a', 'shared'), audience('b', 'shared')],
+      /b: list "shared" is already used by audience a/,
+    ],
+    ['over 128 characters', [audience('a', 'x'.repeat(129))], /not allowed by Cordial/],
+  ];
+  for (const [what, audiences, expected] of bad) {
+    test(`a list name with ${what} is refused, naming the audience`, () => {
+      const loaded = parseConfig(config(audiences), 'x.yaml', env);
+      assert.equal(loaded.ok, false);
+      if (!loaded.ok) assert.match(loaded.error.message, expected);
+    });
+  }
+
+  test('audiences that sync need destinations.cordial', () => {
+    const loaded = parseConfig(JSON.stringify({ audiences: [audience('a', 'l')] }), 'x.yaml', env);
+    assert.equal(loaded.ok, false);
+    if (!loaded.ok) assert.match(loaded.error.message, /destinations\.cordial is not configured/);
+  });
+});
