@@ -32,7 +32,11 @@ export async function evaluateBatch(
   now: number,
 ): Promise<AudienceWrites> {
   const mergedInto = new Map<string, string>();
-  for (const op of ops) if (op.op === 'merge') mergedInto.set(op.from, op.into);
+  const deleted = new Set<string>();
+  for (const op of ops) {
+    if (op.op === 'merge') mergedInto.set(op.from, op.into);
+    else if (op.op === 'delete') deleted.add(op.profileId);
+  }
   const final = (id: string): string => {
     let p = id;
     for (let next = mergedInto.get(p); next !== undefined; next = mergedInto.get(p)) p = next;
@@ -50,7 +54,9 @@ export async function evaluateBatch(
     const survivor = final(from);
     groups.set(survivor, [...(groups.get(survivor) ?? [survivor]), from]);
   }
-  const records = await store.audiences.load([...new Set([...batchEvents.keys(), ...mergedInto.keys()])]);
+  const records = await store.audiences.load([
+    ...new Set([...batchEvents.keys(), ...mergedInto.keys(), ...deleted]),
+  ]);
 
   const traits = new Map<string, Record<string, TraitValue>>();
   for (const [id, record] of records) {
@@ -85,7 +91,24 @@ export async function evaluateBatch(
     }
     writes.dropped.push(from);
   }
+  // A deleted profile leaves every audience at once; its state goes with its data.
+  for (const profileId of deleted) {
+    for (const m of records.get(profileId)?.memberships.values() ?? []) {
+      writes.exited.push({ audience: m.audience, profileId });
+      writes.changes.push({
+        audience: m.audience,
+        profileId,
+        change: 'exit',
+        at: now,
+        cause: { kind: 'deleted' },
+        version: set.versions.get(m.audience) ?? '',
+        heldOut: m.heldOut,
+      });
+    }
+    writes.dropped.push(profileId);
+  }
   for (const [profileId, own] of batchEvents) {
+    if (deleted.has(profileId)) continue;
     const record = records.get(profileId) ?? emptyRecord(profileId);
     const group = groups.get(profileId);
     let state;

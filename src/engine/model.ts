@@ -8,6 +8,7 @@ export type ChangeCause =
   | { kind: 'audience'; audience: string }
   | { kind: 'merge'; into: string }
   | { kind: 'ranking' }
+  | { kind: 'deleted' }
   | { kind: 'definition' };
 
 /** A profile's place in an audience. Held-out members are in the audience but never sent anywhere. */
@@ -74,5 +75,7 @@ export function describeCause(cause: ChangeCause): string {
       return 'definition changed';
     case 'ranking':
       return 'ranking refreshed';
+    case 'deleted':
+      return 'profile deleted';
   }
 }

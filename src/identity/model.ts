@@ -32,6 +32,8 @@ export type IdentityOp =
   | { op: 'create'; profileId: string; at: number }
   | { op: 'attach'; profileId: string; identifier: Identifier; at: number }
   | { op: 'merge'; from: string; into: string; cause: MergeCause; at: number; offset: number }
+  /** The profile's data is deleted (its identifiers, traits and events); its id is kept as deleted. */
+  | { op: 'delete'; profileId: string; at: number }
   | { op: 'trait'; profileId: string; name: string; value: unknown; ts: number }
   | { op: 'invalid'; profileId: string; kind: 'email' | 'phone'; value: string; reason: string }
   | { op: 'event'; profileId: string; offset: number };
@@ -69,5 +71,8 @@ export interface ProfileView {
   merges: MergeRecord[];
   invalid: { email: number; phone: number };
 }
+
+/** The track event that deletes a profile's data (Customer.io's and Segment's semantic name). */
+export const DELETION_EVENT = 'User Deleted';
 
 export const keyOf = (k: IdentifierKey): string => `${k.kind}:${k.value}`;

@@ -1,5 +1,6 @@
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { Identifier, IdentifierKind, IdentityOp, IdentityPolicy, MergeCause } from './model.ts';
+import { DELETION_EVENT } from './model.ts';
 import { normalizeEmail, normalizePhone } from './normalize.ts';
 import type { WorkingSet } from './working-set.ts';
 
@@ -18,7 +19,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /** Reads a message's identifiers: ids, and email/phone from its traits (identify) or context.traits. */
 export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageIdentity {
   const message = event.message as Record<string, unknown>;
-  const contextTraits = isRecord(message.context) && isRecord(message.context.traits) ? message.context.traits : {};
+  const contextTraits =
+    isRecord(message.context) && isRecord(message.context.traits) ? message.context.traits : {};
   const ownTraits = event.type === 'identify' && isRecord(message.traits) ? message.traits : {};
   const traits: Record<string, unknown> = { ...contextTraits, ...ownTraits };
   const identifiers: Identifier[] = [];
@@ -47,7 +49,9 @@ export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageI
     }
   }
   const previousId = event.type === 'alias' ? (message as { previousId?: string }).previousId : undefined;
-  return previousId === undefined ? { identifiers, invalid, traits } : { identifiers, previousId, invalid, traits };
+  return previousId === undefined
+    ? { identifiers, invalid, traits }
+    : { identifiers, previousId, invalid, traits };
 }
 
 /** Identifiers a message may be found by, for loading the batch's working set. */
@@ -146,6 +150,10 @@ export function resolve(
     ops.push({ op: 'trait', profileId: target, name, value, ts: event.timestamp });
   }
   ops.push({ op: 'event', profileId: target, offset: event.offset });
+  if (event.type === 'track' && event.name === DELETION_EVENT) {
+    ws.remove(target);
+    ops.push({ op: 'delete', profileId: target, at });
+  }
   return { profileId: target, ops };
 }
 
@@ -156,7 +164,8 @@ function withPreviousId(identity: MessageIdentity, ws: WorkingSet): Identifier[]
   const asUser: Identifier = { kind: 'userId', value: identity.previousId };
   const asAnonymous: Identifier = { kind: 'anonymousId', value: identity.previousId };
   if (ws.ownerOf(asUser) !== undefined) ids.push(asUser);
-  else if (ws.ownerOf(asAnonymous) !== undefined || !ids.some((i) => i.kind === 'anonymousId')) ids.push(asAnonymous);
+  else if (ws.ownerOf(asAnonymous) !== undefined || !ids.some((i) => i.kind === 'anonymousId'))
+    ids.push(asAnonymous);
   return ids;
 }
 

@@ -54,6 +54,14 @@ export class WorkingSet {
     this.owners.set(keyOf(identifier), profileId);
   }
 
+  /** Forgets a deleted profile: its identifiers are free to start new profiles. */
+  remove(profileId: string): void {
+    const entry = this.entry(profileId);
+    for (const [kind, values] of entry.identifiers)
+      for (const value of values) this.owners.delete(keyOf({ kind, value }));
+    this.profiles.delete(profileId);
+  }
+
   /** Moves every identifier of `from` to `into`; `from` no longer exists afterwards. */
   merge(from: string, into: string): void {
     const source = this.entry(from);

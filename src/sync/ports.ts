@@ -88,6 +88,8 @@ export interface SyncStore {
     destination: string,
     options?: { audience?: string; contacts?: readonly string[] },
   ): Promise<number>;
+  /** The (contact, list) items an audience's member was synced under: how a deleted profile's exits still reach the destination. */
+  itemsOfMember(destination: string, audience: string, profileId: string): Promise<SyncItem[]>;
   /** Items of the destination, optionally for one contact; for verification and tests. */
   items(destination: string, contact?: string): Promise<SyncItem[]>;
 }

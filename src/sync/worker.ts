@@ -1,4 +1,5 @@
 import type { AudienceDefinition } from '../audiences/index.ts';
+import type { MembershipChange } from '../engine/model.ts';
 import { describeCause } from '../engine/model.ts';
 import type { Bus } from '../engine/events.ts';
 import type { ProfileView } from '../identity/model.ts';
@@ -69,6 +70,17 @@ export class SyncWorker {
         profiles.set(change.profileId, await store.identity.getProfile(change.profileId));
       const profile = profiles.get(change.profileId);
       const definition = audiences.get(change.audience);
+      if (profile === undefined && change.change === 'exit') {
+        // The profile was deleted: exit it from whatever it was synced as.
+        for (const item of await store.sync.itemsOfMember(
+          destination.name,
+          change.audience,
+          change.profileId,
+        )) {
+          desired.push(this.desiredState(change, definition, item.contact, item.list, item.email));
+        }
+        continue;
+      }
       for (const { target } of targets) {
         const key = profile ? contactKey(profile, target) : { unmatched: 'profile deleted' };
         if ('unmatched' in key) {
@@ -80,20 +92,9 @@ export class SyncWorker {
           });
           continue;
         }
-        desired.push({
-          contact: key.key,
-          list: target.list,
-          audience: change.audience,
-          profileId: change.profileId,
-          email: profile ? emailOf(profile) : undefined,
-          desired: change.change === 'enter',
-          changeSeq: change.seq,
-          cause: describeCause(change.cause),
-          version: change.version,
-          changedAt: change.at,
-          priority: definition?.priority ?? 0,
-          dueAt: dueAt(change.change, change.at, definition),
-        });
+        desired.push(
+          this.desiredState(change, definition, key.key, target.list, profile && emailOf(profile)),
+        );
       }
     }
     try {
@@ -108,6 +109,29 @@ export class SyncWorker {
       throw error;
     }
     return changes.length;
+  }
+
+  private desiredState(
+    change: MembershipChange & { seq: number },
+    definition: AudienceDefinition | undefined,
+    contact: string,
+    list: string,
+    email: string | undefined,
+  ): DesiredState {
+    return {
+      contact,
+      list,
+      audience: change.audience,
+      profileId: change.profileId,
+      email,
+      desired: change.change === 'enter',
+      changeSeq: change.seq,
+      cause: describeCause(change.cause),
+      version: change.version,
+      changedAt: change.at,
+      priority: definition?.priority ?? 0,
+      dueAt: dueAt(change.change, change.at, definition),
+    };
   }
 
   /** Sends what is due now; returns how many items it settled (acknowledged, rescheduled or dead). */

@@ -164,6 +164,30 @@ describe('the D2C scenario', () => {
   });
 });
 
+describe('deleting a profile', () => {
+  test('User Deleted removes the profile’s data and takes it out of every audience and list', async () => {
+    await send(...shopper('gone@example.com'), ...shopper('stays@example.com'));
+    await send({ type: 'track', userId: 'gone', event: 'Order Completed', properties: { revenue: 10 } });
+    assert.deepEqual(listed('purchased-7d'), ['gone@example.com']);
+    await send({ type: 'track', userId: 'gone', event: 'User Deleted' });
+    assert.deepEqual(listed('purchased-7d'), []);
+    assert.deepEqual(listed('cart-0-4h'), ['stays@example.com']);
+    assert.equal(await h.app.store.identity.findProfile({ kind: 'userId', value: 'gone' }), undefined);
+    const left = (await h.app.store.events.readAfter(0, 1000)).filter((e) => e.userId === 'gone');
+    assert.deepEqual(left, [], 'its events are gone from the log too');
+    const exits = (await h.app.store.audiences.changesAfter(0, 1000)).filter(
+      (c) => c.cause.kind === 'deleted',
+    );
+    assert.deepEqual(
+      exits.map((c) => c.audience),
+      ['purchased_7d'],
+    );
+    // The same userId later starts afresh.
+    await send(...shopper('gone@example.com'));
+    assert.deepEqual(listed('cart-0-4h'), ['gone@example.com', 'stays@example.com']);
+  });
+});
+
 describe('under faults', () => {
   test('5xx, resets and latency: retried with backoff until the lists converge', async () => {
     fake.faults.set({ status: { 500: 0.3, 503: 0.2 }, resetRate: 0.1, latencyMs: [0, 5], seed: 7 });

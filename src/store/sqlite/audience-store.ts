@@ -58,7 +58,7 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     // Paged by profile id: better-sqlite3 allows no other statement while an iterator is open,
     // and a backfill writes between pages.
     replayIds: db.prepare<[string, number], { profile_id: string }>(
-      'SELECT id AS profile_id FROM profiles WHERE merged_into IS NULL AND id > ? ORDER BY id LIMIT ?',
+      'SELECT id AS profile_id FROM profiles WHERE merged_into IS NULL AND deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?',
     ),
     scoredAtLeast: db.prepare<[string, number], { profile_id: string }>(
       'SELECT profile_id FROM scores WHERE condition_id = ? AND value >= ?',
@@ -66,7 +66,9 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     versions: db.prepare<[], { audience: string; version: string }>(
       'SELECT audience, version FROM audience_versions',
     ),
-    profiles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM profiles WHERE merged_into IS NULL'),
+    profiles: db.prepare<[], { n: number }>(
+      'SELECT count(*) AS n FROM profiles WHERE merged_into IS NULL AND deleted_at IS NULL',
+    ),
     due: db.prepare<[number, number], { profile_id: string }>(
       'SELECT profile_id FROM profile_state WHERE wake_at IS NOT NULL AND wake_at <= ? ORDER BY wake_at, profile_id LIMIT ?',
     ),

@@ -27,9 +27,10 @@ export function sqliteIdentityStore(
     owner: db.prepare<[string, string], { profile_id: string }>(
       'SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?',
     ),
-    profile: db.prepare<[string], { id: string; created_at: number; merged_into: string | null }>(
-      'SELECT id, created_at, merged_into FROM profiles WHERE id = ?',
-    ),
+    profile: db.prepare<
+      [string],
+      { id: string; created_at: number; merged_into: string | null; deleted_at: number | null }
+    >('SELECT id, created_at, merged_into, deleted_at FROM profiles WHERE id = ?'),
     identifiers: db.prepare<[string], IdentifierRow>(
       'SELECT kind, value, address FROM identifiers WHERE profile_id = ? ORDER BY first_seen, kind, value',
     ),
@@ -56,7 +57,7 @@ export function sqliteIdentityStore(
   const view = (id: string): ProfileView | undefined => {
     let row = q.profile.get(id);
     while (row?.merged_into) row = q.profile.get(row.merged_into);
-    if (!row) return undefined;
+    if (!row || row.deleted_at !== null) return undefined;
     const traits: Record<string, TraitValue> = {};
     for (const t of q.traits.all(row.id)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
     const invalid = { email: 0, phone: 0 };
@@ -131,6 +132,17 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
     dropTraits: db.prepare('DELETE FROM traits WHERE profile_id = ?'),
     mergeEvents: db.prepare('UPDATE profile_events SET profile_id = ? WHERE profile_id = ?'),
     retire: db.prepare('UPDATE profiles SET merged_into = ? WHERE id = ? OR merged_into = ?'),
+    // Deleting a profile's data includes its events in the log: nothing of it can be replayed.
+    deleteEvents: db.prepare(
+      'DELETE FROM events WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ?)',
+    ),
+    deleteData: [
+      db.prepare('DELETE FROM profile_events WHERE profile_id = ?'),
+      db.prepare('DELETE FROM identifiers WHERE profile_id = ?'),
+      db.prepare('DELETE FROM traits WHERE profile_id = ?'),
+      db.prepare('DELETE FROM invalid_identifiers WHERE profile_id = ?'),
+    ],
+    markDeleted: db.prepare('UPDATE profiles SET deleted_at = ? WHERE id = ?'),
     recordMerge: db.prepare(
       'INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -168,6 +180,11 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
         w.mergeEvents.run(op.into, op.from);
         w.retire.run(op.into, op.from, op.from);
         w.recordMerge.run(op.from, op.into, op.cause, op.at, op.offset);
+        return;
+      case 'delete':
+        w.deleteEvents.run(op.profileId);
+        for (const statement of w.deleteData) statement.run(op.profileId);
+        w.markDeleted.run(op.at, op.profileId);
         return;
       default:
         assertNever(op, 'identity op');

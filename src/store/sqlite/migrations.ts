@@ -149,4 +149,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (destination, audience, profile_id)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE profiles ADD COLUMN deleted_at INTEGER;
+  `,
 ];

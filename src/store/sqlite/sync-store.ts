@@ -189,6 +189,9 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
     `UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL
      WHERE destination = ? AND contact = ? AND (sent IS NOT NULL OR desired = 1) AND (? IS NULL OR audience = ?)`,
   );
+  const itemsOfMember = db.prepare<[string, string, string], ItemRow>(
+    'SELECT * FROM sync_items WHERE destination = ? AND audience = ? AND profile_id = ?',
+  );
   const items = db.prepare<[string, string | null, string | null], ItemRow>(
     'SELECT * FROM sync_items WHERE destination = ? AND (? IS NULL OR contact = ?) ORDER BY contact, list',
   );
@@ -220,6 +223,8 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
           n += reassertContact.run(destination, contact, audience, audience).changes;
         return n;
       }),
+    itemsOfMember: (destination, audience, profileId) =>
+      settle(() => itemsOfMember.all(destination, audience, profileId).map(toItem)),
     items: (destination, contact) =>
       settle(() => items.all(destination, contact ?? null, contact ?? null).map(toItem)),
   };
