@@ -55,7 +55,9 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
     'INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
   );
   // A new desired state resets the retry budget: it is a new thing to deliver. The item is done
-  // as soon as the destination already holds it (never sent counts as "not on the list").
+  // when the destination is known to hold it already. With no acknowledged send, a removal is
+  // still owed unless no add can have gone out: an add whose reply was lost (a crash, a dropped
+  // connection, a 5xx after applying) may be on the list. (SET reads the row's old values.)
   const upsert = db.prepare(
     `INSERT INTO sync_items (destination, contact, list, audience, profile_id, email, desired, rev, change_seq, cause,
        version, changed_at, priority, due_at, state)
@@ -66,7 +68,11 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
        desired = excluded.desired, rev = rev + 1, change_seq = excluded.change_seq, cause = excluded.cause,
        version = excluded.version, changed_at = excluded.changed_at, priority = excluded.priority,
        due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL,
-       state = CASE WHEN excluded.desired = coalesce(sent, 0) THEN 'done' ELSE 'pending' END`,
+       state = CASE
+         WHEN sent IS NOT NULL THEN CASE WHEN excluded.desired = sent THEN 'done' ELSE 'pending' END
+         WHEN excluded.desired = 1 THEN 'pending'
+         WHEN state = 'done' OR due_at > excluded.changed_at THEN 'done'
+         ELSE 'pending' END`,
   );
   const unmatch = db.prepare(
     `INSERT INTO sync_unmatched (destination, audience, profile_id, reason, at) VALUES (?, ?, ?, ?, ?)
