@@ -1,11 +1,11 @@
 // A scripted journey for one test profile (view, add to cart, wait 5h, purchase), turned into the
 // Segment-spec messages `handoff simulate --journey` runs. YAML or JSON (JSON is YAML).
-import type { Document } from 'yaml';
-import { LineCounter, isNode, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { ConfigProblem } from '../config/load.ts';
 import { formatProblem } from '../config/load.ts';
 import { parseDuration } from '../shared/duration.ts';
+import { pathText, positionOf } from '../shared/yaml-position.ts';
 import type { Result } from '../shared/result.ts';
 import { assertNever, fail, ok } from '../shared/result.ts';
 import type { SimulationInput } from './simulation.ts';
@@ -134,14 +134,14 @@ export function parseJourney(text: string, file: string): Result<SimulationInput
   });
   if (problems.length === 0) {
     const parsed = journeySchema.safeParse(doc.toJS() ?? {});
-    if (parsed.success) return ok(journeyMessages(parsed.data, (path) => placeOf(doc, lines, path).line));
+    if (parsed.success) return ok(journeyMessages(parsed.data, (path) => positionOf(doc, lines, path).line));
     for (const issue of parsed.error.issues) {
       const path = issue.path as (string | number)[];
       problems.push({
         code: 'journey_invalid',
         message: issue.message,
         path: pathText(path),
-        ...placeOf(doc, lines, path),
+        ...positionOf(doc, lines, path),
       });
     }
   }
@@ -204,28 +204,4 @@ export function journeyMessages(
     }
   });
   return out;
-}
-
-/** `['steps', 1, 'add', 'price']` → `steps[1].add.price` */
-function pathText(path: readonly (string | number)[]): string {
-  return path
-    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
-    .join('')
-    .replace(/^\./, '');
-}
-
-/** The line and column of the deepest node on `path` that exists in the document. */
-function placeOf(
-  doc: Document,
-  lines: LineCounter,
-  path: (string | number)[],
-): { line?: number; column?: number } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node: unknown = doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const pos = lines.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
 }
