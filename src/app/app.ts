@@ -48,6 +48,8 @@ export interface App {
   audiences: AudienceSet;
   /** Source id by write key. */
   sourceForKey(writeKey: string): string | undefined;
+  /** Source id of the Customer.io source with this site id and API key (Track API Basic auth). */
+  sourceForSiteKey(siteId: string, apiKey: string): string | undefined;
   /** Starts background work (the processor loop). */
   start(): void;
   /** Resolves when everything ingested so far has been processed. */
@@ -96,7 +98,14 @@ export function createApp(options: AppOptions): App {
   });
   const keys = new Map(
     config.sources.flatMap((s) =>
-      s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const],
+      s.kind !== 'segment' || s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const],
+    ),
+  );
+  const sites = new Map(
+    config.sources.flatMap((s) =>
+      s.kind !== 'customerio' || s.apiKey.value === undefined
+        ? []
+        : [[s.siteId, { id: s.id, apiKey: s.apiKey.value }] as const],
     ),
   );
 
@@ -110,6 +119,10 @@ export function createApp(options: AppOptions): App {
     sync,
     audiences,
     sourceForKey: (key) => keys.get(key),
+    sourceForSiteKey: (siteId, apiKey) => {
+      const site = sites.get(siteId);
+      return site !== undefined && site.apiKey === apiKey ? site.id : undefined;
+    },
     start: () => {
       runner.start();
       scheduler.start();

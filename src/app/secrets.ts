@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config, Secret } from '../config/load.ts';
+import { sourceSecret } from '../config/load.ts';
 
 /**
  * Secrets whose environment variable is unset get a generated value, kept in `secrets.json`
@@ -34,7 +35,9 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
       ...config.server,
       adminToken: fill(config.server.adminToken ?? { env: 'HANDOFF_ADMIN_TOKEN', value: undefined }),
     },
-    sources: config.sources.map((s) => ({ ...s, writeKey: fill(s.writeKey) })),
+    sources: config.sources.map((s) =>
+      s.kind === 'customerio' ? { ...s, apiKey: fill(s.apiKey) } : { ...s, writeKey: fill(s.writeKey) },
+    ),
   };
   if (generated.length > 0) {
     mkdirSync(dirname(file), { recursive: true });
@@ -49,5 +52,5 @@ export const secretValues = (config: Config): string[] =>
   [
     config.server.adminToken?.value,
     config.destinations.cordial?.apiKey.value,
-    ...config.sources.map((s) => s.writeKey.value),
+    ...config.sources.map((s) => sourceSecret(s).value),
   ].filter((v): v is string => typeof v === 'string' && v.length > 0);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { lintAudiences } from '../audiences/index.ts';
-import { formatProblem, locate } from '../config/load.ts';
+import { formatProblem, locate, sourceSecret } from '../config/load.ts';
 import type { Io } from './config-path.ts';
 import { configPath, loadConfigOrReport } from './config-path.ts';
 
@@ -12,9 +12,11 @@ export function validate(options: { config?: string; strict?: boolean }, io: Io)
   const config = loadConfigOrReport(options.config, io);
   if (!config) return 2;
   const file = configPath(options.config, io.env);
-  const missing = [config.server.adminToken, ...config.sources.map((s) => s.writeKey)].filter(
-    (s) => s !== undefined && s.value === undefined,
-  );
+  const missing = [
+    config.server.adminToken,
+    config.destinations.cordial?.apiKey,
+    ...config.sources.map(sourceSecret),
+  ].filter((s) => s !== undefined && s.value === undefined);
   for (const s of missing) io.err(`note: ${s!.env} is not set; serve will generate a value for it`);
   const warnings = lintAudiences(config.audiences);
   const text = readFileSync(file, 'utf8');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, parseConfig } from './load.ts';
+import { loadConfigFile, parseConfig, sourceSecret } from './load.ts';
 
 const env = { KEY: 'k-123456', ADMIN: 'admin-123456' };
 
@@ -34,7 +34,10 @@ describe('config', () => {
       env,
     );
     assert.ok(loaded.ok);
-    assert.deepEqual(loaded.value.sources[0]?.writeKey, { env: 'KEY', value: 'k-123456' });
+    assert.deepEqual(loaded.value.sources[0] && sourceSecret(loaded.value.sources[0]), {
+      env: 'KEY',
+      value: 'k-123456',
+    });
     assert.equal(loaded.value.server.adminToken?.value, 'admin-123456');
   });
 

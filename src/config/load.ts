@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Document } from 'yaml';
-import { LineCounter, isNode, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { pathSegments, pathText, positionOf } from '../shared/yaml-position.ts';
 import type { AudienceDefinition } from '../audiences/index.ts';
 import { validateAudiences } from '../audiences/index.ts';
 import type { AudienceTarget } from '../sync/config.ts';
@@ -18,13 +18,22 @@ export interface Secret {
   value: string | undefined;
 }
 
+/** An event source and the credential its clients send. */
+export type SourceConfig =
+  | { id: string; kind: 'segment'; writeKey: Secret }
+  | { id: string; kind: 'customerio'; siteId: string; apiKey: Secret };
+
+/** The secret a source authenticates with: its write key, or its Customer.io API key. */
+export const sourceSecret = (source: SourceConfig): Secret =>
+  source.kind === 'customerio' ? source.apiKey : source.writeKey;
+
 /** The validated, frozen configuration every part of Handoff is built from. */
 export interface Config {
   /** The file it came from, for messages. */
   file: string;
   server: { host: string; port: number; adminToken: Secret | undefined };
   storage: { sqlitePath: string };
-  sources: { id: string; kind: 'segment'; writeKey: Secret }[];
+  sources: SourceConfig[];
   ingest: { maxFutureSkewMs: number };
   engine: { rankingRefreshMs: number };
   destinations: {
@@ -110,20 +119,17 @@ export function parseConfig(
           code: p.code,
           message: `${p.message} (${p.hint})`,
           path: p.at,
-          ...position(doc, lines, pathSegments(p.at)),
+          ...positionOf(doc, lines, pathSegments(p.at)),
         });
       }
     } else
       for (const issue of parsed.error.issues) {
-        const path = issue.path
-          .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
-          .join('')
-          .replace(/^\./, '');
+        const path = issue.path as (string | number)[];
         problems.push({
           code: 'config_invalid',
           message: issue.message,
-          path,
-          ...position(doc, lines, issue.path as (string | number)[]),
+          path: pathText(path),
+          ...positionOf(doc, lines, path),
         });
       }
   }
@@ -134,28 +140,7 @@ export function parseConfig(
 /** The line and column in a config text of a path such as `audiences[3].condition`. */
 export function locate(text: string, path: string): { line?: number; column?: number } {
   const lines = new LineCounter();
-  return position(parseDocument(text, { lineCounter: lines }), lines, pathSegments(path));
-}
-
-/** `audiences[3].condition.all[1].within` → ['audiences', 3, 'condition', 'all', 1, 'within'] */
-function pathSegments(path: string): (string | number)[] {
-  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
-}
-
-/** The line and column of the deepest node on `path` that exists in the document. */
-function position(
-  doc: Document,
-  lines: LineCounter,
-  path: (string | number)[],
-): { line?: number; column?: number } {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node: unknown = doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const pos = lines.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return {};
+  return positionOf(parseDocument(text, { lineCounter: lines }), lines, pathSegments(path));
 }
 
 function build(
@@ -181,7 +166,11 @@ function build(
       adminToken: raw.server.adminToken ? secret(raw.server.adminToken) : undefined,
     },
     storage: { sqlitePath: raw.storage.sqlite.path },
-    sources: raw.sources.map((s) => ({ id: s.id, kind: s.kind, writeKey: secret(s.writeKey) })),
+    sources: raw.sources.map((s): SourceConfig =>
+      s.kind === 'customerio'
+        ? { id: s.id, kind: s.kind, siteId: s.siteId, apiKey: secret(s.apiKey) }
+        : { id: s.id, kind: s.kind, writeKey: secret(s.writeKey) },
+    ),
     ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
     engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
     destinations: raw.destinations.cordial

@@ -10,14 +10,21 @@ export const secretRef = z
   .strict()
   .describe('A secret, read from the named environment variable; never stored in this file.');
 
-const secretField = z.union([secretRef, z.string()]).superRefine((value, ctx) => {
-  if (typeof value === 'string') {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'secrets may not be written in the file: use { env: SOME_VARIABLE } and set that variable',
-    });
-  }
-});
+const secretField = z
+  .union([secretRef, z.string()], {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'required: { env: SOME_VARIABLE }, naming the variable that holds it'
+        : undefined,
+  })
+  .superRefine((value, ctx) => {
+    if (typeof value === 'string') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'secrets may not be written in the file: use { env: SOME_VARIABLE } and set that variable',
+      });
+    }
+  });
 
 const duration = z
   .string()
@@ -26,13 +33,30 @@ const duration = z
 
 const identifierKind = z.enum(IDENTIFIER_KINDS);
 
-export const sourceSchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, dashes or underscores'),
-    kind: z.enum(['segment']).default('segment'),
-    writeKey: secretField,
-  })
-  .strict();
+const sourceId = z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, dashes or underscores');
+
+/** Where events come from: Segment-spec clients (the default kind) or Customer.io Track API v1 clients. */
+export const sourceSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ id: sourceId, kind: z.literal('segment').default('segment'), writeKey: secretField }).strict(),
+    z
+      .object({
+        id: sourceId,
+        kind: z.literal('customerio'),
+        // Not a secret: Customer.io puts the site id in browser snippets.
+        siteId: z
+          .string()
+          .min(1, 'the site id clients send as the Basic-auth user')
+          .describe(
+            'The Customer.io site id clients send as the Basic-auth user, with the API key as password.',
+          ),
+        apiKey: secretField,
+      })
+      .strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? 'kind must be segment or customerio' : undefined) },
+);
 
 export const configSchema = z
   .object({
@@ -55,10 +79,20 @@ export const configSchema = z
       .default([])
       .superRefine((sources, ctx) => {
         const seen = new Set<string>();
+        const sites = new Set<string>();
         sources.forEach((s, i) => {
           if (seen.has(s.id))
             ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `source id "${s.id}" is used twice` });
           seen.add(s.id);
+          if (s.kind !== 'customerio') return;
+          // Basic auth names the site first, so a site id must lead to one source.
+          if (sites.has(s.siteId))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'siteId'],
+              message: `site id "${s.siteId}" is used twice`,
+            });
+          sites.add(s.siteId);
         });
       }),
     ingest: z

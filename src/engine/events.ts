@@ -8,7 +8,14 @@ export interface HandoffEvents {
   /** Membership changes just committed, in order. */
   'engine.changes': { changes: readonly MembershipChange[] };
   /** One round of sends to a destination. */
-  'sync.sent': { destination: string; requests: number; items: number; ok: number; retried: number; dead: number };
+  'sync.sent': {
+    destination: string;
+    requests: number;
+    items: number;
+    ok: number;
+    retried: number;
+    dead: number;
+  };
 }
 
 /** The bus every part of Handoff emits its lifecycle events on. */

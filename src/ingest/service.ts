@@ -21,6 +21,12 @@ export interface IngestResult {
   rejected: Rejection[];
 }
 
+/** Per-source rules beyond the Segment spec. */
+export interface IngestRules {
+  /** An email in the traits (or context.traits) identifies the person without a userId, as Customer.io allows. */
+  emailIdentifies?: boolean;
+}
+
 /** Fields a batch call applies to every message in it. */
 export interface BatchDefaults {
   context?: Record<string, unknown>;
@@ -48,12 +54,13 @@ export class IngestService {
     messages: readonly unknown[],
     defaults: BatchDefaults = {},
     forcedType?: MessageType,
+    rules: IngestRules = {},
   ): Promise<IngestResult> {
     const receivedAt = this.options.clock.now();
     const rejected: Rejection[] = [];
     const events: IncomingEvent[] = [];
     messages.forEach((raw, index) => {
-      const checked = this.check(raw, sourceId, receivedAt, defaults, forcedType);
+      const checked = this.check(raw, sourceId, receivedAt, defaults, forcedType, rules);
       if ('code' in checked) rejected.push({ index, ...checked });
       else events.push(checked);
     });
@@ -75,6 +82,7 @@ export class IngestService {
     receivedAt: number,
     defaults: BatchDefaults,
     forcedType: MessageType | undefined,
+    rules: IngestRules,
   ): IncomingEvent | { code: string; message: string } {
     if (!isRecord(raw)) return { code: 'invalid_message', message: 'a message must be a JSON object' };
     const candidate: Record<string, unknown> = { ...raw };
@@ -103,7 +111,11 @@ export class IngestService {
     if (message.type === 'alias' && userId === null) {
       return { code: 'missing_identifier', message: 'alias needs a userId (the new id) and a previousId' };
     }
-    if (userId === null && anonymousId === null) {
+    if (
+      userId === null &&
+      anonymousId === null &&
+      !(rules.emailIdentifies && emailOf(message) !== undefined)
+    ) {
       return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
     }
     const time = eventTime(message, receivedAt, this.options.maxFutureSkewMs);
@@ -120,6 +132,13 @@ export class IngestService {
       message,
     };
   }
+}
+
+function emailOf(m: Message): string | undefined {
+  const own = m.type === 'identify' && isRecord(m.traits) ? m.traits.email : undefined;
+  const context = isRecord(m.context) && isRecord(m.context.traits) ? m.context.traits.email : undefined;
+  const email = own ?? context;
+  return typeof email === 'string' && email.trim() !== '' ? email : undefined;
 }
 
 function nameOf(m: Message): string | null {

@@ -10,7 +10,8 @@ test('parseTime reads ISO-8601 with or without a zone (none means UTC) and epoch
   assert.equal(parseTime('2026-11-28T22:10:00+01:00'), at);
   assert.equal(parseTime(at / 1000), at);
   assert.equal(parseTime(at), at);
-  for (const bad of ['', 'yesterday', -1, Number.NaN, {}, null]) assert.equal(parseTime(bad), undefined, JSON.stringify(bad));
+  for (const bad of ['', 'yesterday', -1, Number.NaN, {}, null])
+    assert.equal(parseTime(bad), undefined, JSON.stringify(bad));
 });
 
 test('eventTime: timestamp, else originalTimestamp, shifted by the client clock skew', () => {

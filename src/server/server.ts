@@ -3,20 +3,26 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app/app.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
 import { mapRequestError } from './errors.ts';
+import { customerioRoutes } from './customerio-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 
 export interface ServerOptions {
   /** A pino logger (already redacting secrets); none in tests. */
   logger?: FastifyBaseLogger;
+  /** Serve HTTPS with this PEM key and certificate (Customer.io's v4 Node client speaks only https). */
+  https?: { key: string | Buffer; cert: string | Buffer };
 }
 
-/** The HTTP face of an App: ingest under /v1, health at /healthz. */
+/** The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, health at /healthz. */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
   const server = Fastify({
     bodyLimit: MAX_REQUEST_BYTES,
+    // Customer.io identifiers sit in the path: emails up to 254 characters, URL-encoded.
+    routerOptions: { maxParamLength: 1024 },
     // Per-request lines would dominate the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.https ? { https: options.https } : {}),
   });
   // Browsers sending with sendBeacon use text/plain; the body is still JSON.
   server.addContentTypeParser(
@@ -33,14 +39,13 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     return res.code(mapped.status).send(mapped.body);
   });
   server.setNotFoundHandler((request, res) =>
-    res
-      .code(404)
-      .send({
-        success: false,
-        error: { code: 'not_found', message: `no route ${request.method} ${request.url}` },
-      }),
+    res.code(404).send({
+      success: false,
+      error: { code: 'not_found', message: `no route ${request.method} ${request.url}` },
+    }),
   );
   server.get('/healthz', () => ({ ok: true }));
   ingestRoutes(server, app);
+  customerioRoutes(server, app);
   return server;
 }
