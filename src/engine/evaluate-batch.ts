@@ -33,9 +33,11 @@ export async function evaluateBatch(
 ): Promise<AudienceWrites> {
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
+  const created = new Set<string>();
   for (const op of ops) {
     if (op.op === 'merge') mergedInto.set(op.from, op.into);
     else if (op.op === 'delete') deleted.add(op.profileId);
+    else if (op.op === 'create') created.add(op.profileId);
   }
   const final = (id: string): string => {
     let p = id;
@@ -112,11 +114,13 @@ export async function evaluateBatch(
     const record = records.get(profileId) ?? emptyRecord(profileId);
     const group = groups.get(profileId);
     let state;
-    if (group !== undefined || record.state === undefined) {
+    // A merged profile is rebuilt from its whole history, as is one never evaluated (e.g. it
+    // predates the audiences); a profile born in this batch has no history beyond `own`.
+    if (group !== undefined || (record.state === undefined && !created.has(profileId))) {
       const history = await store.audiences.history(group ?? [profileId]);
       state = applyAll(set, set.compiled.emptyState(), [...history, ...own], now);
     } else {
-      state = applyAll(set, record.state, own, now);
+      state = applyAll(set, record.state ?? set.compiled.emptyState(), own, now);
     }
     evaluateProfile(set, record, state, traits.get(profileId) ?? {}, limits, now, { events: own }, writes);
   }
