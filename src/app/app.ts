@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/load.ts';
 import { Processor } from '../engine/processor.ts';
 import { Runner } from '../engine/runner.ts';
@@ -11,6 +10,7 @@ import { EventBus } from '../shared/bus.ts';
 import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
+import { uuidv7 } from '../shared/ids.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { SyncOverrides, SyncService } from './sync.ts';
@@ -78,7 +78,7 @@ export function createApp(options: AppOptions): App {
     bus,
     clock,
     audiences,
-    newProfileId: options.newProfileId ?? (() => randomUUID()),
+    newProfileId: options.newProfileId ?? (() => uuidv7(clock.now())),
   });
   const scheduler = new Scheduler(
     () => store.audiences.nextWakeAt(),

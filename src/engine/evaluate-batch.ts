@@ -143,6 +143,38 @@ export async function evaluateRankings(store: Store, set: AudienceSet, now: numb
   return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking');
 }
 
+/**
+ * After a batch moved a top-percent threshold, the profiles whose answer it can flip are those
+ * scored between the old and the new threshold (or, where there was none, above the new one):
+ * re-evaluated at once, so ranks are exact after every batch, not only at the periodic refresh.
+ */
+export async function evaluateMovedRankings(
+  store: Store,
+  set: AudienceSet,
+  before: ReadonlyMap<string, number>,
+  now: number,
+): Promise<AudienceWrites> {
+  const after = await thresholds(store, set);
+  const ids = new Set<string>();
+  for (const r of set.compiled.topPercentRankings) {
+    const old = before.get(r.conditionId);
+    const current = after.get(r.conditionId);
+    if (old === current) continue;
+    const found =
+      current === undefined
+        ? (await store.audiences.members(r.audience)).map((m) => m.profileId)
+        : old === undefined
+          ? await store.audiences.scoredAtLeast(r.conditionId, current)
+          : await store.audiences.scoredBetween(
+              r.conditionId,
+              Math.min(old, current),
+              Math.max(old, current),
+            );
+    for (const id of found) ids.add(id);
+  }
+  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking');
+}
+
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
 export async function evaluateDue(
   store: Store,

@@ -7,7 +7,13 @@ import { systemClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { CursorMovedError } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
-import { evaluateBatch, evaluateDue, evaluateRankings } from './evaluate-batch.ts';
+import {
+  evaluateBatch,
+  evaluateDue,
+  evaluateMovedRankings,
+  evaluateRankings,
+  thresholds,
+} from './evaluate-batch.ts';
 
 export interface ProcessorOptions {
   store: Store;
@@ -109,6 +115,8 @@ export class Processor {
       profileOf.push(resolution.profileId);
       ops.push(...resolution.ops);
     });
+    const ranked = this.options.audiences && this.options.audiences.compiled.topPercentRankings.length > 0;
+    const thresholdsBefore = ranked ? await thresholds(store, this.options.audiences!) : undefined;
     const writes = this.options.audiences
       ? await evaluateBatch(store, this.options.audiences, events, profileOf, ops, clock.now())
       : undefined;
@@ -133,6 +141,18 @@ export class Processor {
       ms: performance.now() - started,
     });
     if (writes && writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
+    if (thresholdsBefore) {
+      const reranked = await evaluateMovedRankings(
+        store,
+        this.options.audiences!,
+        thresholdsBefore,
+        clock.now(),
+      );
+      if (reranked.changes.length > 0 || reranked.states.length > 0) {
+        await store.commit({ identity: [], audiences: reranked });
+        if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });
+      }
+    }
     return events.length;
   }
 }

@@ -167,7 +167,7 @@ describe('simulate: the virtual clock', () => {
     assert.deepEqual(changes.map(brief), [`${iso(t0 + 500 * D)} enter lapsed_500d (window elapsed)`]);
   });
 
-  test('top-percent audiences are re-ranked at the next refresh interval, as serve does', async () => {
+  test('top-percent audiences are re-ranked as soon as a batch moves the threshold', async () => {
     const { changes } = await run([
       track('ann', 'Order Completed', t0, { properties: { revenue: 80 }, messageId: 'order-1' }),
       track('bob', 'Order Completed', t0 + 20 * 60_000, {
@@ -175,14 +175,14 @@ describe('simulate: the virtual clock', () => {
         messageId: 'order-2',
       }),
     ]);
-    // rankingRefresh is 5m. The first score has no threshold to beat until the 21:15 refresh; bob beats
-    // the stored one at once, and the 21:35 refresh takes ann out of the top 10%.
+    // ann's order sets the first threshold, which ranks her in at once; bob's raises it past her,
+    // so she leaves in the same instant bob enters, without waiting for the periodic refresh.
     assert.deepEqual(
       only(['vip_top_10pct'], changes).map((c) => `${c.at} ${c.change} ${c.userId} (${c.cause})`),
       [
-        '2026-11-28T21:15:00.000Z enter ann (ranking refreshed)',
+        '2026-11-28T21:10:00.000Z enter ann (ranking refreshed)',
         '2026-11-28T21:30:00.000Z enter bob (event Order Completed (order-2))',
-        '2026-11-28T21:35:00.000Z exit ann (ranking refreshed)',
+        '2026-11-28T21:30:00.000Z exit ann (ranking refreshed)',
       ],
     );
   });

@@ -70,6 +70,8 @@ export interface AudienceStore {
   threshold(conditionId: string, percent: number): Promise<number | undefined>;
   /** Profiles whose score for a top_percent condition is at least `value`. */
   scoredAtLeast(conditionId: string, value: number): Promise<string[]>;
+  /** Profiles whose score for a top_percent condition is within [low, high]. */
+  scoredBetween(conditionId: string, low: number, high: number): Promise<string[]>;
   /** Every live profile with its logged events in offset order, one profile at a time. */
   replay(): AsyncIterable<{ profileId: string; events: LoggedEvent[] }>;
   /** Profiles that are members of any of these audiences. */

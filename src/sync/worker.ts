@@ -55,6 +55,9 @@ export class SyncWorker {
   /** Reads the next changes from the outbox into desired states; returns how many changes it read. */
   async pull(): Promise<number> {
     const { store, destination, audiences } = this.options;
+    // Let timers and I/O run between batches: the store's driver is synchronous, so reading a
+    // large outbox in a loop would otherwise hold the event loop (HTTP, the send timer) throughout.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const after = await store.cursors.get(this.cursorName);
     const changes = await store.audiences.changesAfter(after, this.batchSize);
     const last = changes.at(-1);

@@ -155,6 +155,59 @@ describe('top percent', () => {
   });
 });
 
+describe('top percent between refreshes', () => {
+  test('ranks are exact after every batch: a moved threshold re-ranks the profiles it passed', async () => {
+    const w = world([
+      {
+        key: 'top_half',
+        name: 'VIP | Top 50%',
+        purpose: 'test',
+        channels: ['email'],
+        ttl: 'none',
+        condition: {
+          type: 'top_percent',
+          percent: 50,
+          event: 'Order Completed',
+          fn: 'sum',
+          property: 'revenue',
+        },
+      },
+    ]);
+    await using(w, async () => {
+      const spends: [string, number][] = [
+        ['u1', 100],
+        ['u2', 10],
+        ['u3', 20],
+        ['u4', 30],
+        ['u5', 500],
+        ['u6', 600],
+        ['u7', 700],
+      ];
+      for (const [userId, revenue] of spends) {
+        await w.send({ type: 'track', userId, event: 'Order Completed', properties: { revenue } });
+      }
+      const users = async () =>
+        (
+          await Promise.all(
+            (await w.h.app.store.audiences.members('top_half')).map(
+              async (m) =>
+                (await w.h.app.store.identity.getProfile(m.profileId))?.identifiers.find(
+                  (i) => i.kind === 'userId',
+                )?.value,
+            ),
+          )
+        ).sort();
+      // 7 ranked: the top 50% is 4 (ceil 3.5): u7, u6, u5, u1 — with no refresh having run.
+      assert.deepEqual(await users(), ['u1', 'u5', 'u6', 'u7']);
+      assert.equal(
+        await w.h.app.processor.refreshRankings(),
+        0,
+        'the periodic refresh finds nothing left to fix',
+      );
+    });
+  });
+});
+
 describe('late and out-of-order events', () => {
   test('a late, older purchase does not exit a newer cart; changes are never stamped in the past', async () => {
     const w = world();

@@ -63,6 +63,9 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     scoredAtLeast: db.prepare<[string, number], { profile_id: string }>(
       'SELECT profile_id FROM scores WHERE condition_id = ? AND value >= ?',
     ),
+    scoredBetween: db.prepare<[string, number, number], { profile_id: string }>(
+      'SELECT profile_id FROM scores WHERE condition_id = ? AND value BETWEEN ? AND ?',
+    ),
     versions: db.prepare<[], { audience: string; version: string }>(
       'SELECT audience, version FROM audience_versions',
     ),
@@ -134,6 +137,8 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     },
     scoredAtLeast: (conditionId, value) =>
       settle(() => q.scoredAtLeast.all(conditionId, value).map((r) => r.profile_id)),
+    scoredBetween: (conditionId, low, high) =>
+      settle(() => q.scoredBetween.all(conditionId, low, high).map((r) => r.profile_id)),
     membersOfAny: (audiences) =>
       settle(() => {
         const ids = new Set<string>();

@@ -152,4 +152,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE profiles ADD COLUMN deleted_at INTEGER;
   `,
+  `
+  CREATE INDEX profiles_by_merged_into ON profiles (merged_into) WHERE merged_into IS NOT NULL;
+  CREATE INDEX scores_by_profile ON scores (profile_id);
+  `,
 ];
