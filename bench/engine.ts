@@ -1,0 +1,579 @@
+/**
+ * `npm run bench:engine [-- --events N --profiles P --batch 1000,5000 --days 120 --seed 1 --profile [out.cpuprofile] --keep]`
+ *
+ * Replay throughput of the engine (identity + the 13 reference audiences of examples/handoff.yaml)
+ * against the embedded store's ceiling and against recomputing the audiences by SQL, in one run:
+ *
+ * 1. Generates N D2C events for P shoppers over `--days` (bench/generate.ts; 120 days by default so
+ *    the 60–120d winback and 45d+ replenish audiences have members) and appends them to a fresh
+ *    temp SQLite log with `store.events.append`, 10,000 per call. Not timed. The generator's
+ *    catalogue has no product called `bundle-01`, so the first "Sets" product seen is renamed
+ *    bundle-01 everywhere it appears (properties and order lines), to give
+ *    bundle_viewed_2x_no_purchase_24h something to find.
+ * 2. For each batch size: copies the log to a fresh file and times `processor.drain()` with a
+ *    Processor built as src/app/app.ts builds it, its ManualClock one minute after the last event.
+ *    Counts changes from the bus's `engine.changes`; samples RSS after every batch. A warm-up drain
+ *    of the first 20,000 events runs first, so neither batch size pays for the JIT alone.
+ * 3. Ceiling, same run: `store.events.readAfter` over the whole log in the same batch size (the read
+ *    and JSON decode every batch starts with), events/s, and engine/ceiling.
+ *    After the drain, one `processor.refreshRankings()` (what serve mode runs every
+ *    engine.rankingRefresh, 5m by default), timed on its own: a top-percent audience decided in a
+ *    batch uses the threshold from before that batch, and only the refresh re-ranks everyone.
+ * 4. SQL baseline (bench/sql-baseline.ts): the 13 audiences recomputed over the log at the same
+ *    `now`, per audience and in total, and each audience's members per SQL vs per the engine,
+ *    both right after the drain and after the refresh.
+ *
+ * Prints a Markdown table and a one-line JSON summary. `--profile` CPU-profiles the drain of the
+ * first batch size only (the sampler costs a few percent) and prints the top self-time functions.
+ * `--keep` leaves the temp directory (log and drained databases) for investigation.
+ * Exit status 1 when the engine's memberships (after the refresh) and SQL's disagree (not for
+ * missing the target).
+ */
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { Profiler } from 'node:inspector';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { compileAudiences } from '../src/audiences/index.ts';
+import type { Config } from '../src/config/load.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { audienceSet } from '../src/engine/audience-stage.ts';
+import type { Bus } from '../src/engine/events.ts';
+import { Processor } from '../src/engine/processor.ts';
+import type { IncomingEvent } from '../src/ingest/event.ts';
+import type { Message } from '../src/ingest/messages.ts';
+import { EventBus } from '../src/shared/bus.ts';
+import { ManualClock } from '../src/shared/clock.ts';
+import { createSqliteStore } from '../src/store/sqlite/index.ts';
+import type { GeneratedMessage } from './generate.ts';
+import { generateEvents } from './generate.ts';
+import type { Comparison } from './sql-baseline.ts';
+import { AUDIENCE_QUERIES, compare, engineMembers, printComparison, recomputeAll } from './sql-baseline.ts';
+
+const TARGET_EVENTS_PER_SEC = 100_000;
+const TARGET_CEILING_FACTOR = 3;
+const APPEND_CHUNK = 10_000;
+const WARM_UP_EVENTS = 20_000;
+const DAY = 86_400_000;
+
+/** A full GC, without needing --expose-gc on the command line. */
+export function gc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+interface Options {
+  events: number;
+  profiles: number;
+  batches: number[];
+  days: number;
+  seed: string;
+  profile: string | undefined;
+  keep: boolean;
+}
+
+function options(): Options {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: 'string', default: '1000000' },
+      profiles: { type: 'string', default: '100000' },
+      batch: { type: 'string', default: '1000,5000' },
+      days: { type: 'string', default: '120' },
+      seed: { type: 'string', default: '1' },
+      profile: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 1000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
+    );
+    process.exit(0);
+  }
+  const count = (name: string, text: string): number => {
+    const n = Number(text.replace(/[_,]/g, ''));
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--${name} must be a positive whole number (got ${text})`);
+    return n;
+  };
+  return {
+    events: count('events', values.events),
+    profiles: count('profiles', values.profiles),
+    batches: values.batch.split(',').map((b) => count('batch', b)),
+    days: count('days', values.days),
+    seed: values.seed,
+    profile:
+      values.profile === undefined
+        ? undefined
+        : values.profile || `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+    keep: values.keep,
+  };
+}
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const mb = (bytes: number): number => bytes / 1024 / 1024;
+
+/** The example configuration, as `handoff serve` would load it (write keys from a made-up env). */
+export function exampleConfig(sqlitePath: string): Config {
+  const text = readFileSync(new URL('../examples/handoff.yaml', import.meta.url), 'utf8').replace(
+    /path: \.\/data\/handoff\.db/,
+    `path: ${JSON.stringify(sqlitePath)}`,
+  );
+  const parsed = parseConfig(text, 'examples/handoff.yaml', {
+    HANDOFF_WEB_WRITE_KEY: 'bench-web-key',
+    HANDOFF_BACKEND_WRITE_KEY: 'bench-backend-key',
+    HANDOFF_ADMIN_TOKEN: 'bench-admin-token',
+    HANDOFF_CORDIAL_API_KEY: 'bench-cordial-key',
+  });
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  return parsed.value;
+}
+
+/**
+ * A generated message as IngestService would log it: the event time is its stated timestamp (no
+ * sentAt, so no skew correction), received one second later. Checked against IngestService itself
+ * on a sample at start-up.
+ */
+export function toIncoming(m: GeneratedMessage): IncomingEvent {
+  const timestamp = Date.parse(m.timestamp);
+  const library = (m.context.library as { name?: string } | undefined)?.name;
+  return {
+    sourceId: library === '@segment/analytics-node' ? 'backend' : 'web',
+    messageId: m.messageId,
+    type: m.type,
+    userId: m.userId ?? null,
+    anonymousId: m.anonymousId ?? null,
+    name: m.type === 'track' ? (m.event ?? null) : (m.name ?? null),
+    timestamp,
+    receivedAt: timestamp + 1_000,
+    message: m as unknown as Message,
+  };
+}
+
+/** Renames one product to `bundle-01` wherever it appears; picks the first "Sets" product seen. */
+function bundleRenamer(): { rename: (m: GeneratedMessage) => void; chosen: () => string | undefined } {
+  let chosen: string | undefined;
+  const rename = (m: GeneratedMessage): void => {
+    const p = m.properties;
+    if (!p) return;
+    if (chosen === undefined && p.category === 'Sets' && typeof p.product_id === 'string')
+      chosen = p.product_id;
+    if (chosen === undefined) return;
+    if (p.product_id === chosen) p.product_id = 'bundle-01';
+    if (Array.isArray(p.products))
+      for (const line of p.products as { product_id?: unknown }[])
+        if (line.product_id === chosen) line.product_id = 'bundle-01';
+  };
+  return { rename, chosen: () => chosen };
+}
+
+/** Prints where the profiled thread spent its time: by area, then the top functions by self time. */
+export function summarizeProfile(profile: Profiler.Profile, label: string, topN = 25): void {
+  const hits = new Map<number, number>();
+  for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const total = profile.samples?.length ?? 0;
+  if (total === 0) return;
+  const byFunction = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  const cwd = new URL(`file://${process.cwd()}/`).href;
+  for (const node of profile.nodes) {
+    const count = hits.get(node.id) ?? 0;
+    if (count === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url.startsWith(cwd) ? url.slice(cwd.length) : url;
+    const key = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + count);
+    const area = !where
+      ? functionName.startsWith('(')
+        ? functionName
+        : `native: ${functionName}`
+      : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
+        (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/')));
+    byArea.set(area, (byArea.get(area) ?? 0) + count);
+  }
+  const top = (m: Map<string, number>, k: number): string =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, count]) => `  ${fmt((100 * count) / total, 1).padStart(5)}%  ${name}`)
+      .join('\n');
+  console.log(
+    `${label} profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, topN)}`,
+  );
+}
+
+export async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+interface DrainResult {
+  batch: number;
+  events: number;
+  seconds: number;
+  changes: number;
+  byAudience: Map<string, { enter: number; exit: number }>;
+  merges: number;
+  rssBefore: number;
+  rssPeak: number;
+  cpuSeconds: number;
+  path: string;
+  /** Members per audience right after the drain, before any ranking refresh. */
+  drained: Map<string, Set<string>>;
+  /** The one `refreshRankings()` serve mode runs every engine.rankingRefresh, after the drain. */
+  refresh: { seconds: number; changes: number };
+}
+
+/** Drains a copy of the log with a Processor wired as app.ts wires it; times the drain only. */
+async function drainCopy(
+  config: Config,
+  logPath: string,
+  path: string,
+  batch: number,
+  now: number,
+  profileTo?: string,
+): Promise<DrainResult> {
+  copyFileSync(logPath, path);
+  const store = createSqliteStore(path);
+  const bus: Bus = new EventBus((error) => {
+    throw error;
+  });
+  const processor = new Processor({
+    store,
+    policy: config.identity,
+    bus,
+    clock: new ManualClock(now),
+    audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+    newProfileId: () => randomUUID(),
+    batchSize: batch,
+  });
+  let changes = 0;
+  let merges = 0;
+  const byAudience = new Map<string, { enter: number; exit: number }>();
+  bus.on('engine.changes', (e) => {
+    changes += e.changes.length;
+    for (const c of e.changes) {
+      let t = byAudience.get(c.audience);
+      if (!t) byAudience.set(c.audience, (t = { enter: 0, exit: 0 }));
+      t[c.change]++;
+    }
+  });
+  // The drain never yields to timers (the store's promises are already settled), so RSS is
+  // sampled on the processor's own per-batch event.
+  let rssPeak = 0;
+  bus.on('processor.batch', (e) => {
+    merges += e.merges;
+    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+  });
+  gc();
+  const rssBefore = process.memoryUsage.rss();
+  rssPeak = rssBefore;
+  const profiler = profileTo ? await startProfiler() : undefined;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const events = await processor.drain();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (profiler && profileTo) {
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    writeFileSync(profileTo, JSON.stringify(profile));
+    console.log(`wrote ${profileTo}`);
+    summarizeProfile(profile, `drain (batch ${batch})`);
+  }
+  // Serve mode re-ranks top-percent audiences on a timer (engine.rankingRefresh): one refresh,
+  // timed on its own, so memberships can be compared both before and after it.
+  const reader = new Database(path, { readonly: true });
+  const drained = engineMembers(reader);
+  reader.close();
+  const refreshStarted = performance.now();
+  const refreshChanges = await processor.refreshRankings();
+  const refresh = { seconds: (performance.now() - refreshStarted) / 1000, changes: refreshChanges };
+  await store.close();
+  return {
+    drained,
+    refresh,
+    batch,
+    events,
+    seconds,
+    changes,
+    byAudience,
+    merges,
+    rssBefore,
+    rssPeak,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    path,
+  };
+}
+
+/** The ceiling: reading and decoding the whole log, `batch` events per read, as each batch does. */
+async function readCeiling(logPath: string, batch: number): Promise<{ events: number; seconds: number }> {
+  const store = createSqliteStore(logPath);
+  let events = 0;
+  let after = 0;
+  const started = performance.now();
+  for (;;) {
+    const page = await store.events.readAfter(after, batch);
+    const last = page.at(-1);
+    if (last === undefined) break;
+    events += page.length;
+    after = last.offset;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  return { events, seconds };
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const n = opts.events;
+  console.log(
+    `handoff engine benchmark: ${fmt(n)} events, ${fmt(opts.profiles)} profiles over ${opts.days} days (seed ${opts.seed}), 13 reference audiences, batch ${opts.batches.join(' and ')}; node ${process.version}, ${cpus().length} CPUs`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'handoff-engine-'));
+  const cleanup = (): void => {
+    if (opts.keep) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  };
+  const interrupted = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  const problems: string[] = [];
+  try {
+    const config = exampleConfig(join(dir, 'unused.db'));
+    if (config.audiences.length !== AUDIENCE_QUERIES.length) {
+      throw new Error(
+        `examples/handoff.yaml has ${config.audiences.length} audiences; bench/sql-baseline.ts has ${AUDIENCE_QUERIES.length}`,
+      );
+    }
+    for (const a of config.audiences) {
+      if (!AUDIENCE_QUERIES.some((q) => q.key === a.key))
+        throw new Error(`bench/sql-baseline.ts has no query for ${a.key}`);
+    }
+    await checkConversion(config);
+
+    // 1. Generate and append, unmeasured.
+    let started = performance.now();
+    const logPath = join(dir, 'log.db');
+    const log = createSqliteStore(logPath);
+    const warmPath = join(dir, 'warm.db');
+    const warm = createSqliteStore(warmPath);
+    const renamer = bundleRenamer();
+    const mix = new Map<string, number>();
+    let chunk: IncomingEvent[] = [];
+    let appended = 0;
+    let lastTs = -Infinity;
+    let firstTs = Infinity;
+    const flush = async (): Promise<void> => {
+      const { results } = await log.events.append(chunk);
+      const stored = results.filter((r) => r === 'stored').length;
+      if (stored !== chunk.length) problems.push(`${chunk.length - stored} generated events were duplicates`);
+      if (appended < WARM_UP_EVENTS) await warm.events.append(chunk.slice(0, WARM_UP_EVENTS - appended));
+      appended += chunk.length;
+      chunk = [];
+    };
+    for (const m of generateEvents({
+      events: n,
+      profiles: opts.profiles,
+      seed: opts.seed,
+      spanMs: opts.days * DAY,
+    })) {
+      renamer.rename(m);
+      const e = toIncoming(m);
+      lastTs = Math.max(lastTs, e.timestamp);
+      firstTs = Math.min(firstTs, e.timestamp);
+      const kind = e.type === 'track' ? e.name! : e.type;
+      mix.set(kind, (mix.get(kind) ?? 0) + 1);
+      chunk.push(e);
+      if (chunk.length === APPEND_CHUNK) await flush();
+    }
+    if (chunk.length > 0) await flush();
+    await log.close();
+    await warm.close();
+    const now = lastTs + 60_000;
+    console.log(
+      `generated and appended in ${fmt((performance.now() - started) / 1000, 1)} s: ${fmt(appended)} events, ${new Date(firstTs).toISOString()} to ${new Date(lastTs).toISOString()}, log ${fmt(mb(statSync(logPath).size))} MB; now = ${new Date(now).toISOString()}; bundle-01 is product ${renamer.chosen() ?? '(none)'}`,
+    );
+    console.log(
+      `mix: ${[...mix]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${fmt((100 * v) / n, 1)}%`)
+        .join(', ')}`,
+    );
+
+    // Warm-up: the first events through a throwaway copy, so the JIT is warm for every batch size.
+    started = performance.now();
+    await drainCopy(config, warmPath, join(dir, 'warm-run.db'), opts.batches[0]!, now);
+    rmSync(join(dir, 'warm-run.db'), { force: true });
+    console.log(
+      `warm-up: ${fmt(WARM_UP_EVENTS)} events in ${fmt((performance.now() - started) / 1000, 2)} s`,
+    );
+
+    // 2 + 3. Engine and ceiling, per batch size.
+    const runs: (DrainResult & { ceiling: number })[] = [];
+    for (const [i, batch] of opts.batches.entries()) {
+      const run = await drainCopy(
+        config,
+        logPath,
+        join(dir, `engine-${batch}.db`),
+        batch,
+        now,
+        i === 0 ? opts.profile : undefined,
+      );
+      if (run.events !== appended)
+        problems.push(`batch ${batch}: drained ${fmt(run.events)} of ${fmt(appended)} events`);
+      gc();
+      const ceiling = await readCeiling(logPath, batch);
+      const ceilingRate = ceiling.events / ceiling.seconds;
+      const rate = run.events / run.seconds;
+      runs.push({ ...run, ceiling: ceilingRate });
+      console.log(
+        `batch ${fmt(batch)}: engine ${fmt(rate)} events/s, ${fmt(run.changes / run.seconds)} changes/s (${fmt(run.events)} events, ${fmt(run.changes)} changes, ${fmt(run.merges)} merges in ${fmt(run.seconds, 2)} s; CPU ${fmt(run.cpuSeconds / run.seconds, 2)} cores); RSS ${fmt(mb(run.rssBefore))} MB before, ${fmt(mb(run.rssPeak))} MB peak; ceiling (readAfter + decode) ${fmt(ceilingRate)} events/s; ceiling/engine ${fmt(ceilingRate / rate, 2)}×; then one refreshRankings(): ${fmt(run.refresh.changes)} changes in ${fmt(run.refresh.seconds, 2)} s`,
+      );
+    }
+    const best = runs.reduce((a, b) => (b.events / b.seconds > a.events / a.seconds ? b : a));
+    console.log(
+      `changes by audience (batch ${best.batch}): ${[...best.byAudience]
+        .map(([k, v]) => `${k} +${fmt(v.enter)}/-${fmt(v.exit)}`)
+        .join(', ')}`,
+    );
+    if (!opts.keep) for (const r of runs) if (r !== best) rmSync(r.path, { force: true });
+
+    // 4. SQL baseline over the best run's database (it has the log, profile_events and traits).
+    const db = new Database(best.path, { readonly: true });
+    db.pragma('cache_size = -65536');
+    console.log(
+      `\nSQL recompute of the 13 audiences at the same now, over the log (${best.path.replace(dir, '<tmp>')}):`,
+    );
+    const sqlResults = recomputeAll(db, now);
+    const comparison = compare(sqlResults, engineMembers(db));
+    const drainedComparison = compare(sqlResults, best.drained);
+    const sqlSeconds = printComparison(comparison, drainedComparison);
+    db.close();
+    const disagree = (c: Comparison): boolean => c.onlyEngine.length > 0 || c.onlySql.length > 0;
+    const disagreements = comparison.filter(disagree);
+    const staleAfterDrain = drainedComparison.filter(disagree);
+    if (staleAfterDrain.length > 0) {
+      console.log(
+        `right after the drain (before the first ranking refresh) ${staleAfterDrain.length} disagree: ${staleAfterDrain.map((c) => `${c.key} (${fmt(c.onlyEngine.length)} only in engine, ${fmt(c.onlySql.length)} only in SQL)`).join(', ')}`,
+      );
+    }
+    for (const d of disagreements) {
+      problems.push(
+        `${d.key}: engine ${fmt(d.engine)} members, SQL ${fmt(d.sql)} (${fmt(d.onlyEngine.length)} only in engine, ${fmt(d.onlySql.length)} only in SQL)`,
+      );
+    }
+
+    const rate = best.events / best.seconds;
+    const factor = best.ceiling / rate;
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+    const peakRss = Math.max(...runs.map((r) => r.rssPeak));
+    console.log(
+      [
+        '',
+        `| ${fmt(n)} events, ${fmt(opts.profiles)} profiles, ${opts.days} days, 13 audiences, one core (${cpus().length} CPUs) | |`,
+        '|---|---|',
+        ...runs.map(
+          (r) =>
+            `| engine, batch ${fmt(r.batch)}${r === best ? ' (best)' : ''} | ${fmt(r.events / r.seconds)} events/s, ${fmt(r.changes / r.seconds)} changes/s |`,
+        ),
+        `| peak RSS during drain | ${fmt(mb(peakRss))} MB |`,
+        `| ceiling: readAfter + JSON decode, batch ${fmt(best.batch)} | ${fmt(best.ceiling)} events/s |`,
+        `| ceiling / engine | ${fmt(factor, 2)}× |`,
+        `| SQL recompute of all 13 audiences | ${fmt(sqlSeconds, 2)} s (engine drain of the whole log: ${fmt(best.seconds, 2)} s) |`,
+        `| memberships, engine vs SQL, right after the drain | ${staleAfterDrain.length === 0 ? 'all 13 agree' : `${staleAfterDrain.length} disagree: ${staleAfterDrain.map((d) => d.key).join(', ')}`} |`,
+        `| memberships, engine vs SQL, after one ranking refresh (${fmt(best.refresh.seconds, 2)} s) | ${disagreements.length === 0 ? 'all 13 agree' : `${disagreements.length} disagree: ${disagreements.map((d) => d.key).join(', ')}`} |`,
+        `| target ≥ ${fmt(TARGET_EVENTS_PER_SEC)} events/s; within ${TARGET_CEILING_FACTOR}× of ceiling | ${verdict(rate >= TARGET_EVENTS_PER_SEC)}; ${verdict(factor <= TARGET_CEILING_FACTOR)} |`,
+        '',
+      ].join('\n'),
+    );
+    const summary = {
+      events: n,
+      profiles: opts.profiles,
+      days: opts.days,
+      runs: runs.map((r) => ({
+        batch: r.batch,
+        eventsPerSec: Math.round(r.events / r.seconds),
+        changesPerSec: Math.round(r.changes / r.seconds),
+        changes: r.changes,
+        seconds: Number(r.seconds.toFixed(2)),
+        peakRssMb: Math.round(mb(r.rssPeak)),
+        ceilingEventsPerSec: Math.round(r.ceiling),
+      })),
+      bestBatch: best.batch,
+      eventsPerSec: Math.round(rate),
+      changesPerSec: Math.round(best.changes / best.seconds),
+      peakRssMb: Math.round(mb(peakRss)),
+      ceilingEventsPerSec: Math.round(best.ceiling),
+      ceilingFactor: Number(factor.toFixed(2)),
+      sqlSeconds: Number(sqlSeconds.toFixed(2)),
+      sqlPerAudience: Object.fromEntries(comparison.map((c) => [c.key, Number(c.seconds.toFixed(3))])),
+      members: Object.fromEntries(comparison.map((c) => [c.key, { engine: c.engine, sql: c.sql }])),
+      disagreeAfterDrain: staleAfterDrain.map((d) => d.key),
+      disagree: disagreements.map((d) => d.key),
+      refreshSeconds: Number(best.refresh.seconds.toFixed(2)),
+      refreshChanges: best.refresh.changes,
+      node: process.version,
+      cpus: cpus().length,
+      ok: problems.length === 0,
+    };
+    console.log(JSON.stringify(summary));
+    if (problems.length > 0) {
+      console.error(`PROBLEMS:\n  ${problems.join('\n  ')}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    process.off('SIGINT', interrupted);
+    cleanup();
+  }
+}
+
+/** The benchmark logs events without HTTP: check the shortcut against IngestService on a sample. */
+async function checkConversion(config: Config): Promise<void> {
+  const { IngestService } = await import('../src/ingest/service.ts');
+  const { deepStrictEqual } = await import('node:assert/strict');
+  const sample = [...generateEvents({ events: 2_000, profiles: 200, seed: 'conversion-check' })];
+  const logged: IncomingEvent[] = [];
+  const clock = new ManualClock();
+  const service = new IngestService({
+    log: {
+      append: (events) => {
+        logged.push(...events);
+        return Promise.resolve({ results: events.map(() => 'stored' as const) });
+      },
+      readAfter: () => Promise.resolve([]),
+      head: () => Promise.resolve(0),
+    },
+    clock,
+    bus: new EventBus(),
+    maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+  });
+  for (const m of sample) {
+    const mine = toIncoming(structuredClone(m));
+    clock.set(mine.receivedAt);
+    await service.ingest(mine.sourceId, [structuredClone(m)]);
+  }
+  if (logged.length !== sample.length)
+    throw new Error(`IngestService rejected ${sample.length - logged.length} generated messages`);
+  sample.forEach((m, i) => deepStrictEqual(toIncoming(m), logged[i]));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
