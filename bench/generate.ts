@@ -173,12 +173,38 @@ interface Product {
   handle: string;
 }
 
-const CATEGORIES: readonly { name: string; code: string; kinds: readonly string[]; styles: readonly string[]; price: [number, number] }[] = [
+const CATEGORIES: readonly {
+  name: string;
+  code: string;
+  kinds: readonly string[];
+  styles: readonly string[];
+  price: [number, number];
+}[] = [
   {
     name: 'Skincare',
     code: 'SK',
-    kinds: ['Cleanser', 'Serum', 'Moisturizer', 'Eye Cream', 'Toner', 'Face Oil', 'Mineral Sunscreen SPF 30', 'Exfoliant', 'Sheet Mask'],
-    styles: ['Hydrating', 'Brightening', 'Calming', 'Vitamin C', 'Retinol', 'Hyaluronic', 'Niacinamide', 'Ceramide', 'Peptide'],
+    kinds: [
+      'Cleanser',
+      'Serum',
+      'Moisturizer',
+      'Eye Cream',
+      'Toner',
+      'Face Oil',
+      'Mineral Sunscreen SPF 30',
+      'Exfoliant',
+      'Sheet Mask',
+    ],
+    styles: [
+      'Hydrating',
+      'Brightening',
+      'Calming',
+      'Vitamin C',
+      'Retinol',
+      'Hyaluronic',
+      'Niacinamide',
+      'Ceramide',
+      'Peptide',
+    ],
     price: [18, 88],
   },
   {
@@ -222,7 +248,11 @@ const CATEGORY_SHARE = [0.42, 0.14, 0.14, 0.14, 0.08, 0.08];
 const COLLECTIONS = ['new', 'bestsellers', 'core', 'sale', 'limited-edition', 'gifts'] as const;
 const COLLECTION_SHARE = [0.16, 0.18, 0.42, 0.1, 0.06, 0.08];
 
-const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 
 function weighted<T>(rng: Rng, items: readonly T[], shares: readonly number[]): T {
   let r = rng.next() * shares.reduce((a, b) => a + b, 0);
@@ -250,7 +280,10 @@ class Catalogue {
       const [lo, hi] = category.price;
       const product: Product = {
         product_id: String(7_301_000_000 + n * 7_919 + rng.int(7_000)),
-        sku: `${category.code}-${slug(name).split('-').map((w) => w.slice(0, 3).toUpperCase()).join('')}-${String(rng.between(10, 99))}`,
+        sku: `${category.code}-${slug(name)
+          .split('-')
+          .map((w) => w.slice(0, 3).toUpperCase())
+          .join('')}-${String(rng.between(10, 99))}`,
         name,
         category: category.name,
         collection: weighted(rng, COLLECTIONS, COLLECTION_SHARE),
@@ -295,7 +328,9 @@ class Catalogue {
   /** The next product a browsing shopper opens: often a neighbour of the last one. */
   related(rng: Rng, last: Product | undefined): Product {
     if (last && rng.chance(0.6)) {
-      const pool = rng.chance(0.7) ? this.byCategory.get(last.category) : this.byCollection.get(last.collection);
+      const pool = rng.chance(0.7)
+        ? this.byCategory.get(last.category)
+        : this.byCollection.get(last.collection);
       if (pool && pool.length > 1) return rng.pick(pool);
     }
     return this.popular(rng);
@@ -311,13 +346,37 @@ interface Campaign {
 
 const CAMPAIGNS: readonly Campaign[] = [
   { source: 'google', medium: 'cpc', name: 'brand_search', referrer: 'https://www.google.com/' },
-  { source: 'instagram', medium: 'paid_social', name: 'new_skincare_launch', referrer: 'https://l.instagram.com/' },
-  { source: 'facebook', medium: 'paid_social', name: 'retargeting_cart', referrer: 'https://l.facebook.com/' },
-  { source: 'tiktok', medium: 'paid_social', name: 'creator_glow_routine', referrer: 'https://www.tiktok.com/' },
+  {
+    source: 'instagram',
+    medium: 'paid_social',
+    name: 'new_skincare_launch',
+    referrer: 'https://l.instagram.com/',
+  },
+  {
+    source: 'facebook',
+    medium: 'paid_social',
+    name: 'retargeting_cart',
+    referrer: 'https://l.facebook.com/',
+  },
+  {
+    source: 'tiktok',
+    medium: 'paid_social',
+    name: 'creator_glow_routine',
+    referrer: 'https://www.tiktok.com/',
+  },
   { source: 'cordial', medium: 'email', name: 'new_arrivals_weekly', referrer: '' },
   { source: 'cordial', medium: 'sms', name: 'flash_sale_24h', referrer: '' },
 ];
-const ORGANIC_REFERRERS = ['', '', '', 'https://www.google.com/', 'https://www.google.com/', 'https://duckduckgo.com/', 'https://www.pinterest.com/', 'https://www.reddit.com/'];
+const ORGANIC_REFERRERS = [
+  '',
+  '',
+  '',
+  'https://www.google.com/',
+  'https://www.google.com/',
+  'https://duckduckgo.com/',
+  'https://www.pinterest.com/',
+  'https://www.reddit.com/',
+];
 
 const USER_AGENTS = [
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
@@ -338,31 +397,179 @@ const SERVER_LIBRARY = { name: '@segment/analytics-node', version: '2.1.3' };
 // People.
 
 const FIRST_NAMES = [
-  'Maria', 'Olivia', 'Emma', 'Ava', 'Sophia', 'Isabella', 'Mia', 'Charlotte', 'Amelia', 'Harper', 'Evelyn', 'Abigail',
-  'Emily', 'Ella', 'Madison', 'Chloe', 'Grace', 'Zoe', 'Nora', 'Lily', 'Hannah', 'Aaliyah', 'Priya', 'Mei', 'Sofia',
-  'Camila', 'Valentina', 'Leah', 'Naomi', 'Ruby', 'Jessica', 'Ashley', 'Sarah', 'Lauren', 'Rachel', 'Megan', 'Aisha',
-  'Fatima', 'Yuki', 'Ana', 'James', 'Liam', 'Noah', 'Ethan', 'Lucas', 'Daniel', 'Michael', 'David', 'Omar', 'Mateo',
-  'Chris', 'Jordan', 'Taylor', 'Alex', 'Sam', 'Jamie', 'Morgan', 'Riley', 'Casey', 'Avery',
+  'Maria',
+  'Olivia',
+  'Emma',
+  'Ava',
+  'Sophia',
+  'Isabella',
+  'Mia',
+  'Charlotte',
+  'Amelia',
+  'Harper',
+  'Evelyn',
+  'Abigail',
+  'Emily',
+  'Ella',
+  'Madison',
+  'Chloe',
+  'Grace',
+  'Zoe',
+  'Nora',
+  'Lily',
+  'Hannah',
+  'Aaliyah',
+  'Priya',
+  'Mei',
+  'Sofia',
+  'Camila',
+  'Valentina',
+  'Leah',
+  'Naomi',
+  'Ruby',
+  'Jessica',
+  'Ashley',
+  'Sarah',
+  'Lauren',
+  'Rachel',
+  'Megan',
+  'Aisha',
+  'Fatima',
+  'Yuki',
+  'Ana',
+  'James',
+  'Liam',
+  'Noah',
+  'Ethan',
+  'Lucas',
+  'Daniel',
+  'Michael',
+  'David',
+  'Omar',
+  'Mateo',
+  'Chris',
+  'Jordan',
+  'Taylor',
+  'Alex',
+  'Sam',
+  'Jamie',
+  'Morgan',
+  'Riley',
+  'Casey',
+  'Avery',
 ];
 const LAST_NAMES = [
-  'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez',
-  'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez',
-  'Thompson', 'White', 'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen',
-  'King', 'Wright', 'Scott', 'Nguyen', 'Hill', 'Flores', 'Green', 'Adams', 'Nelson', 'Baker', 'Hall', 'Rivera',
-  'Campbell', 'Mitchell', 'Carter', 'Patel', 'Kim', 'Chen', 'Singh', 'Okafor', "O'Brien", 'Murphy', 'Evans', 'Reyes',
+  'Smith',
+  'Johnson',
+  'Williams',
+  'Brown',
+  'Jones',
+  'Garcia',
+  'Miller',
+  'Davis',
+  'Rodriguez',
+  'Martinez',
+  'Hernandez',
+  'Lopez',
+  'Gonzalez',
+  'Wilson',
+  'Anderson',
+  'Thomas',
+  'Taylor',
+  'Moore',
+  'Jackson',
+  'Martin',
+  'Lee',
+  'Perez',
+  'Thompson',
+  'White',
+  'Harris',
+  'Sanchez',
+  'Clark',
+  'Ramirez',
+  'Lewis',
+  'Robinson',
+  'Walker',
+  'Young',
+  'Allen',
+  'King',
+  'Wright',
+  'Scott',
+  'Nguyen',
+  'Hill',
+  'Flores',
+  'Green',
+  'Adams',
+  'Nelson',
+  'Baker',
+  'Hall',
+  'Rivera',
+  'Campbell',
+  'Mitchell',
+  'Carter',
+  'Patel',
+  'Kim',
+  'Chen',
+  'Singh',
+  'Okafor',
+  "O'Brien",
+  'Murphy',
+  'Evans',
+  'Reyes',
 ];
-const EMAIL_DOMAINS = ['gmail.com', 'yahoo.com', 'icloud.com', 'outlook.com', 'hotmail.com', 'aol.com', 'proton.me', 'comcast.net', 'me.com', 'googlemail.com'];
+const EMAIL_DOMAINS = [
+  'gmail.com',
+  'yahoo.com',
+  'icloud.com',
+  'outlook.com',
+  'hotmail.com',
+  'aol.com',
+  'proton.me',
+  'comcast.net',
+  'me.com',
+  'googlemail.com',
+];
 const EMAIL_DOMAIN_SHARE = [0.48, 0.12, 0.12, 0.08, 0.07, 0.03, 0.03, 0.03, 0.02, 0.02];
 const PLUS_TAGS = ['shop', 'fernhollow', 'promo', 'deals', 'beauty'];
 
 /** Area codes (real, non-toll-free) and their UTC offsets in hours. */
 const US_AREAS: readonly [string, number][] = [
-  ['212', -5], ['646', -5], ['718', -5], ['917', -5], ['617', -5], ['305', -5], ['404', -5], ['215', -5],
-  ['312', -6], ['773', -6], ['512', -6], ['713', -6], ['214', -6], ['612', -6],
-  ['303', -7], ['720', -7], ['602', -7],
-  ['415', -8], ['213', -8], ['310', -8], ['818', -8], ['858', -8], ['619', -8], ['206', -8], ['503', -8], ['702', -8],
+  ['212', -5],
+  ['646', -5],
+  ['718', -5],
+  ['917', -5],
+  ['617', -5],
+  ['305', -5],
+  ['404', -5],
+  ['215', -5],
+  ['312', -6],
+  ['773', -6],
+  ['512', -6],
+  ['713', -6],
+  ['214', -6],
+  ['612', -6],
+  ['303', -7],
+  ['720', -7],
+  ['602', -7],
+  ['415', -8],
+  ['213', -8],
+  ['310', -8],
+  ['818', -8],
+  ['858', -8],
+  ['619', -8],
+  ['206', -8],
+  ['503', -8],
+  ['702', -8],
 ];
-const CA_AREAS: readonly [string, number][] = [['416', -5], ['647', -5], ['514', -5], ['613', -5], ['604', -8], ['403', -7], ['780', -7]];
+const CA_AREAS: readonly [string, number][] = [
+  ['416', -5],
+  ['647', -5],
+  ['514', -5],
+  ['613', -5],
+  ['604', -8],
+  ['403', -7],
+  ['780', -7],
+];
 /** UK mobile prefixes after the leading 7 that libphonenumber's full metadata accepts (76xx is pagers). */
 const GB_MOBILE = ['71', '72', '73', '74', '75', '77', '78', '79'];
 
@@ -438,12 +645,16 @@ interface Shopper {
 }
 
 /** Relative likelihood of starting a session in each local hour (peak evenings). */
-const HOURLY = [0.2, 0.12, 0.08, 0.06, 0.06, 0.1, 0.2, 0.35, 0.45, 0.5, 0.55, 0.6, 0.65, 0.6, 0.55, 0.55, 0.6, 0.7, 0.85, 0.95, 1, 0.9, 0.65, 0.4];
+const HOURLY = [
+  0.2, 0.12, 0.08, 0.06, 0.06, 0.1, 0.2, 0.35, 0.45, 0.5, 0.55, 0.6, 0.65, 0.6, 0.55, 0.55, 0.6, 0.7, 0.85,
+  0.95, 1, 0.9, 0.65, 0.4,
+];
 const HOURLY_MEAN = HOURLY.reduce((a, b) => a + b, 0) / HOURLY.length;
 const HOUR = 3_600_000;
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
-const capitalize = (s: string): string => s.replace(/(^|[.\-_])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase());
+const capitalize = (s: string): string =>
+  s.replace(/(^|[.\-_])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase());
 
 // ---------------------------------------------------------------------------------------------
 // The simulation.
@@ -536,7 +747,11 @@ class Simulator {
   private device(s: Shopper): Device {
     const rng = this.rng;
     if (s.devices.length === 0 || (s.devices.length < 3 && rng.chance(0.12))) {
-      s.devices.push({ anonymousId: rng.uuid(), userAgent: weighted(rng, USER_AGENTS, USER_AGENT_SHARE), identified: false });
+      s.devices.push({
+        anonymousId: rng.uuid(),
+        userAgent: weighted(rng, USER_AGENTS, USER_AGENT_SHARE),
+        identified: false,
+      });
       s.lastDevice = s.devices.length - 1;
     } else if (s.devices.length > 1 && rng.chance(0.2)) {
       s.lastDevice = rng.int(s.devices.length);
@@ -592,7 +807,9 @@ class Simulator {
       page: { path, referrer, search, title, url: `${SHOP}${path}${search}` },
       userAgent: device.userAgent,
       locale: s.tzOffsetHours === 0 ? 'en-GB' : 'en-US',
-      ...(campaign && search ? { campaign: { name: campaign.name, source: campaign.source, medium: campaign.medium } } : {}),
+      ...(campaign && search
+        ? { campaign: { name: campaign.name, source: campaign.source, medium: campaign.medium } }
+        : {}),
     });
     let current: PageState = { path: '/', referrer: '', title: 'Fernhollow', search: '' };
     const page = (name: string, path: string, title: string, search = ''): void => {
@@ -626,7 +843,11 @@ class Simulator {
       device.identified = true;
       // Now and then a customer opts out; every later identify says so.
       if (!s.unsubscribed && s.orders > 0 && rng.chance(0.04)) s.unsubscribed = true;
-      const traits: Record<string, unknown> = { email: this.emailAsTyped(s), first_name: s.firstName, last_name: s.lastName };
+      const traits: Record<string, unknown> = {
+        email: this.emailAsTyped(s),
+        first_name: s.firstName,
+        last_name: s.lastName,
+      };
       if (withPhone && s.phone) traits.phone = formatPhone(rng, s.phone);
       if (s.unsubscribed) traits.unsubscribed = true;
       else if (marketing) traits.accepts_marketing = true;
@@ -654,7 +875,9 @@ class Simulator {
     // Landing.
     campaign = rng.chance(0.3) ? rng.pick(CAMPAIGNS) : undefined;
     referrer = campaign ? campaign.referrer : rng.pick(ORGANIC_REFERRERS);
-    const search = campaign ? `?utm_source=${campaign.source}&utm_medium=${campaign.medium}&utm_campaign=${campaign.name}` : '';
+    const search = campaign
+      ? `?utm_source=${campaign.source}&utm_medium=${campaign.medium}&utm_campaign=${campaign.name}`
+      : '';
     const landing = rng.next();
     let focus: Product | undefined;
     if (landing < 0.4) page('Home', '/', 'Fernhollow', search);
@@ -663,7 +886,8 @@ class Simulator {
       page('Collection', `/collections/${collection}`, `${capitalize(collection)} | Fernhollow`, search);
       if (rng.chance(0.6)) focus = rng.pick(catalogue.byCollection.get(collection) ?? catalogue.products);
     } else focus = catalogue.popular(rng);
-    if (focus && landing >= 0.7) page('Product', `/products/${focus.handle}`, `${focus.name} | Fernhollow`, search);
+    if (focus && landing >= 0.7)
+      page('Product', `/products/${focus.handle}`, `${focus.name} | Fernhollow`, search);
     else if (focus) {
       t += this.dwell();
       page('Product', `/products/${focus.handle}`, `${focus.name} | Fernhollow`);
@@ -728,7 +952,13 @@ class Simulator {
     const checkoutId = rng.hex(32);
     page('Checkout', `/checkouts/${checkoutId}`, 'Checkout | Fernhollow');
     t += this.quick();
-    track('Checkout Started', { order_id: checkoutId, value: subtotal, revenue: subtotal, currency: CURRENCY, products: lines });
+    track('Checkout Started', {
+      order_id: checkoutId,
+      value: subtotal,
+      revenue: subtotal,
+      currency: CURRENCY,
+      products: lines,
+    });
     if (!device.identified || rng.chance(0.5)) {
       t += this.dwell();
       identify(rng.chance(0.7), rng.chance(0.45));
@@ -840,7 +1070,12 @@ function toEpochMs(value: number | Date | string): number {
 }
 
 /** Mean messages per session, measured on a throwaway population with the same options. */
-function eventsPerSession(seed: number | string, profiles: number, events: number, catalogue: Catalogue): number {
+function eventsPerSession(
+  seed: number | string,
+  profiles: number,
+  events: number,
+  catalogue: Catalogue,
+): number {
   const rng = new Rng(`${String(seed)}:calibrate`);
   const sim = new Simulator(rng, catalogue, Infinity);
   const sample = Array.from({ length: Math.min(profiles, 2_000) }, (_, i) => Simulator.shopper(rng, i));
@@ -899,7 +1134,7 @@ export function* generateEvents(options: GenerateOptions = {}): Generator<Genera
     heap.push(s);
   }
 
-  for (let emitted = 0; emitted < events; ) {
+  for (let emitted = 0; emitted < events;) {
     const s = heap.peek()!;
     const first = s.pending[0];
     if (first !== undefined && first.t <= s.nextSession) {

@@ -80,7 +80,9 @@ async function sendAll(job: ClientJob): Promise<ClientResult> {
         }
         const body = JSON.parse(text) as { accepted?: number; duplicates?: number };
         if (body.accepted === undefined || body.accepted !== job.counts[i] || body.duplicates !== 0) {
-          failures.push(`request ${i}: accepted ${body.accepted}, duplicates ${body.duplicates} of ${job.counts[i]}`);
+          failures.push(
+            `request ${i}: accepted ${body.accepted}, duplicates ${body.duplicates} of ${job.counts[i]}`,
+          );
           continue;
         }
         acknowledged += body.accepted;
@@ -178,7 +180,8 @@ function options(): Options {
   }
   const count = (name: string, text: string): number => {
     const n = Number(text.replace(/[_,]/g, ''));
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number (got ${text})`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--${name} must be a positive whole number (got ${text})`);
     return n;
   };
   return {
@@ -209,7 +212,9 @@ function checkInsertMatchesStore(): void {
   const source = readFileSync(new URL('../src/store/sqlite/event-log.ts', import.meta.url), 'utf8');
   const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
   if (!squash(source).includes(squash(EVENT_INSERT))) {
-    throw new Error('the INSERT in src/store/sqlite/event-log.ts changed; update EVENT_INSERT in bench/ingest.ts');
+    throw new Error(
+      'the INSERT in src/store/sqlite/event-log.ts changed; update EVENT_INSERT in bench/ingest.ts',
+    );
   }
 }
 
@@ -233,7 +238,8 @@ function summarizeProfile(profile: Profiler.Profile): void {
       ? functionName.startsWith('(')
         ? functionName
         : `native: ${functionName}`
-      : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/'));
+      : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
+        (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/')));
     byArea.set(area, (byArea.get(area) ?? 0) + count);
   }
   const top = (m: Map<string, number>, k: number): string =>
@@ -242,7 +248,9 @@ function summarizeProfile(profile: Profiler.Profile): void {
       .slice(0, k)
       .map(([name, count]) => `  ${fmt((100 * count) / total, 1).padStart(5)}%  ${name}`)
       .join('\n');
-  console.log(`server-thread profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, 25)}`);
+  console.log(
+    `server-thread profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, 25)}`,
+  );
 }
 
 type Row = [string, string, string, string | null, string | null, string | null, number, number, string];
@@ -277,7 +285,11 @@ async function main(): Promise<void> {
     largest = Math.max(largest, body.byteLength);
     pending = [];
   };
-  const generated = generateEvents({ events: n, seed: opts.seed, ...(opts.profiles ? { profiles: opts.profiles } : {}) });
+  const generated = generateEvents({
+    events: n,
+    seed: opts.seed,
+    ...(opts.profiles ? { profiles: opts.profiles } : {}),
+  });
   for (const message of generated) {
     const kind = message.type === 'track' ? message.event! : message.type;
     mix.set(kind, (mix.get(kind) ?? 0) + 1);
@@ -297,11 +309,12 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-  const interrupted = (): void => {
+  const interrupted = (signal: NodeJS.Signals): void => {
     cleanup();
-    process.exit(130);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     // 2. Ingest through the server.
     const ingestPath = join(dir, 'ingest.db');
@@ -381,7 +394,9 @@ async function main(): Promise<void> {
 
     // 3. Baseline: the same rows, the same pragmas and INSERT, B rows per transaction.
     const rows = reader
-      .prepare('SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body FROM events ORDER BY seq')
+      .prepare(
+        'SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body FROM events ORDER BY seq',
+      )
       .raw()
       .all() as Row[];
     reader.close();
@@ -397,7 +412,8 @@ async function main(): Promise<void> {
     const rawSeconds = (performance.now() - started) / 1000;
     const rawStored = (raw.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     raw.close();
-    if (rawStored !== rows.length) problems.push(`baseline stored ${fmt(rawStored)} rows of ${fmt(rows.length)}`);
+    if (rawStored !== rows.length)
+      problems.push(`baseline stored ${fmt(rawStored)} rows of ${fmt(rows.length)}`);
     const rawRate = rows.length / rawSeconds;
     const ratio = rate / rawRate;
     console.log(
@@ -415,6 +431,7 @@ async function main(): Promise<void> {
       p99Ms: Number(p99.toFixed(1)),
       peakRssMb: Math.round(mb(rssPeak)),
       rssBeforeMb: Math.round(mb(rssBefore)),
+      requestBodiesMb: Math.round(mb(totalBytes)),
       cpuCores: Number(cpuCores.toFixed(2)),
       rawRowsPerSec: Math.round(rawRate),
       ratio: Number(ratio.toFixed(3)),
@@ -430,7 +447,7 @@ async function main(): Promise<void> {
         '|---|---|',
         `| ingest (acknowledged) | ${fmt(rate)} events/s |`,
         `| request latency | p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms |`,
-        `| peak RSS (server + clients + request bodies) | ${fmt(mb(rssPeak))} MB |`,
+        `| peak RSS (server + clients, in one process) | ${fmt(mb(rssPeak))} MB, of which ${fmt(mb(totalBytes))} MB pre-built request bodies |`,
         `| raw better-sqlite3 insert, same rows, ${batch}/transaction | ${fmt(rawRate)} rows/s |`,
         `| ingest / raw | ${fmt(ratio, 2)} |`,
         `| target ≥ ${fmt(TARGET_EVENTS_PER_SEC)} events/s; ≥ ${TARGET_RATIO} of raw | ${verdict(rate >= TARGET_EVENTS_PER_SEC)}; ${verdict(ratio >= TARGET_RATIO)} |`,
@@ -444,6 +461,7 @@ async function main(): Promise<void> {
     }
   } finally {
     process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     cleanup();
   }
 }

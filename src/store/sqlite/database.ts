@@ -15,6 +15,8 @@ export function openSqlite(path: string): SqliteDatabase {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  // Checkpoint in larger, rarer steps: each small checkpoint rewrites the same hot index pages.
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
