@@ -85,6 +85,7 @@ export function createSync(
     sender.rearm();
   }, onError('reading the change outbox'));
   const unsubscribe = bus.on('engine.changes', () => puller.poke());
+  let stopped = false;
   return {
     worker,
     destination,
@@ -98,6 +99,8 @@ export function createSync(
       while ((await worker.sendDue()) > 0);
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       unsubscribe();
       await puller.stop();
       await sender.stop();

@@ -101,9 +101,13 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
     },
   );
 
-  const due = db.prepare<[string, number, number, number], ItemRow>(
+  // The batch is chosen by contact, so every due list of a chosen contact travels in its one request.
+  const due = db.prepare<[string, number, number, string, number, number, number], ItemRow>(
     `SELECT * FROM sync_items WHERE destination = ? AND state = 'pending' AND due_at <= ? AND next_attempt_at <= ?
-     ORDER BY priority DESC, due_at, contact LIMIT ?`,
+       AND contact IN (
+         SELECT contact FROM sync_items WHERE destination = ? AND state = 'pending' AND due_at <= ? AND next_attempt_at <= ?
+         ORDER BY priority DESC, due_at, contact LIMIT ?)
+     ORDER BY priority DESC, due_at, contact`,
   );
   const nextDue = db.prepare<[string], { at: number | null }>(
     `SELECT min(max(due_at, next_attempt_at)) AS at FROM sync_items WHERE destination = ? AND state = 'pending'`,
@@ -205,7 +209,8 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
   return {
     record: (destination, cursor, desired, unmatched) =>
       settle(() => record(destination, cursor, desired, unmatched)),
-    due: (destination, now, limit) => settle(() => due.all(destination, now, now, limit).map(toItem)),
+    due: (destination, now, limit) =>
+      settle(() => due.all(destination, now, now, destination, now, now, limit).map(toItem)),
     nextDueAt: (destination) => settle(() => nextDue.get(destination)?.at ?? null),
     results: (destination, results) => settle(() => applyResults(destination, results)),
     counts: (destination) => settle(() => counts.all(destination, destination, destination)),
