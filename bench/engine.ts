@@ -31,8 +31,6 @@
  */
 import Database from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
-import type { Profiler } from 'node:inspector';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,6 +47,7 @@ import { Processor } from '../src/engine/processor.ts';
 import type { IncomingEvent } from '../src/ingest/event.ts';
 import type { Message } from '../src/ingest/messages.ts';
 import { EventBus } from '../src/shared/bus.ts';
+import { fmt, mb, startProfiler, summarizeProfile } from './lib.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import type { GeneratedMessage } from './generate.ts';
@@ -121,10 +120,6 @@ function options(): Options {
   };
 }
 
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const mb = (bytes: number): number => bytes / 1024 / 1024;
-
 /** The example configuration, as `handoff serve` would load it (write keys from a made-up env). */
 export function exampleConfig(sqlitePath: string): Config {
   const text = readFileSync(new URL('../examples/handoff.yaml', import.meta.url), 'utf8').replace(
@@ -180,48 +175,6 @@ function bundleRenamer(): { rename: (m: GeneratedMessage) => void; chosen: () =>
 }
 
 /** Prints where the profiled thread spent its time: by area, then the top functions by self time. */
-export function summarizeProfile(profile: Profiler.Profile, label: string, topN = 25): void {
-  const hits = new Map<number, number>();
-  for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
-  const total = profile.samples?.length ?? 0;
-  if (total === 0) return;
-  const byFunction = new Map<string, number>();
-  const byArea = new Map<string, number>();
-  const cwd = new URL(`file://${process.cwd()}/`).href;
-  for (const node of profile.nodes) {
-    const count = hits.get(node.id) ?? 0;
-    if (count === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url.startsWith(cwd) ? url.slice(cwd.length) : url;
-    const key = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + count);
-    const area = !where
-      ? functionName.startsWith('(')
-        ? functionName
-        : `native: ${functionName}`
-      : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
-        (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/')));
-    byArea.set(area, (byArea.get(area) ?? 0) + count);
-  }
-  const top = (m: Map<string, number>, k: number): string =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([name, count]) => `  ${fmt((100 * count) / total, 1).padStart(5)}%  ${name}`)
-      .join('\n');
-  console.log(
-    `${label} profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, topN)}`,
-  );
-}
-
-export async function startProfiler(): Promise<Session> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
-  await session.post('Profiler.start');
-  return session;
-}
 
 interface DrainResult {
   batch: number;

@@ -24,18 +24,18 @@
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import type { Profiler } from 'node:inspector';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createApp } from '../src/app/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
 import { openSqlite } from '../src/store/sqlite/database.ts';
 import { generateEvents } from './generate.ts';
+import { fmt, mb, percentile, runOnWorker, summarizeProfile } from './lib.ts';
 
 /** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */
 const EVENT_INSERT = `INSERT OR IGNORE INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
@@ -107,39 +107,11 @@ if (!isMainThread) {
 
 /** Runs the clients on a worker thread; resolves with their result once they finish. */
 function sendFromWorker(job: ClientJob): { ready: Promise<void>; go: () => Promise<ClientResult> } {
-  // Node 20 does not carry tsx's loader hooks into workers: register them, then load this file.
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-  const worker = new Worker(bootstrap, {
-    eval: true,
-    workerData: job,
-    transferList: job.bodies.map((b) => b.buffer as ArrayBuffer),
-  });
-  let onResult: (r: ClientResult) => void = () => {};
-  let onError: (e: Error) => void = () => {};
-  const result = new Promise<ClientResult>((resolve, reject) => {
-    onResult = resolve;
-    onError = reject;
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', () => {
-      worker.off('error', reject);
-      worker.once('error', onError);
-      worker.once('message', (r: ClientResult) => {
-        onResult(r);
-        void worker.terminate();
-      });
-      resolve();
-    });
-  });
-  return {
-    ready,
-    go: () => {
-      worker.postMessage('go');
-      return result;
-    },
-  };
+  return runOnWorker<ClientResult>(
+    import.meta.url,
+    job,
+    job.bodies.map((b) => b.buffer as ArrayBuffer),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,15 +170,6 @@ function options(): Options {
   };
 }
 
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const mb = (bytes: number): number => bytes / 1024 / 1024;
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 /** Fails loudly if the store's INSERT has drifted from the copy the baseline uses. */
 function checkInsertMatchesStore(): void {
   const source = readFileSync(new URL('../src/store/sqlite/event-log.ts', import.meta.url), 'utf8');
@@ -219,39 +182,6 @@ function checkInsertMatchesStore(): void {
 }
 
 /** Prints where the profiled thread spent its time: by package or area, then the top functions by self time. */
-function summarizeProfile(profile: Profiler.Profile): void {
-  const hits = new Map<number, number>();
-  for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
-  const total = profile.samples?.length ?? 0;
-  if (total === 0) return;
-  const byFunction = new Map<string, number>();
-  const byArea = new Map<string, number>();
-  const cwd = new URL(`file://${process.cwd()}/`).href;
-  for (const node of profile.nodes) {
-    const count = hits.get(node.id) ?? 0;
-    if (count === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url.startsWith(cwd) ? url.slice(cwd.length) : url;
-    const key = `${functionName || '(anonymous)'}${where ? ` ${where}:${lineNumber + 1}` : ''}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + count);
-    const area = !where
-      ? functionName.startsWith('(')
-        ? functionName
-        : `native: ${functionName}`
-      : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ??
-        (where.startsWith('node:') ? 'node:internal' : where.replace(/\/[^/]+$/, '/')));
-    byArea.set(area, (byArea.get(area) ?? 0) + count);
-  }
-  const top = (m: Map<string, number>, k: number): string =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([name, count]) => `  ${fmt((100 * count) / total, 1).padStart(5)}%  ${name}`)
-      .join('\n');
-  console.log(
-    `server-thread profile, ${fmt(total)} samples; by area:\n${top(byArea, 12)}\ntop functions by self time:\n${top(byFunction, 25)}`,
-  );
-}
 
 type Row = [string, string, string, string | null, string | null, string | null, number, number, string];
 
@@ -372,7 +302,7 @@ async function main(): Promise<void> {
       profiler.disconnect();
       writeFileSync(opts.profile, JSON.stringify(profile));
       console.log(`wrote ${opts.profile}`);
-      summarizeProfile(profile);
+      summarizeProfile(profile, 'server-thread');
     }
     await server.close();
     await app.stop();

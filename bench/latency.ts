@@ -35,7 +35,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { createApp } from '../src/app/app.ts';
 import { compileAudiences } from '../src/audiences/index.ts';
@@ -47,7 +47,8 @@ import type { Message } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
 import { EventBus } from '../src/shared/bus.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import { exampleConfig, gc, startProfiler, summarizeProfile } from './engine.ts';
+import { exampleConfig, gc } from './engine.ts';
+import { fmt, mb, percentile, runOnWorker, sleep, startProfiler, summarizeProfile, wall } from './lib.ts';
 import { Rng } from './generate.ts';
 
 const TARGET_ENTER_P99_MS = 50;
@@ -56,16 +57,7 @@ const HOUR = 3_600_000;
 const WEB_KEY = 'bench-web-key';
 
 /** Wall-clock ms with sub-ms precision, comparable across threads. */
-const wall = (): number => performance.timeOrigin + performance.now();
-const fmt = (n: number, digits = 0): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const mb = (bytes: number): number => bytes / 1024 / 1024;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const sortedOf = (values: number[]): Float64Array => Float64Array.from(values).sort();
 interface Dist {
   n: number;
@@ -225,34 +217,7 @@ if (!isMainThread) {
 }
 
 function clientWorker(job: ClientJob): { ready: Promise<void>; go: () => Promise<ClientResult> } {
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: job });
-  let onResult: (r: ClientResult) => void = () => {};
-  let onError: (e: Error) => void = () => {};
-  const result = new Promise<ClientResult>((resolve, reject) => {
-    onResult = resolve;
-    onError = reject;
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', () => {
-      worker.off('error', reject);
-      worker.once('error', onError);
-      worker.once('message', (r: ClientResult) => {
-        onResult(r);
-        void worker.terminate();
-      });
-      resolve();
-    });
-  });
-  return {
-    ready,
-    go: () => {
-      worker.postMessage('go');
-      return result;
-    },
-  };
+  return runOnWorker<ClientResult>(import.meta.url, job);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { stringify } from 'yaml';
 import type { App } from '../src/app/app.ts';
 import { createApp } from '../src/app/app.ts';
@@ -68,6 +68,7 @@ import { openSqlite } from '../src/store/sqlite/database.ts';
 import type { FakeCordial, RecordedRequest } from '../test/fakes/cordial/index.ts';
 import { startFakeCordial } from '../test/fakes/cordial/index.ts';
 import { Rng } from './generate.ts';
+import { fmt, percentile, runOnWorker, sleep, wall } from './lib.ts';
 
 const TARGET_RATE_RATIO = 0.9;
 const WRITE_KEY = 'bench-sync-write-key';
@@ -76,17 +77,7 @@ const HOUR = 3_600_000;
 const WARM_UP_EVENTS = 20;
 
 /** Wall-clock ms with sub-ms precision, comparable across threads. */
-const wall = (): number => performance.timeOrigin + performance.now();
-const fmt = (n: number, digits = 0): string =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : String(n);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 interface Dist {
   n: number;
   p50: number;
@@ -781,35 +772,7 @@ if (!isMainThread) {
 }
 
 function sendFromWorker(job: ClientJob): { ready: Promise<void>; go: () => Promise<ClientResult> } {
-  // Node 20 does not carry tsx's loader hooks into workers: register them, then load this file.
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: job });
-  let onResult: (r: ClientResult) => void = () => {};
-  let onError: (e: Error) => void = () => {};
-  const result = new Promise<ClientResult>((resolve, reject) => {
-    onResult = resolve;
-    onError = reject;
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.once('message', () => {
-      worker.off('error', reject);
-      worker.once('error', onError);
-      worker.once('message', (r: ClientResult) => {
-        onResult(r);
-        void worker.terminate();
-      });
-      resolve();
-    });
-  });
-  return {
-    ready,
-    go: () => {
-      worker.postMessage('go');
-      return result;
-    },
-  };
+  return runOnWorker<ClientResult>(import.meta.url, job);
 }
 
 // ---------------------------------------------------------------------------------------------
