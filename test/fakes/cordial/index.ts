@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, latencySleeps, listenLocal } from '../local-server.ts';
 import type { AccountSchema } from './contact-body.ts';
 import { parseContactKey } from './contact-key.ts';
 import type { ContactView } from './contact-store.ts';
@@ -91,7 +91,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
   const log = new RequestLog();
   let rateLimit = options.rateLimit;
   let limiter = rateLimit && new RateLimiter(rateLimit, now());
-  const timers = new Map<NodeJS.Timeout, () => void>();
+  const latency = latencySleeps();
 
   const members = (name: string): string[] => {
     const ids = lists.membersOf(name);
@@ -130,22 +130,10 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
       state: { contacts, lists, secondaryKeys },
       log,
       inspect: inspectHandler({ state, reset, setFaults: (c) => faults.set(c), setRateLimit }),
-      sleep: (ms) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            resolve();
-          }, ms);
-          timers.set(timer, resolve);
-        }),
+      sleep: latency.sleep,
     }),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = await listenLocal(server, options.port);
 
   return {
     url,
@@ -178,14 +166,8 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
     },
     reset,
     close: async () => {
-      for (const [timer, resolve] of timers) {
-        clearTimeout(timer);
-        resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-      server.closeAllConnections();
-      await closed;
+      latency.wakeAll();
+      await closeNow(server);
     },
   };
 }

@@ -1,18 +1,11 @@
 // A fake Cordial for demos: `node --import tsx test/fakes/cordial/main.ts --port 9100 [--rate 50]`.
 // Inspect it with `curl localhost:9100/__fake/state`; disturb it with `PUT /__fake/faults`.
 import { parseArgs } from 'node:util';
+import { positive } from '../local-server.ts';
 import { startFakeCordial } from './index.ts';
 
 const USAGE = `usage: main.ts [--port 9100] [--rate <per second>] [--per-minute <n>] [--key <api key>]...
                [--attribute <contact attribute>]... [--list <list name to create>]... [--seed <n>]`;
-
-function positive(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeNow, latencySleeps, listenLocal } from '../local-server.ts';
 import type { PageNote } from './envelope.ts';
 import type { FaultConfig } from './faults.ts';
 import { Faults } from './faults.ts';
@@ -110,7 +110,7 @@ export async function startFakeCustomerIo(options: FakeCustomerIoOptions = {}): 
   let rateLimit = options.rateLimit === false ? undefined : (options.rateLimit ?? { perSecond: 10 });
   let limiter = rateLimit && new RateLimiter(rateLimit, now());
   let chains = 0;
-  const timers = new Map<NodeJS.Timeout, () => void>();
+  const latency = latencySleeps();
 
   const setRateLimit = (config: RateLimitConfig | undefined) => {
     limiter = config && new RateLimiter(config, now());
@@ -147,22 +147,10 @@ export async function startFakeCustomerIo(options: FakeCustomerIoOptions = {}): 
         createSegment: (name, members, opts) => segments.create(name, members, opts),
         setMembers: (id, members) => void segments.setMembers(id, members),
       }),
-      sleep: (ms) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            resolve();
-          }, ms);
-          timers.set(timer, resolve);
-        }),
+      sleep: latency.sleep,
     }),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = await listenLocal(server, options.port);
 
   return {
     url,
@@ -186,14 +174,8 @@ export async function startFakeCustomerIo(options: FakeCustomerIoOptions = {}): 
     peakRequestsPerSecond: () => log.peakRate(1000),
     reset,
     close: async () => {
-      for (const [timer, resolve] of timers) {
-        clearTimeout(timer);
-        resolve();
-      }
-      timers.clear();
-      const closed = new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-      server.closeAllConnections();
-      await closed;
+      latency.wakeAll();
+      await closeNow(server);
     },
   };
 }

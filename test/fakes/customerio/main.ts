@@ -1,18 +1,11 @@
 // A fake Customer.io App API for demos: `node --import tsx test/fakes/customerio/main.ts --port 9200`.
 // Inspect it with `curl localhost:9200/__fake/state`; disturb it with `PUT /__fake/faults`.
 import { parseArgs } from 'node:util';
+import { positive } from '../local-server.ts';
 import { startFakeCustomerIo } from './index.ts';
 
 const USAGE = `usage: main.ts [--port 9200] [--rate <per second, default 10>] [--no-rate-limit] [--key <app api key>]...
                [--segment <name>[:<member count>]]... [--last-page-next empty|omit] [--seed <n>]`;
-
-function positive(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
