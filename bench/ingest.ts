@@ -13,6 +13,8 @@
  * 3. Baseline, same run: the stored rows are read back and inserted into a second fresh file
  *    opened with the same openSqlite (same pragmas) using the store's INSERT, B rows per
  *    transaction, timed: the raw better-sqlite3 rate the event log cannot beat.
+ * 4. The same rows into a third file whose event table has the UNIQUE (source_id, message_id)
+ *    index the log used for dedupe before event_ids: the former ceiling, to compare with older runs.
  *
  * Prints events/s acknowledged, p50/p99 request latency, peak RSS, the raw rate and the ratio,
  * a Markdown table for the README and a one-line JSON summary. Temp files are removed.
@@ -38,8 +40,20 @@ import { generateEvents } from './generate.ts';
 import { fmt, mb, percentile, runOnWorker, summarizeProfile } from './lib.ts';
 
 /** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */
-const EVENT_INSERT = `INSERT OR IGNORE INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+const EVENT_INSERT = `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The event table before dedupe moved to event_ids, and openSqlite's pragmas, for the second baseline. */
+const UNIQUE_EVENTS_TABLE = `CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT NOT NULL, message_id TEXT NOT NULL,
+  type TEXT NOT NULL, user_id TEXT, anonymous_id TEXT, name TEXT, ts INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (source_id, message_id))`;
+const UNIQUE_BASELINE_PRAGMAS = [
+  'journal_mode = WAL',
+  'synchronous = FULL',
+  'wal_autocheckpoint = 10000',
+  'cache_size = -65536',
+];
 
 const TARGET_EVENTS_PER_SEC = 50_000;
 const TARGET_RATIO = 0.5;
@@ -57,12 +71,15 @@ interface ClientResult {
   /** Per request, ms from send to the response body read; NaN when the request failed. */
   latencies: Float64Array;
   acknowledged: number;
+  /** Share of the run the clients' event loop was busy (0–1); near 1 means the clients limit the rate. */
+  loopBusy: number;
   failures: string[];
 }
 
 /** C loops, each taking the next body until none are left. */
 async function sendAll(job: ClientJob): Promise<ClientResult> {
   const latencies = new Float64Array(job.bodies.length).fill(NaN);
+  const loopBefore = performance.eventLoopUtilization();
   const failures: string[] = [];
   let acknowledged = 0;
   let next = 0;
@@ -92,7 +109,8 @@ async function sendAll(job: ClientJob): Promise<ClientResult> {
     }
   };
   await Promise.all(Array.from({ length: job.clients }, loop));
-  return { latencies, acknowledged, failures };
+  const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
+  return { latencies, acknowledged, failures, loopBusy };
 }
 
 // The worker side: receive the job, say ready, send on 'go', report back.
@@ -291,10 +309,12 @@ async function main(): Promise<void> {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
     const cpuBefore = process.cpuUsage();
+    const serverLoopBefore = performance.eventLoopUtilization();
     started = performance.now();
     const result = await send();
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const serverLoopBusy = performance.eventLoopUtilization(serverLoopBefore).utilization;
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
     if (profiler && opts.profile) {
@@ -316,7 +336,7 @@ async function main(): Promise<void> {
     const p99 = percentile(latencies, 99);
     const cpuCores = (cpu.user + cpu.system) / 1e6 / seconds;
     console.log(
-      `ingest: ${fmt(rate)} events/s acknowledged (${fmt(result.acknowledged)} in ${fmt(seconds, 2)} s); latency p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms; RSS ${fmt(mb(rssBefore))} MB before, ${fmt(mb(rssPeak))} MB peak; CPU ${fmt(cpuCores, 2)} cores busy`,
+      `ingest: ${fmt(rate)} events/s acknowledged (${fmt(result.acknowledged)} in ${fmt(seconds, 2)} s); latency p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms; RSS ${fmt(mb(rssBefore))} MB before, ${fmt(mb(rssPeak))} MB peak; CPU ${fmt(cpuCores, 2)} cores busy (${fmt((1e6 * cpuCores * seconds) / n, 1)} µs of CPU an event, clients included); event loop busy: server ${fmt(100 * serverLoopBusy)}%, clients ${fmt(100 * result.loopBusy)}%`,
     );
     const problems = [...result.failures.slice(0, 5)];
     if (result.failures.length > 5) problems.push(`… and ${result.failures.length - 5} more failed requests`);
@@ -350,6 +370,25 @@ async function main(): Promise<void> {
       `raw better-sqlite3: ${fmt(rawRate)} rows/s (${fmt(rows.length)} rows in ${fmt(rawSeconds, 2)} s, ${batch} per transaction); ingest/raw ${fmt(ratio, 2)}`,
     );
 
+    // 4. The same rows into the event table as it was with UNIQUE (source_id, message_id), the
+    // former dedupe: the ceiling the event log had before, for comparing with earlier figures.
+    const unique = new Database(join(dir, 'unique.db'));
+    for (const pragma of UNIQUE_BASELINE_PRAGMAS) unique.pragma(pragma);
+    unique.exec(UNIQUE_EVENTS_TABLE);
+    const insertOrIgnore = unique.prepare(EVENT_INSERT.replace('INSERT INTO', 'INSERT OR IGNORE INTO'));
+    const insertUniqueChunk = unique.transaction((chunk: Row[]) => {
+      for (const row of chunk) insertOrIgnore.run(...row);
+    });
+    global.gc?.();
+    started = performance.now();
+    for (let i = 0; i < rows.length; i += batch) insertUniqueChunk(rows.slice(i, i + batch));
+    const uniqueRate = rows.length / ((performance.now() - started) / 1000);
+    unique.close();
+    const uniqueRatio = rate / uniqueRate;
+    console.log(
+      `raw better-sqlite3 with the former UNIQUE (source_id, message_id) index: ${fmt(uniqueRate)} rows/s; ingest/that ${fmt(uniqueRatio, 2)}`,
+    );
+
     const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
     const summary = {
       events: n,
@@ -363,7 +402,11 @@ async function main(): Promise<void> {
       rssBeforeMb: Math.round(mb(rssBefore)),
       requestBodiesMb: Math.round(mb(totalBytes)),
       cpuCores: Number(cpuCores.toFixed(2)),
+      serverLoopBusy: Number(serverLoopBusy.toFixed(2)),
+      clientLoopBusy: Number(result.loopBusy.toFixed(2)),
       rawRowsPerSec: Math.round(rawRate),
+      rawUniqueIndexRowsPerSec: Math.round(uniqueRate),
+      ratioToUniqueIndex: Number(uniqueRatio.toFixed(3)),
       ratio: Number(ratio.toFixed(3)),
       bytesPerEvent: Math.round(totalBytes / n),
       node: process.version,
@@ -380,6 +423,7 @@ async function main(): Promise<void> {
         `| peak RSS (server + clients, in one process) | ${fmt(mb(rssPeak))} MB, of which ${fmt(mb(totalBytes))} MB pre-built request bodies |`,
         `| raw better-sqlite3 insert, same rows, ${batch}/transaction | ${fmt(rawRate)} rows/s |`,
         `| ingest / raw | ${fmt(ratio, 2)} |`,
+        `| raw insert with the former UNIQUE (source_id, message_id) index | ${fmt(uniqueRate)} rows/s (ingest / that ${fmt(uniqueRatio, 2)}) |`,
         `| target ≥ ${fmt(TARGET_EVENTS_PER_SEC)} events/s; ≥ ${TARGET_RATIO} of raw | ${verdict(rate >= TARGET_EVENTS_PER_SEC)}; ${verdict(ratio >= TARGET_RATIO)} |`,
         '',
       ].join('\n'),

@@ -15,6 +15,10 @@ import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { SyncOverrides, SyncService } from './sync.ts';
 import { createSync } from './sync.ts';
+import { SegmentSource } from '../sources/customerio/segment-source.ts';
+import { CheckRunner } from '../monitor/runner.ts';
+import type { HandoffMetrics } from '../monitor/handoff-metrics.ts';
+import { createHandoffMetrics } from '../monitor/handoff-metrics.ts';
 
 /** Where operational errors go; pino's logger satisfies it. */
 export interface AppLogger {
@@ -46,6 +50,10 @@ export interface App {
   sync: SyncService | undefined;
   /** The compiled audiences with their versions. */
   audiences: AudienceSet;
+  /** Prometheus metrics, and the checks runner `serve` starts. */
+  monitor: { metrics: HandoffMetrics; checks: CheckRunner };
+  /** Customer.io-sourced audiences: polls, webhooks and held removals; undefined when none. */
+  segments: SegmentSource | undefined;
   /** Source id by write key. */
   sourceForKey(writeKey: string): string | undefined;
   /** Source id of the Customer.io source with this site id and API key (Track API Basic auth). */
@@ -96,6 +104,32 @@ export function createApp(options: AppOptions): App {
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
   });
+  const checks = new CheckRunner({
+    store,
+    settings: config,
+    clock,
+    onError: (error) => logger.error({ err: error }, 'monitoring checks failed; they will run again'),
+  });
+  const metrics = createHandoffMetrics({
+    store,
+    bus,
+    clock,
+    settings: config,
+    latestChecks: () => checks.latest,
+  });
+  const segments =
+    config.customerio && config.audiences.some((a) => a.source?.customerio !== undefined)
+      ? new SegmentSource({
+          config: config.customerio,
+          audiences: config.audiences,
+          store,
+          ingest,
+          identity: config.identity,
+          clock,
+          logger,
+          catchUp: () => processor.drain(),
+        })
+      : undefined;
   const keys = new Map(
     config.sources.flatMap((s) =>
       s.kind !== 'segment' || s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const],
@@ -118,6 +152,8 @@ export function createApp(options: AppOptions): App {
     processor,
     sync,
     audiences,
+    segments,
+    monitor: { metrics, checks },
     sourceForKey: (key) => keys.get(key),
     sourceForSiteKey: (siteId, apiKey) => {
       const site = sites.get(siteId);
@@ -127,6 +163,7 @@ export function createApp(options: AppOptions): App {
       runner.start();
       scheduler.start();
       sync?.start();
+      segments?.start();
       if (audiences.compiled.topPercentRankings.length > 0) {
         rankingTimer = setInterval(() => {
           processor
@@ -144,6 +181,9 @@ export function createApp(options: AppOptions): App {
     },
     async stop() {
       clearInterval(rankingTimer);
+      await segments?.stop();
+      await checks.stop();
+      metrics.close();
       await sync?.stop();
       await scheduler.stop();
       await runner.stop();

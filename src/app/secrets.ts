@@ -38,6 +38,10 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
     sources: config.sources.map((s) =>
       s.kind === 'customerio' ? { ...s, apiKey: fill(s.apiKey) } : { ...s, writeKey: fill(s.writeKey) },
     ),
+    customerio: config.customerio && {
+      ...config.customerio,
+      webhookSecret: fill(config.customerio.webhookSecret),
+    },
   };
   if (generated.length > 0) {
     mkdirSync(dirname(file), { recursive: true });
@@ -52,5 +56,7 @@ export const secretValues = (config: Config): string[] =>
   [
     config.server.adminToken?.value,
     config.destinations.cordial?.apiKey.value,
+    config.customerio?.appApiKey.value,
+    config.customerio?.webhookSecret.value,
     ...config.sources.map((s) => sourceSecret(s).value),
   ].filter((v): v is string => typeof v === 'string' && v.length > 0);

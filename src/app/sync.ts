@@ -12,6 +12,8 @@ import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
 import type { AppLogger } from './app.ts';
 
+const REMATCH_EVERY_MS = 5_000;
+
 /** Cordial sync, running: the worker, its outbox reader and its send timer. */
 export interface SyncService {
   worker: SyncWorker;
@@ -80,8 +82,14 @@ export function createSync(
     onError('cordial send'),
     1_000,
   );
+  let rematchedAt = -Infinity;
   const puller = new Runner(async () => {
     while ((await worker.pull()) > 0);
+    // Members who entered without a usable identifier are re-checked every few seconds.
+    if (clock.now() - rematchedAt >= REMATCH_EVERY_MS) {
+      rematchedAt = clock.now();
+      await worker.rematch();
+    }
     sender.rearm();
   }, onError('reading the change outbox'));
   const unsubscribe = bus.on('engine.changes', () => puller.poke());
@@ -96,6 +104,7 @@ export function createSync(
     async settle() {
       await puller.idle();
       while ((await worker.pull()) > 0);
+      await worker.rematch(Number.MAX_SAFE_INTEGER);
       while ((await worker.sendDue()) > 0);
     },
     async stop() {

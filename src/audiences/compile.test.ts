@@ -206,7 +206,7 @@ test('traits come from the context; in_audience reads this same pass, sources fr
     },
     { key: 'unsub', condition: { type: 'trait', trait: 'unsubscribed', op: 'eq', value: true } },
     { key: 'recent', condition: { type: 'event', event: 'Order Completed', within: '7d' } },
-    { key: 'cio_vip', source: { kind: 'customerio', segment: 12 } },
+    { key: 'cio_vip', source: { customerio: { segmentId: 12 } } },
     { key: 'cio_promo', condition: { type: 'in_audience', audience: 'cio_vip' } },
   );
   assert.deepEqual(c.keys, ['recent', 'unsub', 'promo', 'cio_promo']);

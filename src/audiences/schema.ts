@@ -210,6 +210,26 @@ export const conditionSchema: z.ZodType<Condition, unknown> = z.lazy(() =>
   ),
 );
 
+const sourceSchema = z.strictObject({
+  /** A Customer.io segment, mirrored by polling its membership and by campaign webhooks. */
+  customerio: z.strictObject({
+    segmentId: z.union(
+      [
+        z.number().int().positive(),
+        z
+          .string()
+          .regex(/^[1-9][0-9]*$/)
+          .transform(Number),
+      ],
+      { error: 'segmentId must be the segment number shown in Customer.io, such as 12' },
+    ),
+    /** The largest share of members (0–1) one poll may remove before it waits for confirmation. */
+    maxRemovalShare: z.number().gt(0).max(1).optional(),
+  }),
+});
+/** Where a sourced audience's membership comes from. */
+export type AudienceSource = z.output<typeof sourceSchema>;
+
 export const audienceSchema = z
   .strictObject({
     /** Stable identifier: state, memberships and destinations hang off it. */
@@ -222,8 +242,8 @@ export const audienceSchema = z
     /** Expected maximum stay, for stuck-member audits; `none` for lists people stay on (suppressions). */
     ttl: z.union([z.literal('none').transform(() => null), duration('ttl')]),
     condition: conditionSchema.optional(),
-    /** Membership owned by an external source (e.g. a Customer.io segment); filled in by another module. */
-    source: z.unknown().optional(),
+    /** Membership owned by an external source instead of a condition. */
+    source: sourceSchema.optional(),
     /** Percentage of members (0–100) kept out of destinations as a control group. */
     holdout: z.number().min(0).max(100).optional(),
     /** How long a member must stay before destinations hear about it (ms once parsed). Default 0. */

@@ -171,9 +171,19 @@ test('shape rules: bands ordered, one comparison, one window, property for sums,
       /invalid duration "forever"/,
     ],
     [
-      audience('a', { type: 'event', event: 'X' }, { source: { kind: 'customerio' } }),
+      audience('a', { type: 'event', event: 'X' }, { source: { customerio: { segmentId: 3 } } }),
       'audiences[0]',
       /condition or a source/,
+    ],
+    [
+      audience('a', undefined, { source: { customerio: { segmentId: 'vip' } } }),
+      'audiences[0].source.customerio.segmentId',
+      /segment number/,
+    ],
+    [
+      audience('a', undefined, { source: { kind: 'customerio' } }),
+      'audiences[0].source.customerio',
+      /missing customerio/,
     ],
     [audience('a', undefined), 'audiences[0]', /condition or a source/],
   ];

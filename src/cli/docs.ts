@@ -13,7 +13,10 @@ export function docs(options: { config?: string }, io: Io): number {
   for (const a of [...config.audiences].sort(
     (x, y) => y.priority - x.priority || x.key.localeCompare(y.key),
   )) {
-    const cadence = a.cadence === 'realtime' ? 'realtime' : `every ${formatDuration(a.cadence)}`;
+    const segment = a.source?.customerio.segmentId;
+    const cadence =
+      (a.cadence === 'realtime' ? 'realtime' : `every ${formatDuration(a.cadence)}`) +
+      (segment === undefined ? '' : ` (Customer.io segment ${segment})`);
     const destinations = (a.destinations ?? []).map((d) => JSON.stringify(d)).join(', ') || '—';
     io.out(
       `| ${a.key} | ${cell(a.name)} | ${cell(a.purpose)} | ${a.ttl === null ? 'none' : formatDuration(a.ttl)} | ${a.channels.join(', ')} | ${cadence} | ${a.activationDelay ? formatDuration(a.activationDelay) : '—'} | ${a.holdout ? `${a.holdout}%` : '—'} | ${cell(destinations)} |`,

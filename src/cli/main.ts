@@ -8,8 +8,10 @@ import { apply, plan } from './plan.ts';
 import { explain } from './explain.ts';
 import { docs } from './docs.ts';
 import { simulateCommand } from './simulate.ts';
-import { syncFlush, syncPlan, syncReconcile, syncRetry, syncStatus } from './sync.ts';
+import { syncConfirm, syncFlush, syncPlan, syncPoll, syncReconcile, syncRetry, syncStatus } from './sync.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
+import { demo } from './demo.ts';
+import { audit } from './audit.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -128,6 +130,28 @@ export function program(io: Io, setExit: (code: number) => void): Command {
       'read each contact back first; report drift, then repair only what drifted (exit 1 on drift)',
     )
     .action(async (opts) => setExit(await syncReconcile(opts, io)));
+  sync
+    .command('poll')
+    .description('poll Customer.io segments now (every sourced audience, or one); exit 1 unless all applied')
+    .argument('[audience]', 'a Customer.io-sourced audience key')
+    .option(...configOption)
+    .action(async (audience: string | undefined, opts) => setExit(await syncPoll(audience, opts, io)));
+  sync
+    .command('confirm')
+    .description('apply the removal a Customer.io poll held back because it was too large')
+    .argument('<audience>', 'the audience key')
+    .option(...configOption)
+    .action(async (audience: string, opts) => setExit(await syncConfirm(audience, opts, io)));
+
+  cli
+    .command('audit')
+    .description(
+      'per audience: size and trend, enters and exits, match rate, stuck members, drift, dead letters, holdout vs treated conversion; a pass/warn/fail line per check (exit 1 on fail)',
+    )
+    .option(...configOption)
+    .option('--since <duration>', 'the period to report on, back from now', '7d')
+    .option('--format <format>', 'md, html or json', 'md')
+    .action(async (opts) => setExit(await audit(opts, io)));
 
   cli
     .command('docs')
@@ -136,6 +160,20 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     )
     .option(...configOption)
     .action((opts) => setExit(docs(opts, io)));
+
+  cli
+    .command('demo')
+    .description(
+      'send realistic D2C shopping traffic to a running serve (use examples/demo.yaml: audiences fill and drain within minutes)',
+    )
+    .option(...configOption)
+    .option('--url <url>', 'the server (default: from server.host and server.port)')
+    .option('--write-key <key>', "a Segment source's write key (default: the config's first Segment source)")
+    .option('--rate <n>', 'at most this many events per second', '20')
+    .option('--profiles <n>', 'how many shoppers', '200')
+    .option('--duration <duration>', 'how long to send for, e.g. 5m', '5m')
+    .option('--seed <n>', 'repeat a run exactly (default: random)')
+    .action(async (opts) => setExit(await demo(opts, io)));
 
   cli
     .command('schema')

@@ -39,6 +39,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   }
   const server = buildServer(app, { logger });
   app.start();
+  app.monitor.checks.start();
   const port = options.port === undefined ? config.server.port : Number(options.port);
   const address = await server.listen({ port, host: options.host ?? config.server.host });
   logger.info(
@@ -53,6 +54,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   });
   logger.info({}, 'stopping: finishing in-flight requests and the current batch');
   await server.close();
+  await app.monitor.checks.stop();
   await app.stop();
   return 0;
 }

@@ -17,6 +17,7 @@ interface SyncOptions {
 
 function checkAudience(app: App, audience: string | undefined, io: Io): boolean {
   if (audience === undefined || app.config.targets.some((t) => t.audience === audience)) return true;
+  if (app.segments?.audiences.has(audience)) return true;
   io.err(
     `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ')}`,
   );
@@ -47,7 +48,8 @@ export function syncStatus(options: SyncOptions, io: Io): Promise<number> {
         );
       }
     }
-    return dead.length > 0 ? 1 : 0;
+    const held = await sourceStatus(app, options.audience, io);
+    return dead.length > 0 || held > 0 ? 1 : 0;
   });
 }
 
@@ -148,5 +150,73 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
       io.out(`repaired: ${n} (contact, list) states re-sent`);
     }
     return report.drift.length > 0 ? 1 : 0;
+  });
+}
+
+/** Customer.io-sourced audiences: each one's last poll and any removal waiting for confirmation. */
+async function sourceStatus(app: App, audience: string | undefined, io: Io): Promise<number> {
+  if (app.segments === undefined) return 0;
+  const polls = new Map((await app.store.sources.lastPolls()).map((p) => [p.audience, p]));
+  const held = await app.store.sources.allHeld();
+  io.out('\n| sourced audience | segment | last poll | outcome | members | entered | exited | held |');
+  io.out('|---|---:|---|---|---:|---:|---:|---:|');
+  for (const a of app.segments.audiences.values()) {
+    if (audience !== undefined && a.key !== audience) continue;
+    const p = polls.get(a.key);
+    io.out(
+      p === undefined
+        ? `| ${a.key} | ${a.segmentId} | never | | | | | |`
+        : `| ${a.key} | ${a.segmentId} | ${iso(p.at)} | ${p.outcome}${p.error ? `: ${p.error}` : ''} | ${p.members} | ${p.entered} | ${p.exited} | ${p.held} |`,
+    );
+  }
+  const shown = held.filter((h) => audience === undefined || h.audience === audience);
+  for (const h of shown)
+    io.out(
+      `\n${h.audience}: a poll at ${iso(h.at)} would remove ${h.profileIds.length} of ${h.size} members; held. Apply it with \`handoff sync confirm ${h.audience}\`; a later poll within the limit replaces it.`,
+    );
+  return shown.length > 0 ? 1 : 0;
+}
+
+/** `handoff sync confirm <audience>`: applies the removal a Customer.io poll held back. */
+export function syncConfirm(audience: string, options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (app.segments === undefined) {
+      io.err('no audience is sourced from a Customer.io segment (or customerio is not configured)');
+      return 2;
+    }
+    const confirmed = await app.segments.confirm(audience);
+    if (!confirmed.ok) {
+      io.err(confirmed.error.message);
+      return 2;
+    }
+    await app.processor.drain();
+    io.out(
+      `${confirmed.value.exited} exit(s) applied to ${audience}; a running serve sends them to destinations within a second (or run \`handoff sync flush\`)`,
+    );
+    return 0;
+  });
+}
+
+/** `handoff sync poll [audience]`: polls Customer.io now, instead of waiting for the next interval. */
+export function syncPoll(audience: string | undefined, options: SyncOptions, io: Io): Promise<number> {
+  return withApp(options, io, async (app) => {
+    if (app.segments === undefined) {
+      io.err('no audience is sourced from a Customer.io segment (or customerio is not configured)');
+      return 2;
+    }
+    if (audience !== undefined && !app.segments.audiences.has(audience)) {
+      io.err(
+        `${audience} is not sourced from Customer.io; those that are: ${[...app.segments.audiences.keys()].join(', ')}`,
+      );
+      return 2;
+    }
+    const polls = audience === undefined ? await app.segments.pollAll() : [await app.segments.poll(audience)];
+    await app.processor.drain();
+    for (const p of polls) {
+      io.out(
+        `${p.audience}: ${p.outcome}${p.error ? ` (${p.error})` : ''}; ${p.members} listed, ${p.entered} entered, ${p.exited} exited${p.held ? `, ${p.held} exits held` : ''}`,
+      );
+    }
+    return polls.some((p) => p.outcome !== 'applied') ? 1 : 0;
   });
 }

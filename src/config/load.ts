@@ -9,6 +9,9 @@ import type { Problem, Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import { parseDuration } from '../shared/duration.ts';
 import type { IdentityPolicy } from '../identity/model.ts';
+import type { MonitoringConfig } from '../monitor/config.ts';
+import type { CustomerIoConfig } from '../sources/customerio/config.ts';
+import { APP_API_REGIONS } from '../sources/customerio/config.ts';
 import type { RawConfig } from './schema.ts';
 import { configSchema } from './schema.ts';
 
@@ -36,6 +39,7 @@ export interface Config {
   sources: SourceConfig[];
   ingest: { maxFutureSkewMs: number };
   engine: { rankingRefreshMs: number };
+  monitoring: MonitoringConfig;
   destinations: {
     cordial?: {
       baseUrl: string;
@@ -46,6 +50,8 @@ export interface Config {
       contactAttributes: string[];
     };
   };
+  /** The Customer.io App API, when audiences are sourced from Customer.io segments. */
+  customerio: CustomerIoConfig | undefined;
   /** Each audience's destinations, validated. */
   targets: AudienceTarget[];
   identity: IdentityPolicy;
@@ -111,6 +117,16 @@ export function parseConfig(
           hint: 'add destinations: { cordial: { apiKey: { env: HANDOFF_CORDIAL_API_KEY } } }',
         });
       }
+      if (audiences.ok && parsed.data.customerio === undefined) {
+        const sourced = audiences.value.findIndex((a) => a.source?.customerio !== undefined);
+        if (sourced >= 0)
+          destinations.problems.push({
+            code: 'customerio_not_configured',
+            at: `audiences[${sourced}].source`,
+            message: 'the audience is sourced from a Customer.io segment but customerio is not configured',
+            hint: 'add customerio: { region: us, appApiKey: { env: CUSTOMERIO_APP_API_KEY } }',
+          });
+      }
       if (audiences.ok && destinations.problems.length === 0) {
         return ok(freeze(build(parsed.data, audiences.value, destinations.targets, file, env)));
       }
@@ -173,9 +189,28 @@ function build(
     ),
     ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
     engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
+    monitoring: {
+      checkIntervalMs: ms(raw.monitoring.checkInterval),
+      driftThreshold: raw.monitoring.driftThreshold / 100,
+      exitAckDeadlineMs: ms(raw.monitoring.exitAckDeadline),
+      matchRateWarn: raw.monitoring.matchRateWarn / 100,
+      overdueWakeupAfterMs: ms(raw.monitoring.overdueWakeupAfter),
+      conversionEvent: raw.monitoring.conversionEvent,
+      retentionMs: ms(raw.monitoring.retention),
+    },
     destinations: raw.destinations.cordial
       ? { cordial: { ...raw.destinations.cordial, apiKey: secret(raw.destinations.cordial.apiKey) } }
       : {},
+    customerio: raw.customerio && {
+      baseUrl: (raw.customerio.baseUrl ?? APP_API_REGIONS[raw.customerio.region]).replace(/\/+$/, ''),
+      appApiKey: secret(raw.customerio.appApiKey),
+      webhookSecret: secret(raw.customerio.webhookSecret ?? { env: 'HANDOFF_CUSTOMERIO_WEBHOOK_SECRET' }),
+      webhookHeader: raw.customerio.webhookHeader,
+      pollEveryMs: ms(raw.customerio.pollEvery),
+      pageSize: raw.customerio.pageSize,
+      requestsPerSecond: raw.customerio.requestsPerSecond,
+      maxRemovalShare: raw.customerio.maxRemovalShare,
+    },
     targets,
     identity: raw.identity,
     audiences,

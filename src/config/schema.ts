@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IDENTIFIER_KINDS } from '../identity/model.ts';
 import { isPhoneRegion } from '../identity/normalize.ts';
+import { customerIoSection } from '../sources/customerio/config.ts';
 
 /** A secret is never written in the file: it names the environment variable that holds it. */
 export const secretRef = z
@@ -169,6 +170,35 @@ export const configSchema = z
       })
       .strict()
       .default({ rankingRefresh: '5m' }),
+    monitoring: z
+      .object({
+        /** How often the checks are computed and stored while serving. */
+        checkInterval: duration.default('1m'),
+        /** Warn when an audience's size moves more than this percentage from its trailing 7-day mean. */
+        driftThreshold: z.number().positive().default(30),
+        /** An exit the destination has not acknowledged within this long is a failure. */
+        exitAckDeadline: duration.default('15m'),
+        /** Warn when fewer than this percentage of an audience's members are held by a destination. */
+        matchRateWarn: z.number().min(0).max(100).default(90),
+        /** A wake-up still pending this long after it was due is overdue. */
+        overdueWakeupAfter: duration.default('5m'),
+        /** The event that counts as a conversion when comparing holdout and treated members. */
+        conversionEvent: z.string().min(1).default('Order Completed'),
+        /** How long check samples are kept. */
+        retention: duration.default('90d'),
+      })
+      .strict()
+      .default({
+        checkInterval: '1m',
+        driftThreshold: 30,
+        exitAckDeadline: '15m',
+        matchRateWarn: 90,
+        overdueWakeupAfter: '5m',
+        conversionEvent: 'Order Completed',
+        retention: '90d',
+      }),
+    /** The Customer.io App API, for audiences whose source is a Customer.io segment. */
+    customerio: customerIoSection(secretField, duration).optional(),
     audiences: z.array(z.unknown()).default([]),
   })
   .strict();

@@ -5,9 +5,16 @@ import { audienceReferences } from '../audiences/conditions.ts';
 import type { TraitValue } from '../identity/model.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, ChangeCause, Membership, ProfileRecord } from './model.ts';
+import { sourceVerdicts } from './source-membership.ts';
 
-/** What set an evaluation off: the profile's events in this batch, or a reason with no event. */
-export type Trigger = { events: readonly LoggedEvent[] } | { reason: 'window' | 'definition' | 'ranking' };
+/**
+ * What set an evaluation off: the profile's events in this batch, or a reason with no event.
+ * `replayed` is the whole history the state was rebuilt from, when it was (a merge, say): source
+ * memberships are then read from it rather than carried over.
+ */
+export type Trigger =
+  | { events: readonly LoggedEvent[]; replayed?: readonly LoggedEvent[] }
+  | { reason: 'window' | 'definition' | 'ranking' };
 
 /** The compiled audiences with what the engine needs around them: versions, holdouts, references. */
 export interface AudienceSet {
@@ -15,6 +22,8 @@ export interface AudienceSet {
   definitions: ReadonlyMap<string, AudienceDefinition>;
   versions: ReadonlyMap<string, string>;
   references: ReadonlyMap<string, readonly string[]>;
+  /** Audiences whose membership a source (a Customer.io segment) decides. */
+  sourced: ReadonlySet<string>;
 }
 
 export function audienceSet(
@@ -26,6 +35,7 @@ export function audienceSet(
     definitions: new Map(definitions.map((d) => [d.key, d])),
     versions: new Map(definitions.map((d) => [d.key, versionOf(d)])),
     references: new Map(definitions.map((d) => [d.key, audienceReferences(d, '').map((r) => r.audience)])),
+    sourced: new Set(definitions.filter((d) => d.source !== undefined).map((d) => d.key)),
   };
 }
 
@@ -70,20 +80,30 @@ export function evaluateProfile(
   writes: AudienceWrites,
 ): void {
   const { compiled } = set;
+  const verdicts =
+    'events' in trigger ? sourceVerdicts(set.sourced, trigger.replayed ?? trigger.events) : undefined;
+  const sourceMember = (audience: string): boolean => {
+    const verdict = verdicts?.get(audience);
+    if (verdict !== undefined) return verdict.member;
+    return 'events' in trigger && trigger.replayed !== undefined ? false : record.memberships.has(audience);
+  };
   const evaluation = compiled.evaluate(
     state,
-    { trait: (name) => traits[name]?.value, topPercentThreshold: (id) => thresholds.get(id) },
+    { trait: (name) => traits[name]?.value, topPercentThreshold: (id) => thresholds.get(id), sourceMember },
     now,
   );
   const changed = new Set<string>();
-  for (const [audience, result] of evaluation.audiences) {
+  const settle = (audience: string, member: boolean): void => {
     const current = record.memberships.get(audience);
-    if (result.member === (current !== undefined)) continue;
+    if (member === (current !== undefined)) return;
     changed.add(audience);
     const definition = set.definitions.get(audience);
-    const cause = causeOf(set, audience, changed, trigger);
+    const said = verdicts?.get(audience)?.event;
+    const cause: ChangeCause = said
+      ? { kind: 'event', offset: said.offset, messageId: said.messageId, event: said.name ?? said.type }
+      : causeOf(set, audience, changed, trigger);
     const version = set.versions.get(audience) ?? '';
-    if (result.member) {
+    if (member) {
       const heldOut = isHeldOut(record.profileId, audience, definition?.holdout ?? 0);
       const membership: Membership = { audience, profileId: record.profileId, since: now, heldOut };
       writes.entered.push(membership);
@@ -108,15 +128,19 @@ export function evaluateProfile(
         heldOut: current!.heldOut,
       });
     }
-  }
+  };
+  // Sourced audiences first: the audiences that reference them are decided after them.
+  for (const audience of set.sourced) settle(audience, sourceMember(audience));
+  for (const [audience, result] of evaluation.audiences) settle(audience, result.member);
+  const { stored } = record;
   for (const ranking of compiled.topPercentRankings) {
-    writes.scores.push({
-      conditionId: ranking.conditionId,
-      profileId: record.profileId,
-      value: compiled.scoreFor(state, ranking.conditionId),
-    });
+    const value = compiled.scoreFor(state, ranking.conditionId);
+    if (stored !== undefined && stored.scores.get(ranking.conditionId) === value) continue;
+    writes.scores.push({ conditionId: ranking.conditionId, profileId: record.profileId, value });
   }
-  writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt });
+  const text = JSON.stringify(state);
+  if (stored !== undefined && stored.state === text && stored.wakeAt === evaluation.nextChangeAt) return;
+  writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt, text });
 }
 
 function causeOf(

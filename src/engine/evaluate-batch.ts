@@ -30,6 +30,8 @@ export async function evaluateBatch(
   profileOf: readonly string[],
   ops: readonly IdentityOp[],
   now: number,
+  /** The current top_percent thresholds, when the caller has just read them. */
+  current?: ReadonlyMap<string, number>,
 ): Promise<AudienceWrites> {
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
@@ -75,7 +77,7 @@ export async function evaluateBatch(
     traits.set(final(op.profileId), target);
   }
 
-  const limits = await thresholds(store, set);
+  const limits = current ?? (await thresholds(store, set));
   const writes = emptyWrites();
   // Exits of the profiles merged away come first: a destination keyed by a shared identifier
   // must see the old membership end before the survivor's begins.
@@ -114,15 +116,25 @@ export async function evaluateBatch(
     const record = records.get(profileId) ?? emptyRecord(profileId);
     const group = groups.get(profileId);
     let state;
+    let replayed: LoggedEvent[] | undefined;
     // A merged profile is rebuilt from its whole history, as is one never evaluated (e.g. it
     // predates the audiences); a profile born in this batch has no history beyond `own`.
     if (group !== undefined || (record.state === undefined && !created.has(profileId))) {
-      const history = await store.audiences.history(group ?? [profileId]);
-      state = applyAll(set, set.compiled.emptyState(), [...history, ...own], now);
+      replayed = [...(await store.audiences.history(group ?? [profileId])), ...own];
+      state = applyAll(set, set.compiled.emptyState(), replayed, now);
     } else {
       state = applyAll(set, record.state ?? set.compiled.emptyState(), own, now);
     }
-    evaluateProfile(set, record, state, traits.get(profileId) ?? {}, limits, now, { events: own }, writes);
+    evaluateProfile(
+      set,
+      record,
+      state,
+      traits.get(profileId) ?? {},
+      limits,
+      now,
+      replayed ? { events: own, replayed } : { events: own },
+      writes,
+    );
   }
   return writes;
 }
@@ -140,7 +152,7 @@ export async function evaluateRankings(store: Store, set: AudienceSet, now: numb
     if (threshold !== undefined)
       for (const id of await store.audiences.scoredAtLeast(r.conditionId, threshold)) ids.add(id);
   }
-  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking');
+  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking', limits);
 }
 
 /**
@@ -172,7 +184,7 @@ export async function evaluateMovedRankings(
             );
     for (const id of found) ids.add(id);
   }
-  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking');
+  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking', after);
 }
 
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
@@ -182,9 +194,11 @@ export async function evaluateDue(
   profileIds: readonly string[],
   now: number,
   reason: 'window' | 'ranking' = 'window',
+  current?: ReadonlyMap<string, number>,
 ): Promise<AudienceWrites> {
-  const records = await store.audiences.load(profileIds);
-  const limits = await thresholds(store, set);
+  // In id order, so the changes land in the outbox's per-profile index in order too.
+  const records = await store.audiences.load([...profileIds].sort());
+  const limits = current ?? (await thresholds(store, set));
   const writes = emptyWrites();
   for (const record of records.values()) {
     const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);

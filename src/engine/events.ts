@@ -3,7 +3,15 @@ import type { MembershipChange } from './model.ts';
 
 /** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
 export interface HandoffEvents {
-  'ingest.accepted': { sourceId: string; stored: number; duplicates: number; rejected: number };
+  'ingest.accepted': {
+    sourceId: string;
+    stored: number;
+    duplicates: number;
+    rejected: number;
+    /** Duplicates and rejections by message type (`unknown` when a refused message named none). */
+    duplicatesByType: Record<string, number>;
+    rejectedByType: Record<string, number>;
+  };
   'processor.batch': { events: number; offset: number; merges: number; ms: number };
   /** Membership changes just committed, in order. */
   'engine.changes': { changes: readonly MembershipChange[] };

@@ -63,8 +63,27 @@ export async function explainProfile(
   const ctx = {
     trait: (name: string) => record.traits[name]?.value,
     topPercentThreshold: (id: string) => limits.get(id),
+    sourceMember: (key: string) => record.memberships.has(key),
   };
   const verdicts: AudienceVerdict[] = [];
+  for (const key of set.sourced) {
+    const membership = record.memberships.get(key);
+    const segment = set.definitions.get(key)?.source?.customerio?.segmentId;
+    const member = membership !== undefined;
+    verdicts.push({
+      audience: key,
+      name: set.definitions.get(key)?.name ?? key,
+      member,
+      ...(membership ? { since: membership.since, heldOut: membership.heldOut } : {}),
+      nextChangeAt: null,
+      explanation: {
+        text: `${member ? 'in' : 'not in'} Customer.io segment ${segment}, as its last poll or webhook said`,
+        value: member,
+        nextChangeAt: null,
+        children: [],
+      },
+    });
+  }
   for (const key of set.compiled.keys) {
     const explained = set.compiled.explain(state, ctx, now, key);
     if (!explained.ok) continue;

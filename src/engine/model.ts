@@ -39,11 +39,22 @@ export interface ProfileRecord {
   state: ProfileState | undefined;
   traits: Record<string, TraitValue>;
   memberships: Map<string, Membership>;
+  /** The rows as loaded, so a write that would change nothing is skipped; absent: write all. */
+  stored?: StoredRows;
+}
+
+/** A profile's stored state (JSON text), wake-up and top-percent scores, as last committed. */
+export interface StoredRows {
+  state: string | undefined;
+  wakeAt: number | null;
+  /** Condition id → score. */
+  scores: Map<string, number>;
 }
 
 /** Audience results of one batch, written in the same transaction as the identity changes. */
 export interface AudienceWrites {
-  states: { profileId: string; state: ProfileState; wakeAt: number | null }[];
+  /** `text` is the state's JSON when the engine already encoded it. */
+  states: { profileId: string; state: ProfileState; wakeAt: number | null; text?: string }[];
   entered: Membership[];
   exited: { audience: string; profileId: string }[];
   changes: MembershipChange[];

@@ -24,7 +24,11 @@ export interface ProcessorOptions {
   newProfileId: () => string;
   /** The compiled audiences; none means identity resolution only. */
   audiences?: AudienceSet;
-  /** Events read and committed per transaction. Default 1000. */
+  /**
+   * Events read and committed per transaction. Default 5000: a commit writes every page the
+   * batch touched, and a larger batch shares more of them between events (about 1.7× the
+   * throughput of 1000 when replaying a large log).
+   */
   batchSize?: number;
   /** The durable cursor's name. Default `processor`. */
   cursorName?: string;
@@ -44,7 +48,7 @@ export class Processor {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessorOptions) {
-    this.batchSize = options.batchSize ?? 1000;
+    this.batchSize = options.batchSize ?? 5000;
     this.cursorName = options.cursorName ?? 'processor';
   }
 
@@ -53,8 +57,14 @@ export class Processor {
     return this.serially(() => this.processOne());
   }
 
-  /** Re-evaluates profiles whose wake-up is due; returns how many it evaluated. */
-  processWakeups(limit = 1000): Promise<number> {
+  /**
+   * Re-evaluates up to `limit` profiles whose wake-up is due, in one transaction; returns how
+   * many it evaluated. Default 20,000: each due profile rewrites rows at random places in its
+   * state, memberships and changes, and a larger step shares more of those pages between
+   * profiles, so a burst (a window closing on a million profiles at once) clears faster; a step
+   * takes about a second, which bounds how long events wait behind it.
+   */
+  processWakeups(limit = 20_000): Promise<number> {
     const { audiences, store } = this.options;
     const clock = this.options.clock ?? systemClock;
     if (!audiences) return Promise.resolve(0);
@@ -118,7 +128,15 @@ export class Processor {
     const ranked = this.options.audiences && this.options.audiences.compiled.topPercentRankings.length > 0;
     const thresholdsBefore = ranked ? await thresholds(store, this.options.audiences!) : undefined;
     const writes = this.options.audiences
-      ? await evaluateBatch(store, this.options.audiences, events, profileOf, ops, clock.now())
+      ? await evaluateBatch(
+          store,
+          this.options.audiences,
+          events,
+          profileOf,
+          ops,
+          clock.now(),
+          thresholdsBefore,
+        )
       : undefined;
     try {
       await store.commit({

@@ -15,6 +15,8 @@ export interface IncomingEvent {
   /** When Handoff received it, ms since the epoch. */
   receivedAt: number;
   message: Message;
+  /** `message` as JSON text, when the caller has serialised it already; the log stores it as is. */
+  body?: string;
 }
 
 /** An event in the log, with its position. Offsets only grow. */

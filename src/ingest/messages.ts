@@ -48,6 +48,50 @@ export const messageSchema = z.discriminatedUnion('type', [
 ]);
 
 export type Message = z.infer<typeof messageSchema>;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 512;
+const isOptionalName = (v: unknown): boolean => v === undefined || isName(v);
+const isNullishName = (v: unknown): boolean => v === undefined || v === null || isName(v);
+const isOptionalTime = (v: unknown): boolean =>
+  v === undefined || typeof v === 'string' || typeof v === 'number';
+const isOptionalRecord = (v: unknown): boolean => v === undefined || isRecord(v);
+const isNullishString = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
+
+/**
+ * True when `messageSchema` would accept `m` and return it unchanged: the hot path's check,
+ * many times cheaper than the schema. False means "ask the schema" (it may still accept, e.g.
+ * a numeric userId it turns into a string), never "invalid".
+ */
+export function isPlainMessage(m: Record<string, unknown>): m is Message {
+  if (
+    !isOptionalName(m.messageId) ||
+    !isNullishName(m.userId) ||
+    !isNullishName(m.anonymousId) ||
+    !isOptionalTime(m.timestamp) ||
+    !isOptionalTime(m.originalTimestamp) ||
+    !isOptionalTime(m.sentAt) ||
+    !isOptionalRecord(m.context) ||
+    !isOptionalRecord(m.integrations)
+  )
+    return false;
+  switch (m.type) {
+    case 'identify':
+      return isOptionalRecord(m.traits);
+    case 'track':
+      return isName(m.event) && isOptionalRecord(m.properties);
+    case 'page':
+    case 'screen':
+      return isNullishString(m.name) && isNullishString(m.category) && isOptionalRecord(m.properties);
+    case 'group':
+      return isName(m.groupId) && isOptionalRecord(m.traits);
+    case 'alias':
+      return isName(m.previousId);
+    default:
+      return false;
+  }
+}
 export type MessageType = Message['type'];
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'identify',

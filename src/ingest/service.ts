@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { EventLog } from '../store/ports.ts';
 import type { IncomingEvent } from './event.ts';
 import type { Message, MessageType } from './messages.ts';
-import { MAX_MESSAGE_BYTES, messageSchema } from './messages.ts';
+import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, isPlainMessage, messageSchema } from './messages.ts';
 import { eventTime } from './timestamps.ts';
 
 /** Why one message of a call was not stored. */
@@ -67,11 +67,18 @@ export class IngestService {
     const { results } = await this.options.log.append(events);
     const duplicates = results.filter((r) => r === 'duplicate').length;
     const accepted = events.length;
+    const tally = (types: Iterable<string>): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const t of types) out[t] = (out[t] ?? 0) + 1;
+      return out;
+    };
     this.options.bus.emit('ingest.accepted', {
       sourceId,
       stored: accepted - duplicates,
       duplicates,
       rejected: rejected.length,
+      duplicatesByType: tally(events.filter((_, i) => results[i] === 'duplicate').map((e) => e.type)),
+      rejectedByType: tally(rejected.map((r) => typeOf(messages[r.index], forcedType))),
     });
     return { accepted, duplicates, rejected };
   }
@@ -85,9 +92,13 @@ export class IngestService {
     rules: IngestRules,
   ): IncomingEvent | { code: string; message: string } {
     if (!isRecord(raw)) return { code: 'invalid_message', message: 'a message must be a JSON object' };
-    const candidate: Record<string, unknown> = { ...raw };
+    const inferTrack = !forcedType && raw.type === undefined && typeof raw.event === 'string';
+    const changed =
+      forcedType || inferTrack || defaults.context || defaults.integrations || defaults.sentAt !== undefined;
+    // Copied only when something is filled in, so the caller's object is never changed.
+    const candidate: Record<string, unknown> = changed ? { ...raw } : raw;
     if (forcedType) candidate.type = forcedType;
-    else if (candidate.type === undefined && typeof candidate.event === 'string') candidate.type = 'track';
+    else if (inferTrack) candidate.type = 'track';
     if (defaults.context && (candidate.context === undefined || isRecord(candidate.context))) {
       candidate.context = { ...defaults.context, ...candidate.context };
     }
@@ -95,17 +106,21 @@ export class IngestService {
       candidate.integrations = defaults.integrations;
     if (candidate.sentAt === undefined && defaults.sentAt !== undefined) candidate.sentAt = defaults.sentAt;
 
-    const body = JSON.stringify(candidate);
-    const bytes = Buffer.byteLength(body);
-    if (bytes > MAX_MESSAGE_BYTES) {
-      return {
-        code: 'message_too_large',
-        message: `message is ${bytes} bytes; the limit is 32 KB per message`,
-      };
+    let message: Message;
+    let body: string;
+    if (isPlainMessage(candidate)) {
+      message = candidate;
+      body = JSON.stringify(message);
+      const tooLarge = sizeProblem(body);
+      if (tooLarge) return tooLarge;
+    } else {
+      const tooLarge = sizeProblem(JSON.stringify(candidate));
+      if (tooLarge) return tooLarge;
+      const parsed = messageSchema.safeParse(candidate);
+      if (!parsed.success) return { code: 'invalid_message', message: describe(parsed.error, candidate) };
+      message = parsed.data;
+      body = JSON.stringify(message);
     }
-    const parsed = messageSchema.safeParse(candidate);
-    if (!parsed.success) return { code: 'invalid_message', message: describe(parsed.error, candidate) };
-    const message = parsed.data;
     const userId = message.userId ?? null;
     const anonymousId = message.anonymousId ?? null;
     if (message.type === 'alias' && userId === null) {
@@ -122,7 +137,7 @@ export class IngestService {
     if (!time.ok) return time.error;
     return {
       sourceId,
-      messageId: message.messageId ?? `sha1-${createHash('sha1').update(body).digest('hex')}`,
+      messageId: message.messageId ?? contentId(message),
       type: message.type,
       userId,
       anonymousId,
@@ -130,8 +145,26 @@ export class IngestService {
       timestamp: time.value,
       receivedAt,
       message,
+      body,
     };
   }
+}
+
+function sizeProblem(body: string): { code: string; message: string } | undefined {
+  // A UTF-8 byte is at least one UTF-16 unit and at most three, so most bodies need no count.
+  if (body.length * 3 <= MAX_MESSAGE_BYTES) return undefined;
+  const bytes = Buffer.byteLength(body);
+  if (bytes <= MAX_MESSAGE_BYTES) return undefined;
+  return { code: 'message_too_large', message: `message is ${bytes} bytes; the limit is 32 KB per message` };
+}
+
+/**
+ * The id of a message sent without a messageId: a hash of its content, leaving out `sentAt`,
+ * which a client's retry of the same message changes.
+ */
+function contentId(message: Message): string {
+  const { sentAt: _sentAt, ...content } = message;
+  return `sha1-${createHash('sha1').update(JSON.stringify(content)).digest('hex')}`;
 }
 
 function emailOf(m: Message): string | undefined {
@@ -159,4 +192,11 @@ function describe(error: z.ZodError, candidate: Record<string, unknown>): string
   if (value === undefined) return `${String(candidate.type)} needs \`${field}\``;
   if (issue.code === 'invalid_union') return `\`${field}\` must be a string`;
   return `\`${field}\` is invalid: ${issue.message}`;
+}
+
+/** The type a refused message claimed, for counting: the route's type, a known `type`, else `unknown`. */
+function typeOf(raw: unknown, forcedType: MessageType | undefined): string {
+  if (forcedType !== undefined) return forcedType;
+  const type = isRecord(raw) ? raw.type : undefined;
+  return typeof type === 'string' && (MESSAGE_TYPES as readonly string[]).includes(type) ? type : 'unknown';
 }

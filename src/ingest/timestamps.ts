@@ -11,7 +11,7 @@ export function parseTime(value: unknown): number | undefined {
   }
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   // A date-time with no zone is read as UTC, never as the server's local time.
-  const ms = Date.parse(NO_ZONE.test(value) ? `${value}Z` : value);
+  const ms = Date.parse(!value.endsWith('Z') && NO_ZONE.test(value) ? `${value}Z` : value);
   return Number.isNaN(ms) ? undefined : ms;
 }
 

@@ -203,6 +203,29 @@ describe('ingest: dedupe and timestamps', () => {
     const again = await post('/v1/track', message);
     assert.equal(again.json().duplicates, 1);
   });
+  test('a retry sent later, even with another timestamp, is a duplicate', async () => {
+    const message = { userId: 'u', event: 'Retried', messageId: 'retry-1' };
+    await post('/v1/track', {
+      ...message,
+      timestamp: '2026-11-29T10:00:00.000Z',
+      sentAt: '2026-11-29T10:00:01Z',
+    });
+    const again = await post('/v1/track', {
+      ...message,
+      timestamp: '2026-11-29T11:00:00.000Z',
+      sentAt: '2026-11-29T11:30:00Z',
+    });
+    assert.equal(again.json().duplicates, 1);
+    assert.equal((await stored()).filter((e) => e.messageId === 'retry-1').length, 1);
+  });
+  test('a message without a messageId dedupes on its content when a retry changes only sentAt', async () => {
+    const message = { userId: 'u', event: 'No id, retried', timestamp: '2026-11-29T10:00:00.000Z' };
+    await post('/v1/track', { ...message, sentAt: '2026-11-29T10:00:01Z' });
+    const again = await post('/v1/track', { ...message, sentAt: '2026-11-29T10:05:00Z' });
+    assert.equal(again.json().duplicates, 1);
+    const other = await post('/v1/track', { ...message, event: 'No id, another' });
+    assert.equal(other.json().duplicates, 0, 'other content is another event');
+  });
   test('client clock skew is corrected with sentAt', async () => {
     // The client's clock runs 10 minutes fast: it says it sent at 12:10 what happened at 12:05.
     await post('/v1/track', {

@@ -4,7 +4,10 @@ import type { App } from '../app/app.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
 import { mapRequestError } from './errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
+import { hookRoutes } from './hook-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
+import { metricsRoute } from './metrics-route.ts';
+import { adminSurface } from '../admin/index.ts';
 
 export interface ServerOptions {
   /** A pino logger (already redacting secrets); none in tests. */
@@ -13,7 +16,10 @@ export interface ServerOptions {
   https?: { key: string | Buffer; cert: string | Buffer };
 }
 
-/** The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, health at /healthz. */
+/**
+ * The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, health at
+ * /healthz, the admin API under /api/admin and the dashboard at /.
+ */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
   const server = Fastify({
     bodyLimit: MAX_REQUEST_BYTES,
@@ -47,5 +53,8 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   server.get('/healthz', () => ({ ok: true }));
   ingestRoutes(server, app);
   customerioRoutes(server, app);
+  hookRoutes(server, app);
+  metricsRoute(server, app);
+  adminSurface(server, app);
   return server;
 }

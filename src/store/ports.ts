@@ -1,11 +1,16 @@
 import type { IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { SyncStore } from '../sync/ports.ts';
+import type { SourceStore } from '../sources/ports.ts';
+import type { MonitorStore } from '../monitor/ports.ts';
 import type { IdentityOp, IdentitySnapshot, IdentifierKey, ProfileView } from '../identity/model.ts';
 
 /** The append-only event log: what ingest acknowledges is here, in offset order. */
 export interface EventLog {
-  /** Appends in one transaction; a repeated (sourceId, messageId) is not stored again. */
+  /**
+   * Appends in one transaction (possibly shared with concurrent calls; settles after its commit).
+   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body.
+   */
   append(events: readonly IncomingEvent[]): Promise<AppendOutcome>;
   /** Events with offset > `after`, oldest first, at most `limit`. */
   readAfter(after: number, limit: number): Promise<LoggedEvent[]>;
@@ -84,6 +89,52 @@ export interface AudienceStore {
   profileCount(): Promise<number>;
 }
 
+/** Enters and exits of one audience in one time bucket. */
+export interface ChangeBucket {
+  /** Start of the bucket (ms). */
+  at: number;
+  enters: number;
+  exits: number;
+}
+
+/** Sends to a destination in one time bucket, by outcome. */
+export interface SendBucket {
+  /** Start of the bucket (ms). */
+  at: number;
+  ok: number;
+  retried: number;
+  dead: number;
+  /** Responses with status 429 (counted among `retried`). */
+  rateLimited: number;
+}
+
+/** Read-only questions the admin API asks; none of them is on the ingest or engine path. */
+export interface AdminQueries {
+  /** Members and held-out members of every audience with any. */
+  memberCounts(): Promise<{ audience: string; members: number; heldOut: number }[]>;
+  /** Enters and exits of `audience` (every audience when undefined) at or after `since`, in buckets of `bucketMs`, oldest first; empty buckets omitted. */
+  changeBuckets(audience: string | undefined, since: number, bucketMs: number): Promise<ChangeBucket[]>;
+  /** Up to `limit` members of an audience, newest first, with an email or userId to show. */
+  sampleMembers(
+    audience: string,
+    limit: number,
+  ): Promise<{ profileId: string; since: number; heldOut: boolean; label: string | undefined }[]>;
+  /** A profile's newest `limit` logged events, newest first. */
+  recentEvents(profileId: string, limit: number): Promise<LoggedEvent[]>;
+  /** Send outcomes to `destination` at or after `since`, in buckets of `bucketMs`, oldest first. */
+  sendBuckets(destination: string, since: number, bucketMs: number): Promise<SendBucket[]>;
+  /** Per audience: when a send last completed, and when one was last acknowledged. */
+  lastSends(
+    destination: string,
+  ): Promise<{ audience: string; lastAt: number; lastOkAt: number | undefined }[]>;
+  /** Acknowledged sends at or after `since`, newest first, at most `limit`: when the change happened and when it was acknowledged. */
+  acknowledged(
+    destination: string,
+    since: number,
+    limit: number,
+  ): Promise<{ audience: string; desired: boolean; changedAt: number; at: number }[]>;
+}
+
 /** One processor step: identity changes, audience results and the cursor, committed together. */
 export interface BatchCommit {
   cursor?: { name: string; from: number; to: number };
@@ -98,6 +149,9 @@ export interface Store {
   identity: IdentityStore;
   audiences: AudienceStore;
   sync: SyncStore;
+  sources: SourceStore;
+  monitor: MonitorStore;
+  admin: AdminQueries;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   close(): Promise<void>;

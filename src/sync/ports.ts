@@ -90,6 +90,12 @@ export interface SyncStore {
   ): Promise<number>;
   /** The (contact, list) items an audience's member was synced under: how a deleted profile's exits still reach the destination. */
   itemsOfMember(destination: string, audience: string, profileId: string): Promise<SyncItem[]>;
+  /** Unmatched members after (audience, profileId) in key order, at most `limit`: to re-check as identifiers arrive. */
+  unmatchedAfter(
+    destination: string,
+    after: { audience: string; profileId: string },
+    limit: number,
+  ): Promise<{ audience: string; profileId: string }[]>;
   /** Items of the destination, optionally for one contact; for verification and tests. */
   items(destination: string, contact?: string): Promise<SyncItem[]>;
 }

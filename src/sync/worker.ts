@@ -43,6 +43,7 @@ export class SyncWorker {
   private readonly cursorName: string;
   private readonly batchSize: number;
   private readonly byAudience: Map<string, AudienceTarget[]>;
+  private rematchFrom = { audience: '', profileId: '' };
 
   constructor(private readonly options: SyncWorkerOptions) {
     this.cursorName = `sync:${options.destination.name}`;
@@ -112,6 +113,58 @@ export class SyncWorker {
       throw error;
     }
     return changes.length;
+  }
+
+  /**
+   * Re-checks members that had no usable identifier (an entry before the email arrived, say):
+   * those that now have one and are still in the audience are queued as entries. Walks the
+   * unmatched members `limit` at a time, wrapping round; returns how many it queued.
+   */
+  async rematch(limit = 500): Promise<number> {
+    const { store, destination, audiences, clock } = this.options;
+    const rows = await store.sync.unmatchedAfter(destination.name, this.rematchFrom, limit);
+    this.rematchFrom = rows.length < limit ? { audience: '', profileId: '' } : rows.at(-1)!;
+    if (rows.length === 0) return 0;
+    const after = await store.cursors.get(this.cursorName);
+    const desired: DesiredState[] = [];
+    const settled: Unmatched[] = [];
+    for (const row of rows) {
+      const profile = await store.identity.getProfile(row.profileId);
+      const last = (await store.audiences.changesOf(row.profileId))
+        .filter((c) => c.audience === row.audience)
+        .at(-1);
+      const gone = { ...row, reason: undefined, at: clock.now() };
+      if (profile === undefined || last === undefined || last.change === 'exit' || last.heldOut) {
+        settled.push(gone);
+        continue;
+      }
+      const keys = (this.byAudience.get(row.audience) ?? []).map(({ target }) => ({
+        target,
+        key: contactKey(profile, target),
+      }));
+      if (keys.some(({ key }) => 'unmatched' in key)) continue;
+      for (const { target, key } of keys) {
+        if ('key' in key)
+          desired.push(
+            this.desiredState(last, audiences.get(row.audience), key.key, target.list, emailOf(profile)),
+          );
+      }
+      settled.push(gone);
+    }
+    if (settled.length === 0) return 0;
+    try {
+      // The cursor stays where it is; the check only keeps this from racing a pull.
+      await store.sync.record(
+        destination.name,
+        { name: this.cursorName, from: after, to: after },
+        desired,
+        settled,
+      );
+    } catch (error) {
+      if (error instanceof CursorMovedError) return 0;
+      throw error;
+    }
+    return desired.length;
   }
 
   private desiredState(

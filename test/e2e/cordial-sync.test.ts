@@ -188,6 +188,30 @@ describe('deleting a profile', () => {
   });
 });
 
+describe('identifiers that arrive late', () => {
+  test('a member who entered without an email is sent once the email arrives', async () => {
+    await send({ type: 'track', userId: 'late', event: 'Product Added' });
+    const unmatched = async () =>
+      (await h.app.store.sync.counts('cordial')).find((c) => c.audience === 'cart_0_4h')?.unmatched ?? 0;
+    assert.equal(await unmatched(), 1);
+    assert.deepEqual(listed('cart-0-4h'), []);
+    await send({ type: 'identify', userId: 'late', traits: { email: 'late@example.com' } });
+    assert.deepEqual(listed('cart-0-4h'), ['late@example.com']);
+    assert.equal(await unmatched(), 0);
+    // Leaving still removes them, through the item the re-match created.
+    await send({ type: 'track', userId: 'late', event: 'Order Completed' });
+    assert.deepEqual(listed('cart-0-4h'), []);
+  });
+
+  test('an unmatched member who left before the email arrived is never sent', async () => {
+    await send({ type: 'track', userId: 'gone', event: 'Product Added' });
+    await send({ type: 'track', userId: 'gone', event: 'Order Completed' });
+    await send({ type: 'identify', userId: 'gone', traits: { email: 'gone@example.com' } });
+    assert.deepEqual(listed('cart-0-4h'), []);
+    assert.deepEqual(listed('purchased-7d'), ['gone@example.com']);
+  });
+});
+
 describe('under faults', () => {
   test('5xx, resets and latency: retried with backoff until the lists converge', async () => {
     fake.faults.set({ status: { 500: 0.3, 503: 0.2 }, resetRate: 0.1, latencyMs: [0, 5], seed: 7 });

@@ -1,12 +1,5 @@
 import type { ProfileState } from '../../audiences/index.ts';
-import type {
-  AudienceWrites,
-  ChangeCause,
-  Membership,
-  MembershipChange,
-  ProfileRecord,
-} from '../../engine/model.ts';
-import type { TraitValue } from '../../identity/model.ts';
+import type { AudienceWrites, ChangeCause, MembershipChange, ProfileRecord } from '../../engine/model.ts';
 import type { AudienceStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
@@ -35,6 +28,9 @@ const toChange = (r: ChangeRow): MembershipChange & { seq: number } => ({
   heldOut: r.held_out === 1,
 });
 
+/** Profiles per load statement: well under SQLite's limits, large enough to amortise each call. */
+const LOAD_CHUNK = 5000;
+
 export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
   const clearVersions = db.prepare('DELETE FROM audience_versions');
   const insertVersion = db.prepare(
@@ -45,12 +41,21 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     for (const [audience, version] of versions) insertVersion.run(audience, version, at);
   });
   const q = {
-    state: db.prepare<[string], { state: string }>('SELECT state FROM profile_state WHERE profile_id = ?'),
-    traits: db.prepare<[string], { name: string; value: string; ts: number }>(
-      'SELECT name, value, ts FROM traits WHERE profile_id = ?',
+    // A whole batch's profiles per statement: ids go in as one JSON array.
+    states: db.prepare<[string], { profile_id: string; state: string; wake_at: number | null }>(
+      'SELECT profile_id, state, wake_at FROM profile_state WHERE profile_id IN (SELECT value FROM json_each(?))',
     ),
-    memberships: db.prepare<[string], { audience: string; since: number; held_out: number }>(
-      'SELECT audience, since, held_out FROM memberships WHERE profile_id = ?',
+    traits: db.prepare<[string], { profile_id: string; name: string; value: string; ts: number }>(
+      'SELECT profile_id, name, value, ts FROM traits WHERE profile_id IN (SELECT value FROM json_each(?))',
+    ),
+    memberships: db.prepare<
+      [string],
+      { profile_id: string; audience: string; since: number; held_out: number }
+    >(
+      'SELECT profile_id, audience, since, held_out FROM memberships WHERE profile_id IN (SELECT value FROM json_each(?))',
+    ),
+    scores: db.prepare<[string], { profile_id: string; condition_id: string; value: number }>(
+      'SELECT profile_id, condition_id, value FROM scores WHERE profile_id IN (SELECT value FROM json_each(?))',
     ),
     history: db.prepare<[string], EventRow>(
       `SELECT e.* FROM profile_events p JOIN events e ON e.seq = p.seq WHERE p.profile_id = ? ORDER BY e.seq`,
@@ -96,24 +101,33 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
       settle(() => {
         const out = new Map<string, ProfileRecord>();
         for (const profileId of ids) {
-          const row = q.state.get(profileId);
-          const traits: Record<string, TraitValue> = {};
-          for (const t of q.traits.all(profileId)) traits[t.name] = { value: JSON.parse(t.value), ts: t.ts };
-          const memberships = new Map<string, Membership>();
-          for (const m of q.memberships.all(profileId)) {
-            memberships.set(m.audience, {
+          out.set(profileId, {
+            profileId,
+            state: undefined,
+            traits: {},
+            memberships: new Map(),
+            stored: { state: undefined, wakeAt: null, scores: new Map() },
+          });
+        }
+        for (let i = 0; i < ids.length; i += LOAD_CHUNK) {
+          const chunk = JSON.stringify(ids.slice(i, i + LOAD_CHUNK));
+          for (const r of q.states.all(chunk)) {
+            const record = out.get(r.profile_id)!;
+            record.state = JSON.parse(r.state) as ProfileState;
+            record.stored = { ...record.stored!, state: r.state, wakeAt: r.wake_at };
+          }
+          for (const t of q.traits.all(chunk))
+            out.get(t.profile_id)!.traits[t.name] = { value: JSON.parse(t.value) as unknown, ts: t.ts };
+          for (const m of q.memberships.all(chunk)) {
+            out.get(m.profile_id)!.memberships.set(m.audience, {
               audience: m.audience,
-              profileId,
+              profileId: m.profile_id,
               since: m.since,
               heldOut: m.held_out === 1,
             });
           }
-          out.set(profileId, {
-            profileId,
-            state: row ? (JSON.parse(row.state) as ProfileState) : undefined,
-            traits,
-            memberships,
-          });
+          for (const s of q.scores.all(chunk))
+            out.get(s.profile_id)!.stored!.scores.set(s.condition_id, s.value);
         }
         return out;
       }),
@@ -168,6 +182,13 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
   };
 }
 
+const sortedBy = <T>(rows: readonly T[], key: (row: T) => string): readonly T[] => {
+  if (rows.length < 2) return rows;
+  const keyed = rows.map((row) => ({ row, key: key(row) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.row);
+};
+
 /** Applies a batch's audience results inside the caller's transaction. */
 export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => void {
   const w = {
@@ -197,9 +218,14 @@ export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => 
       w.dropMemberships.run(id);
       w.dropScores.run(id);
     }
-    for (const s of writes.states) w.state.run(s.profileId, JSON.stringify(s.state), s.wakeAt);
-    for (const m of writes.exited) w.exit.run(m.audience, m.profileId);
-    for (const m of writes.entered) w.enter.run(m.audience, m.profileId, m.since, m.heldOut ? 1 : 0);
+    // Rows in key order: consecutive writes land on the same pages, so a large batch reads and
+    // dirties each page once rather than once per profile.
+    for (const s of sortedBy(writes.states, (s) => s.profileId))
+      w.state.run(s.profileId, s.text ?? JSON.stringify(s.state), s.wakeAt);
+    for (const m of sortedBy(writes.exited, (m) => `${m.audience}\u0000${m.profileId}`))
+      w.exit.run(m.audience, m.profileId);
+    for (const m of sortedBy(writes.entered, (m) => `${m.audience}\u0000${m.profileId}`))
+      w.enter.run(m.audience, m.profileId, m.since, m.heldOut ? 1 : 0);
     for (const c of writes.changes) {
       w.change.run(
         c.audience,
@@ -211,7 +237,7 @@ export function audienceWriter(db: SqliteDatabase): (writes: AudienceWrites) => 
         c.heldOut ? 1 : 0,
       );
     }
-    for (const s of writes.scores) {
+    for (const s of sortedBy(writes.scores, (s) => `${s.conditionId}\u0000${s.profileId}`)) {
       if (s.value === undefined) w.unscore.run(s.conditionId, s.profileId);
       else w.score.run(s.conditionId, s.profileId, s.value);
     }

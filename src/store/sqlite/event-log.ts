@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { IncomingEvent, LoggedEvent } from '../../ingest/event.ts';
 import type { Message, MessageType } from '../../ingest/messages.ts';
 import type { AppendOutcome, EventLog } from '../ports.ts';
@@ -17,36 +18,305 @@ export interface EventRow {
   body: string;
 }
 
-export function sqliteEventLog(db: SqliteDatabase): EventLog {
-  const insert = db.prepare(
-    `INSERT OR IGNORE INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+/** An event as the INSERT takes it: source, messageId, type, userId, anonymousId, name, ts, receivedAt, body. */
+export type EventTuple = [
+  string,
+  string,
+  MessageType,
+  string | null,
+  string | null,
+  string | null,
+  number,
+  number,
+  string,
+];
+
+export type Outcome = AppendOutcome['results'][number];
+
+export interface EventLogOptions {
+  /** Logged events whose ids are held in memory before they are merged into `event_ids`. Default 65,536. */
+  mergeEvery?: number;
+}
+
+export const toTuple = (e: IncomingEvent): EventTuple => [
+  e.sourceId,
+  e.messageId,
+  e.type,
+  e.userId,
+  e.anonymousId,
+  e.name,
+  e.timestamp,
+  e.receivedAt,
+  e.body ?? JSON.stringify(e.message),
+];
+
+export interface EventLogWriter {
+  /** Appends the batches in one transaction; one outcome per event, in order. */
+  append(batches: readonly (readonly EventTuple[])[]): Outcome[][];
+  /** Moves the in-memory ids into `event_ids` when enough have gathered; run between commits. */
+  merge(): void;
+}
+
+/** The lookup key of a (source, messageId) pair in `event_ids`: 48 bits of its SHA-1. */
+export function eventIdKey(sourceId: string, messageId: string): number {
+  return parseInt(hash('sha1', `${sourceId}\u0000${messageId}`, 'hex').slice(0, 12), 16);
+}
+
+/**
+ * A Bloom filter over event_ids keys: a miss (about 99% of new events) skips the index lookup,
+ * which reads a random page of event_ids. Sized for twice the keys it starts with at 10 bits a
+ * key, 7 probes: under 1% false hits until it is full and rebuilt.
+ */
+class IdFilter {
+  private readonly bits: Uint32Array;
+  private readonly mask: number;
+  private count = 0;
+
+  constructor(keys: number) {
+    const size = 2 ** Math.max(20, Math.ceil(Math.log2(Math.max(1, keys) * 20)));
+    this.bits = new Uint32Array(size / 32);
+    this.mask = size - 1;
+  }
+
+  /** False once the filter holds more keys than it was sized for; it should then be rebuilt. */
+  get roomy(): boolean {
+    return this.count * 10 <= this.mask;
+  }
+
+  add(key: number): void {
+    this.count++;
+    this.probe(key, true);
+  }
+
+  mayHave(key: number): boolean {
+    return this.probe(key, false);
+  }
+
+  private probe(key: number, set: boolean): boolean {
+    const h1 = Math.imul(Math.floor(key / 0x1000000), 0x9e3779b1) >>> 0;
+    const h2 = (Math.imul(key % 0x1000000, 0x85ebca77) | 1) >>> 0;
+    for (let i = 0; i < 7; i++) {
+      const bit = (h1 + i * h2) & this.mask;
+      const word = bit >>> 5;
+      const flag = 1 << (bit & 31);
+      if (set) this.bits[word]! |= flag;
+      else if ((this.bits[word]! & flag) === 0) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Appends to the event log on one connection, synchronously, deduplicated by (source, messageId)
+ * for all time.
+ *
+ * Message ids are random, so a B-tree keyed by them takes a random page write per event. Instead
+ * the ids of the newest events (the tail: seq above `event_ids_state.indexed_through`) are held
+ * in memory, and every `mergeEvery` events they are hashed and merged into `event_ids` in key
+ * order, in one transaction that writes each of its pages at most once. A lookup checks the tail,
+ * then `event_ids`, confirming a hash hit against the event row itself. The tail is re-read from
+ * the database whenever another connection has appended or merged, so a second process (an
+ * import) deduplicates correctly too.
+ */
+export function eventLogWriter(db: SqliteDatabase, options: EventLogOptions = {}): EventLogWriter {
+  const mergeEvery = options.mergeEvery ?? 65_536;
+  const insert = db.prepare<EventTuple>(
+    `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const head = db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck();
+  const indexedThrough = db
+    .prepare<[], number>('SELECT indexed_through FROM event_ids_state WHERE id = 1')
+    .pluck();
+  const setIndexedThrough = db.prepare('UPDATE event_ids_state SET indexed_through = ? WHERE id = 1');
+  const tailRows = db.prepare<[number, number], { seq: number; source_id: string; message_id: string }>(
+    'SELECT seq, source_id, message_id FROM events WHERE seq > ? AND seq <= ?',
+  );
+  // A profile's deletion removes its events: a tail entry counts only while its row is there.
+  const stillLogged = db.prepare<[number], number>('SELECT 1 FROM events WHERE seq = ?').pluck();
+  const allIds = db.prepare<[], number>('SELECT key FROM event_ids').pluck();
+  const idCount = db.prepare<[], number>('SELECT count(*) FROM event_ids').pluck();
+  const indexed = db
+    .prepare<[number, string, string], number>(
+      `SELECT e.seq FROM event_ids i JOIN events e ON e.seq = i.seq
+       WHERE i.key = ? AND e.source_id = ? AND e.message_id = ? LIMIT 1`,
+    )
+    .pluck();
+  db.function('event_id_key', { deterministic: true }, (source: unknown, id: unknown) =>
+    eventIdKey(String(source), String(id)),
+  );
+  const addIds = db.prepare<[number, number]>(
+    `INSERT OR IGNORE INTO event_ids (key, seq)
+     SELECT event_id_key(source_id, message_id) AS key, seq FROM events WHERE seq > ? AND seq <= ? ORDER BY key`,
+  );
+
+  /** `${source}\0${messageId}` → seq of the events with seq in (watermark, known]. */
+  const tail = new Map<string, number>();
+  let watermark = -1;
+  let known = 0;
+  /** The event_ids keys and seqs this writer appended since the tail was last read. */
+  let ownKeys: number[] = [];
+  let ownSeqs: number[] = [];
+  /** True while the tail holds only this writer's rows, so ownKeys can be merged without reading them back. */
+  let onlyOwn = false;
+  /** Holds every key of event_ids up to indexed_through = filterThrough; rebuilt when that differs. */
+  let filter = new IdFilter(0);
+  let filterThrough = -1;
+
+  /** Brings the tail up to date with the database; runs inside the write transaction. */
+  const syncTail = (): void => {
+    const through = indexedThrough.get() ?? 0;
+    if (through !== filterThrough) {
+      filter = new IdFilter(idCount.get() ?? 0);
+      for (const key of allIds.iterate()) filter.add(key);
+      filterThrough = through;
+    }
+    if (through !== watermark) {
+      tail.clear();
+      watermark = known = through;
+      ownKeys = [];
+      ownSeqs = [];
+      onlyOwn = true;
+    }
+    const top = head.get() ?? 0;
+    if (top > known) {
+      for (const row of tailRows.iterate(known, top))
+        tail.set(`${row.source_id}\u0000${row.message_id}`, row.seq);
+      known = top;
+      onlyOwn = false;
+    }
+  };
+
+  const appendAll = db.transaction((batches: readonly (readonly EventTuple[])[]): Outcome[][] => {
+    syncTail();
+    return batches.map((rows) =>
+      rows.map((row): Outcome => {
+        const key = `${row[0]}\u0000${row[1]}`;
+        const seen = tail.get(key);
+        if (seen !== undefined && stillLogged.get(seen) !== undefined) return 'duplicate';
+        const idKey = eventIdKey(row[0], row[1]);
+        if (filter.mayHave(idKey) && indexed.get(idKey, row[0], row[1]) !== undefined) return 'duplicate';
+        known = Number(insert.run(...row).lastInsertRowid);
+        tail.set(key, known);
+        ownKeys.push(idKey);
+        ownSeqs.push(known);
+        return 'stored';
+      }),
+    );
+  });
+
+  const addId = db.prepare<[number, number]>('INSERT OR IGNORE INTO event_ids (key, seq) VALUES (?, ?)');
+  // Merged in seq ranges of `mergeEvery`, each in its own transaction; from memory when every
+  // waiting row is this writer's, which saves reading the rows back.
+  const mergeRange = db.transaction((): boolean => {
+    const from = indexedThrough.get() ?? 0;
+    const top = head.get() ?? 0;
+    if (onlyOwn && from === watermark && top === known) {
+      const keys = ownKeys;
+      const seqs = ownSeqs;
+      const order = Array.from(keys.keys()).sort((a, b) => keys[a]! - keys[b]!);
+      for (const i of order) addId.run(keys[i]!, seqs[i]!);
+      setIndexedThrough.run(top);
+      if (filterThrough === from && filter.roomy) {
+        for (const key of keys) filter.add(key);
+        filterThrough = top;
+      }
+      return false;
+    }
+    const to = Math.min(top, from + mergeEvery);
+    if (to <= from) return false;
+    addIds.run(from, to);
+    setIndexedThrough.run(to);
+    return to < top;
+  });
+
+  /** Merges once `threshold` events wait (default `mergeEvery`); a failure is retried next time. */
+  const merge = (threshold = mergeEvery): void => {
+    try {
+      if ((head.get() ?? 0) - (indexedThrough.get() ?? 0) < threshold) return;
+      try {
+        while (mergeRange.immediate());
+      } finally {
+        watermark = -1;
+      }
+    } catch {
+      // Until a merge succeeds, lookups still see every id, in the tail. A closed database ends here too.
+    }
+  };
+
+  // An upgraded database (or one another process filled) is caught up at start, not on a request.
+  merge();
+
+  return {
+    append: (batches) => {
+      // A safety net: normally merge() ran after the last commit. This catches another process's
+      // import arriving meanwhile, before its ids would be read into memory.
+      merge(2 * mergeEvery);
+      try {
+        return appendAll.immediate(batches);
+      } catch (error) {
+        // The tail may hold ids of rolled-back rows: rebuild it from the database next time.
+        watermark = -1;
+        onlyOwn = false;
+        throw error;
+      }
+    },
+    merge: () => merge(),
+  };
+}
+
+interface Pending {
+  rows: EventTuple[];
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit around a synchronous writer: appends that arrive while the thread is busy share one
+ * transaction and one fsync, and each caller's promise settles once that transaction committed.
+ * Merging waits until the callers have their answers.
+ */
+export function groupCommit(writer: EventLogWriter): (rows: EventTuple[]) => Promise<AppendOutcome> {
+  let queue: Pending[] = [];
+  const flush = (): void => {
+    const pending = queue;
+    queue = [];
+    try {
+      const results = writer.append(pending.map((p) => p.rows));
+      pending.forEach((p, i) => p.resolve({ results: results[i]! }));
+    } catch (error) {
+      if (pending.length === 1) pending[0]!.reject(error);
+      // One caller's bad batch must not fail the others: retry each on its own.
+      else
+        for (const p of pending) {
+          try {
+            p.resolve({ results: writer.append([p.rows])[0]! });
+          } catch (own) {
+            p.reject(own);
+          }
+        }
+    }
+    setImmediate(() => writer.merge());
+  };
+  return (rows) =>
+    new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ rows, resolve, reject });
+    });
+}
+
+/** The event log on the caller's own connection and thread. */
+export function sqliteEventLog(db: SqliteDatabase, options: EventLogOptions = {}): EventLog {
   const read = db.prepare<[number, number], EventRow>(
     'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
   );
-  const head = db.prepare<[], { seq: number | null }>('SELECT max(seq) AS seq FROM events');
-  const appendAll = db.transaction((events: readonly IncomingEvent[]): AppendOutcome['results'] =>
-    events.map((e) => {
-      const { changes } = insert.run(
-        e.sourceId,
-        e.messageId,
-        e.type,
-        e.userId,
-        e.anonymousId,
-        e.name,
-        e.timestamp,
-        e.receivedAt,
-        JSON.stringify(e.message),
-      );
-      return changes === 1 ? 'stored' : 'duplicate';
-    }),
-  );
-
+  const head = db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck();
+  const append = groupCommit(eventLogWriter(db, options));
   return {
-    append: (events) => settle(() => ({ results: events.length === 0 ? [] : appendAll(events) })),
+    append: (events) =>
+      events.length === 0 ? Promise.resolve({ results: [] }) : append(events.map(toTuple)),
     readAfter: (after, limit) => settle(() => read.all(after, limit).map(toEvent)),
-    head: () => settle(() => head.get()?.seq ?? 0),
+    head: () => settle(() => head.get() ?? 0),
   };
 }
 

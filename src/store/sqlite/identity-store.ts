@@ -1,6 +1,8 @@
 import type {
   Identifier,
+  IdentifierKey,
   IdentifierKind,
+  IdentitySnapshot,
   IdentityOp,
   MergeCause,
   ProfileIdentities,
@@ -12,6 +14,13 @@ import { emptyWrites } from '../../engine/model.ts';
 import type { BatchCommit, IdentityStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
+
+/** Values per lookup statement, as JSON arrays: large enough to amortise each call. */
+const CHUNK = 5000;
+
+function* chunks(values: readonly string[]): Generator<string> {
+  for (let i = 0; i < values.length; i += CHUNK) yield JSON.stringify(values.slice(i, i + CHUNK));
+}
 
 interface IdentifierRow {
   kind: IdentifierKind;
@@ -48,11 +57,46 @@ export function sqliteIdentityStore(
     invalid: db.prepare<[string], { kind: 'email' | 'phone'; n: number }>(
       'SELECT kind, count(*) AS n FROM invalid_identifiers WHERE profile_id = ? GROUP BY kind',
     ),
+    // A whole batch per statement: values (or ids) go in as one JSON array.
+    ownersOf: db.prepare<[string, string], { profile_id: string }>(
+      'SELECT DISTINCT profile_id FROM identifiers WHERE kind = ? AND value IN (SELECT value FROM json_each(?))',
+    ),
+    profilesOf: db.prepare<[string], { id: string; created_at: number }>(
+      'SELECT id, created_at FROM profiles WHERE id IN (SELECT value FROM json_each(?))',
+    ),
+    identifiersOfAll: db.prepare<[string], IdentifierRow & { profile_id: string }>(
+      `SELECT profile_id, kind, value, address FROM identifiers
+       WHERE profile_id IN (SELECT value FROM json_each(?)) ORDER BY profile_id, first_seen, kind, value`,
+    ),
   };
-  const identifiersOf = (profileId: string): Identifier[] =>
-    q.identifiers
-      .all(profileId)
-      .map((r) => (r.address === null ? { kind: r.kind, value: r.value } : { ...r, address: r.address }));
+  const toIdentifier = (r: IdentifierRow): Identifier =>
+    r.address === null
+      ? { kind: r.kind, value: r.value }
+      : { kind: r.kind, value: r.value, address: r.address };
+  const identifiersOf = (profileId: string): Identifier[] => q.identifiers.all(profileId).map(toIdentifier);
+
+  /** Every profile owning one of `keys`: one lookup per identifier kind, then two for the profiles found. */
+  const snapshot = (keys: readonly IdentifierKey[]): IdentitySnapshot => {
+    const valuesByKind = new Map<IdentifierKind, Set<string>>();
+    for (const k of keys) {
+      let values = valuesByKind.get(k.kind);
+      if (!values) valuesByKind.set(k.kind, (values = new Set()));
+      values.add(k.value);
+    }
+    const ids = new Set<string>();
+    for (const [kind, values] of valuesByKind) {
+      for (const chunk of chunks([...values]))
+        for (const r of q.ownersOf.all(kind, chunk)) ids.add(r.profile_id);
+    }
+    const profiles = new Map<string, ProfileIdentities>();
+    for (const chunk of chunks([...ids])) {
+      for (const r of q.profilesOf.all(chunk))
+        profiles.set(r.id, { id: r.id, createdAt: r.created_at, identifiers: [] });
+      for (const r of q.identifiersOfAll.all(chunk))
+        profiles.get(r.profile_id)?.identifiers.push(toIdentifier(r));
+    }
+    return { profiles: [...profiles.values()] };
+  };
 
   const view = (id: string): ProfileView | undefined => {
     let row = q.profile.get(id);
@@ -75,20 +119,7 @@ export function sqliteIdentityStore(
   };
 
   return {
-    snapshot: (keys) =>
-      settle(() => {
-        const ids = new Set<string>();
-        for (const k of keys) {
-          const owner = q.owner.get(k.kind, k.value);
-          if (owner) ids.add(owner.profile_id);
-        }
-        const profiles: ProfileIdentities[] = [];
-        for (const id of ids) {
-          const row = q.profile.get(id);
-          if (row) profiles.push({ id, createdAt: row.created_at, identifiers: identifiersOf(id) });
-        }
-        return { profiles };
-      }),
+    snapshot: (keys) => settle(() => snapshot(keys)),
     commit: (ops, cursorName, from, to) =>
       commitBatch({ identity: ops, cursor: { name: cursorName, from, to }, audiences: emptyWrites() }),
     findProfile: (key) =>

@@ -5,6 +5,9 @@ import { openSqlite, settle } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
+import { sqliteSourceStore } from './source-store.ts';
+import { sqliteMonitorStore } from './monitor-store.ts';
+import { sqliteAdminQueries } from './admin-queries.ts';
 
 /** The embedded store: one SQLite file (`:memory:` for a throwaway one). */
 export function createSqliteStore(path: string): Store {
@@ -32,6 +35,9 @@ export function createSqliteStore(path: string): Store {
     identity: sqliteIdentityStore(db, commit),
     audiences: sqliteAudienceStore(db),
     sync: sqliteSyncStore(db),
+    sources: sqliteSourceStore(db),
+    monitor: sqliteMonitorStore(db),
+    admin: sqliteAdminQueries(db),
     commit,
     close: () => settle(() => void db.close()),
   };

@@ -156,4 +156,63 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX profiles_by_merged_into ON profiles (merged_into) WHERE merged_into IS NOT NULL;
   CREATE INDEX scores_by_profile ON scores (profile_id);
   `,
+  // Monitoring: check samples and audience sizes, kept as time series.
+  `
+  CREATE TABLE monitor_samples (
+    check_name TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    value REAL NOT NULL
+  );
+  CREATE INDEX monitor_samples_by_series ON monitor_samples (check_name, audience, destination, at);
+  CREATE INDEX monitor_samples_by_at ON monitor_samples (at);
+  `,
+  // Sourced audiences: every poll's outcome, and removals held back for confirmation.
+  `
+  CREATE TABLE source_polls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    audience TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    members INTEGER NOT NULL,
+    entered INTEGER NOT NULL,
+    exited INTEGER NOT NULL,
+    held INTEGER NOT NULL,
+    error TEXT
+  );
+  CREATE INDEX source_polls_by_audience ON source_polls (audience, id);
+  CREATE TABLE source_holds (
+    audience TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    profile_ids TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // Event dedupe leaves the events table: a UNIQUE index on random message ids cost a random page
+  // write per event. event_ids holds hashed (source, messageId) keys merged in sorted runs; events
+  // above indexed_through are looked up by the event log itself. Offsets (seq) are kept.
+  `
+  CREATE TABLE events_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    user_id TEXT,
+    anonymous_id TEXT,
+    name TEXT,
+    ts INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  INSERT INTO events_v2 (seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+    SELECT seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body FROM events;
+  DELETE FROM sqlite_sequence WHERE name = 'events_v2';
+  INSERT INTO sqlite_sequence (name, seq) SELECT 'events_v2', seq FROM sqlite_sequence WHERE name = 'events';
+  DROP TABLE events;
+  ALTER TABLE events_v2 RENAME TO events;
+  CREATE TABLE event_ids (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+  CREATE TABLE event_ids_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_through INTEGER NOT NULL);
+  INSERT INTO event_ids_state (id, indexed_through) VALUES (1, 0);
+  `,
 ];

@@ -202,6 +202,13 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
   const itemsOfMember = db.prepare<[string, string, string], ItemRow>(
     'SELECT * FROM sync_items WHERE destination = ? AND audience = ? AND profile_id = ?',
   );
+  const unmatchedAfter = db.prepare<
+    [string, string, string, number],
+    { audience: string; profileId: string }
+  >(
+    `SELECT audience, profile_id AS profileId FROM sync_unmatched
+     WHERE destination = ? AND (audience, profile_id) > (?, ?) ORDER BY audience, profile_id LIMIT ?`,
+  );
   const items = db.prepare<[string, string | null, string | null], ItemRow>(
     'SELECT * FROM sync_items WHERE destination = ? AND (? IS NULL OR contact = ?) ORDER BY contact, list',
   );
@@ -236,6 +243,8 @@ export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
       }),
     itemsOfMember: (destination, audience, profileId) =>
       settle(() => itemsOfMember.all(destination, audience, profileId).map(toItem)),
+    unmatchedAfter: (destination, after, limit) =>
+      settle(() => unmatchedAfter.all(destination, after.audience, after.profileId, limit)),
     items: (destination, contact) =>
       settle(() => items.all(destination, contact ?? null, contact ?? null).map(toItem)),
   };

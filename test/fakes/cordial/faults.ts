@@ -1,3 +1,4 @@
+import { prng } from '../../../src/shared/prng.ts';
 /** A response to send instead of handling the request. */
 export interface InjectedResponse {
   status: number;
@@ -31,18 +32,6 @@ export type FaultDecision =
   | { kind: 'reset'; latencyMs: number }
   | { kind: 'reset-after-apply'; latencyMs: number }
   | { kind: 'respond'; latencyMs: number; response: InjectedResponse; source: 'failNext' | 'status' };
-
-/** mulberry32: small, fast and good enough for fault dice. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const checkRate = (name: string, rate: number | undefined): void => {
   if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new Error(`${name} must be between 0 and 1`);

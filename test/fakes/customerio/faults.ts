@@ -1,3 +1,4 @@
+import { prng } from '../../../src/shared/prng.ts';
 /** Statuses that can be injected at a rate. */
 export type InjectableStatus = 429 | 500 | 502 | 503;
 
@@ -33,18 +34,6 @@ export type FaultDecision =
 
 /** What a membership page request gets from the pagination faults. */
 export type PageFault = 'fail' | 'truncate-empty' | 'truncate-404' | undefined;
-
-/** mulberry32: small, fast and good enough for fault dice. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const checkRate = (name: string, rate: number | undefined): void => {
   if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new Error(`${name} must be between 0 and 1`);

@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type { App } from '../app/app.ts';
+import type { Result } from '../shared/result.ts';
+import { ok } from '../shared/result.ts';
+import { adminAuth } from '../server/admin-auth.ts';
+import { errorBody } from '../server/errors.ts';
+import * as s from './schemas.ts';
+import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
+
+/** One admin endpoint, as data: the OpenAPI document and the server are both built from this table. */
+export interface AdminRoute {
+  method: 'GET' | 'POST';
+  /** OpenAPI path template, e.g. `/api/admin/audiences/{key}`. */
+  path: string;
+  summary: string;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  response: z.ZodType;
+  /** Extra error statuses besides 400 and 401, with what they mean. */
+  errors?: Record<number, string>;
+  handle(app: App, input: { params: never; query: never; body: never }): Promise<Result<unknown>>;
+}
+
+const route = <
+  P extends z.ZodObject | undefined,
+  Q extends z.ZodObject | undefined,
+  B extends z.ZodType | undefined,
+>(
+  r: Omit<AdminRoute, 'handle' | 'params' | 'query' | 'body'> & {
+    params?: P;
+    query?: Q;
+    body?: B;
+    handle(
+      app: App,
+      input: {
+        params: P extends z.ZodObject ? z.output<P> : undefined;
+        query: Q extends z.ZodObject ? z.output<Q> : undefined;
+        body: B extends z.ZodType ? z.output<B> : undefined;
+      },
+    ): Promise<Result<unknown>>;
+  },
+): AdminRoute => r;
+
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  route({
+    method: 'GET',
+    path: '/api/admin/audiences',
+    summary: 'Every audience: size, size series, match rate, last sync, pending and dead letters',
+    query: s.rangeQuery,
+    response: s.audiencesResponse,
+    handle: async (app, { query }) => ok(await audiencesView(app, query.range)),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/audiences/{key}',
+    summary: 'One audience: size over time, enters and exits, sync latency, holdout, sample members',
+    params: s.audienceParams,
+    query: s.rangeQuery,
+    response: s.audienceResponse,
+    errors: { 404: 'no audience has this key' },
+    handle: (app, { params, query }) => audienceView(app, params.key, query.range),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/profiles/{ref}',
+    summary:
+      'One profile: identifiers, merges, recent events, changes, and why it is in or out of each audience',
+    params: s.profileParams,
+    response: s.profileResponse,
+    errors: { 404: 'no profile is known by this reference' },
+    handle: (app, { params }) => profileView(app, params.ref),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/sync',
+    summary: 'Cordial sync: queue per audience, sends per minute, 429s, dead letters',
+    response: s.syncResponse,
+    handle: async (app) => ok(await syncView(app)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/sync/retry',
+    summary: 'Queue dead letters again: every one, or one audience’s',
+    body: s.retryBody,
+    response: s.retryResponse,
+    errors: { 404: 'no audience with this key syncs to Cordial' },
+    handle: (app, { body }) => retryDeadLetters(app, body),
+  }),
+];
+
+const STATUS: Record<string, number> = { not_found: 404 };
+
+const describeIssues = (where: string, error: z.ZodError): string =>
+  error.issues
+    .map((i) => `${where}${i.path.length > 0 ? `.${i.path.join('.')}` : ''}: ${i.message}`)
+    .join('; ');
+
+/** Registers the admin API: every route in ADMIN_ROUTES, behind the admin token. */
+export function adminRoutes(server: FastifyInstance, app: App): void {
+  const auth = adminAuth(app);
+  for (const r of ADMIN_ROUTES) {
+    server.route({
+      method: r.method,
+      url: r.path.replace(/\{(\w+)\}/g, ':$1'),
+      preHandler: auth,
+      handler: async (request, res) => {
+        const input: Record<string, unknown> = {};
+        for (const [part, schema, value] of [
+          ['params', r.params, request.params],
+          ['query', r.query, request.query],
+          ['body', r.body, request.body],
+        ] as const) {
+          if (schema === undefined) continue;
+          const parsed = schema.safeParse(value ?? (part === 'body' ? undefined : {}));
+          if (!parsed.success)
+            return res.code(400).send(errorBody('bad_request', describeIssues(part, parsed.error)));
+          input[part] = parsed.data;
+        }
+        const result = await r.handle(app, input as never);
+        if (!result.ok) {
+          return res
+            .code(STATUS[result.error.code] ?? 400)
+            .send(errorBody(result.error.code, result.error.message));
+        }
+        return res.code(200).send(result.value);
+      },
+    });
+  }
+}

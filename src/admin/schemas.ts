@@ -1,0 +1,214 @@
+import { z } from 'zod';
+
+/**
+ * The admin API's wire types, each defined once: handlers are typed from them, requests are
+ * validated by them and the OpenAPI document is generated from them.
+ */
+
+const ms = z.number().int().describe('milliseconds since the Unix epoch');
+
+export const rangeQuery = z.strictObject({
+  range: z
+    .enum(['15m', '1h', '6h', '24h', '7d'])
+    .default('1h')
+    .describe('how far back the series reach; counted per 15s, 1m, 5m, 1h and 6h respectively'),
+});
+
+export const sizePoint = z.object({ at: ms, size: z.number().int() });
+export const changeBucket = z.object({ at: ms, enters: z.number().int(), exits: z.number().int() });
+
+export const audienceSummary = z.object({
+  key: z.string(),
+  name: z.string(),
+  purpose: z.string(),
+  /** Members now, held-out members included. */
+  size: z.number().int(),
+  heldOut: z.number().int(),
+  series: z.array(sizePoint).describe('size at the end of each bucket, oldest first'),
+  syncs: z.boolean().describe('whether the audience is kept in step with a Cordial list'),
+  list: z.string().nullable(),
+  matchRate: z
+    .number()
+    .nullable()
+    .describe(
+      'share (0–1) of treated members the destination acknowledged holding; null when it does not sync or has none',
+    ),
+  lastSyncAt: ms.nullable(),
+  status: z.enum(['pass', 'warn', 'fail']).describe('the worst of the checks'),
+  stuck: z.number().int().nullable().describe('members in longer than the ttl; null for ttl none'),
+  drift: z
+    .number()
+    .nullable()
+    .describe('size vs its trailing 7-day mean, as a fraction; null without history'),
+  checks: z.array(
+    z.object({
+      check: z.string(),
+      destination: z.string(),
+      status: z.enum(['pass', 'warn', 'fail']),
+      message: z.string(),
+    }),
+  ),
+  pending: z.number().int(),
+  deadLetters: z.number().int(),
+  unmatched: z.number().int(),
+});
+
+export const audiencesResponse = z.object({
+  now: ms,
+  range: z.string(),
+  bucketMs: z.number().int(),
+  audiences: z.array(audienceSummary),
+});
+
+export const audienceParams = z.strictObject({ key: z.string().min(1).describe('the audience key') });
+
+const percentiles = z.object({
+  samples: z.number().int(),
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  max: z.number().nullable(),
+});
+
+export const audienceResponse = z.object({
+  now: ms,
+  range: z.string(),
+  bucketMs: z.number().int(),
+  audience: audienceSummary.extend({
+    ttlMs: z.number().nullable(),
+    activationDelayMs: z.number(),
+    holdoutPercent: z.number().nullable(),
+  }),
+  changes: z.array(changeBucket).describe('enters and exits per bucket, every bucket of the range'),
+  latencyMs: percentiles.describe(
+    'from when a change was due (after any activation delay) to Cordial acknowledging it, over the range',
+  ),
+  holdout: z.object({ treated: z.number().int(), heldOut: z.number().int() }),
+  members: z.array(
+    z.object({ profileId: z.string(), label: z.string().nullable(), since: ms, heldOut: z.boolean() }),
+  ),
+});
+
+export const profileParams = z.strictObject({
+  ref: z
+    .string()
+    .min(1)
+    .describe('a userId, or email:<address>, phone:<number>, anonymousId:<id>, profile:<id>'),
+});
+
+interface ExplanationWire {
+  text: string;
+  value: boolean;
+  nextChangeAt?: number | null | undefined;
+  children: ExplanationWire[];
+}
+const explanation: z.ZodType<ExplanationWire> = z.lazy(() =>
+  z.object({
+    text: z.string(),
+    value: z.boolean(),
+    nextChangeAt: z.number().nullable().optional(),
+    children: z.array(explanation),
+  }),
+);
+
+export const profileResponse = z.object({
+  now: ms,
+  profile: z.object({
+    id: z.string(),
+    createdAt: ms,
+    identifiers: z.array(z.object({ kind: z.string(), value: z.string(), address: z.string().optional() })),
+    traits: z.record(z.string(), z.object({ value: z.unknown(), ts: ms })),
+    merges: z.array(z.object({ from: z.string(), into: z.string(), cause: z.string(), at: ms })),
+    invalid: z.object({ email: z.number().int(), phone: z.number().int() }),
+  }),
+  events: z
+    .array(
+      z.object({
+        offset: z.number().int(),
+        type: z.string(),
+        name: z.string().nullable(),
+        timestamp: ms,
+        sourceId: z.string(),
+        properties: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .describe('the newest events, newest first'),
+  changes: z
+    .array(z.object({ audience: z.string(), change: z.enum(['enter', 'exit']), at: ms, cause: z.string() }))
+    .describe('membership changes, newest first'),
+  memberships: z.array(
+    z.object({
+      audience: z.string(),
+      name: z.string(),
+      member: z.boolean(),
+      since: ms.nullable(),
+      heldOut: z.boolean(),
+      nextChangeAt: ms.nullable(),
+      explanation,
+    }),
+  ),
+});
+
+export const syncResponse = z.object({
+  now: ms,
+  configured: z.boolean().describe('whether Cordial sync runs in this server'),
+  nextDueAt: ms.nullable(),
+  queue: z.array(
+    z.object({
+      audience: z.string(),
+      list: z.string(),
+      members: z.number().int(),
+      pending: z.number().int(),
+      dead: z.number().int(),
+      unmatched: z.number().int(),
+    }),
+  ),
+  bucketMs: z.number().int(),
+  sends: z
+    .array(
+      z.object({
+        at: ms,
+        ok: z.number().int(),
+        retried: z.number().int(),
+        dead: z.number().int(),
+        rateLimited: z.number().int(),
+      }),
+    )
+    .describe('send outcomes per minute over the last hour, every bucket'),
+  sendRatePerMinute: z.number().describe('acknowledged items per minute over the last 5 minutes'),
+  rateLimited: z.number().int().describe('429 responses over the last hour'),
+  deadLetters: z.array(
+    z.object({
+      audience: z.string(),
+      contact: z.string(),
+      list: z.string(),
+      desired: z.boolean(),
+      attempts: z.number().int(),
+      status: z.number().int().nullable(),
+      errorKey: z.string().nullable(),
+      message: z.string(),
+      at: ms,
+    }),
+  ),
+});
+
+export const retryBody = z
+  .strictObject({
+    audience: z.string().min(1).optional().describe("only this audience's dead letters"),
+    all: z.literal(true).optional().describe('every dead letter'),
+  })
+  .refine((b) => (b.audience === undefined) !== (b.all === undefined), {
+    message: 'send either {"all": true} or {"audience": "<key>"}',
+  });
+
+export const retryResponse = z.object({ queued: z.number().int() });
+
+export const errorResponse = z.object({
+  success: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+
+export type AudiencesResponse = z.infer<typeof audiencesResponse>;
+export type AudienceResponse = z.infer<typeof audienceResponse>;
+export type AudienceSummary = z.infer<typeof audienceSummary>;
+export type ProfileResponse = z.infer<typeof profileResponse>;
+export type SyncResponse = z.infer<typeof syncResponse>;

@@ -1,0 +1,256 @@
+import type { App } from '../app/app.ts';
+import { explainProfile, parseProfileRef } from '../engine/explain.ts';
+import { describeCause } from '../engine/model.ts';
+import { audienceHealth } from '../monitor/health.ts';
+import type { Result } from '../shared/result.ts';
+import { fail, ok } from '../shared/result.ts';
+import { dueAt } from '../sync/worker.ts';
+import type {
+  AudienceResponse,
+  AudienceSummary,
+  AudiencesResponse,
+  ProfileResponse,
+  SyncResponse,
+} from './schemas.ts';
+
+const DESTINATION = 'cordial';
+const MINUTE = 60_000;
+
+/** The ranges a dashboard chart can show, and the bucket each is counted in (ms): 24h is per hour. */
+export const RANGES = {
+  '15m': { rangeMs: 15 * MINUTE, bucketMs: MINUTE / 4 },
+  '1h': { rangeMs: 60 * MINUTE, bucketMs: MINUTE },
+  '6h': { rangeMs: 360 * MINUTE, bucketMs: 5 * MINUTE },
+  '24h': { rangeMs: 1440 * MINUTE, bucketMs: 60 * MINUTE },
+  '7d': { rangeMs: 10_080 * MINUTE, bucketMs: 360 * MINUTE },
+};
+export type Range = keyof typeof RANGES;
+
+interface Window {
+  now: number;
+  /** Start of the first bucket (aligned to the bucket size). */
+  start: number;
+  bucketMs: number;
+  /** Start of every bucket up to the one holding `now`. */
+  buckets: number[];
+}
+
+function window(now: number, range: Range): Window {
+  const { rangeMs, bucketMs } = RANGES[range];
+  const start = Math.floor((now - rangeMs) / bucketMs) * bucketMs;
+  const buckets: number[] = [];
+  for (let at = start; at <= now; at += bucketMs) buckets.push(at);
+  return { now, start, bucketMs, buckets };
+}
+
+/** Every bucket of the window with its enters and exits (zero where nothing changed). */
+async function changeSeries(app: App, audience: string, w: Window) {
+  const counted = new Map(
+    (await app.store.admin.changeBuckets(audience, w.start, w.bucketMs)).map((b) => [b.at, b]),
+  );
+  return w.buckets.map((at) => ({
+    at,
+    enters: counted.get(at)?.enters ?? 0,
+    exits: counted.get(at)?.exits ?? 0,
+  }));
+}
+
+/** Size at the end of each bucket, walked back from the size now, plus the size at the window's start. */
+function sizeSeries(size: number, changes: { at: number; enters: number; exits: number }[], w: Window) {
+  const points: { at: number; size: number }[] = [];
+  let after = size;
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const bucket = changes[i]!;
+    points.push({ at: Math.min(bucket.at + w.bucketMs, w.now), size: after });
+    after -= bucket.enters - bucket.exits;
+  }
+  points.push({ at: w.start, size: Math.max(0, after) });
+  return points.reverse();
+}
+
+async function summaries(app: App, w: Window, only?: string): Promise<AudienceSummary[]> {
+  const sizes = new Map((await app.store.admin.memberCounts()).map((c) => [c.audience, c]));
+  const counts = new Map((await app.store.sync.counts(DESTINATION)).map((c) => [c.audience, c]));
+  const sends = new Map((await app.store.admin.lastSends(DESTINATION)).map((s) => [s.audience, s]));
+  const targets = new Map(app.config.targets.map((t) => [t.audience, t]));
+  const health = new Map((await audienceHealth(app, { now: w.now, since: w.start })).map((a) => [a.key, a]));
+  const out: AudienceSummary[] = [];
+  for (const definition of app.config.audiences) {
+    if (only !== undefined && definition.key !== only) continue;
+    const size = sizes.get(definition.key)?.members ?? 0;
+    const heldOut = sizes.get(definition.key)?.heldOut ?? 0;
+    const sync = counts.get(definition.key);
+    const target = targets.get(definition.key);
+    const checked = health.get(definition.key);
+    out.push({
+      key: definition.key,
+      name: definition.name,
+      purpose: definition.purpose,
+      size,
+      heldOut,
+      series: sizeSeries(size, await changeSeries(app, definition.key, w), w),
+      syncs: target !== undefined,
+      list: target?.target.list ?? null,
+      matchRate: checked?.matchRate[0]?.rate ?? null,
+      lastSyncAt: checked?.lastSyncAt ?? sends.get(definition.key)?.lastOkAt ?? null,
+      status: checked?.status ?? 'pass',
+      stuck: checked?.stuck ?? null,
+      drift: checked?.drift ?? null,
+      checks: (checked?.checks ?? []).map((c) => ({
+        check: c.check,
+        destination: c.destination,
+        status: c.status,
+        message: c.message,
+      })),
+      pending: sync?.pending ?? 0,
+      deadLetters: sync?.dead ?? 0,
+      unmatched: sync?.unmatched ?? 0,
+    });
+  }
+  return out;
+}
+
+/** Every audience: size and its recent series, match rate, last sync, errors. */
+export async function audiencesView(app: App, range: Range): Promise<AudiencesResponse> {
+  const w = window(app.clock.now(), range);
+  return { now: w.now, range, bucketMs: w.bucketMs, audiences: await summaries(app, w) };
+}
+
+const percentile = (sorted: number[], p: number): number | null =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** One audience in depth; not_found when no audience has this key. */
+export async function audienceView(app: App, key: string, range: Range): Promise<Result<AudienceResponse>> {
+  const definition = app.config.audiences.find((a) => a.key === key);
+  if (!definition) {
+    return fail({
+      code: 'not_found',
+      message: `no audience with key ${key}; known: ${app.config.audiences.map((a) => a.key).join(', ')}`,
+    });
+  }
+  const w = window(app.clock.now(), range);
+  const [summary] = await summaries(app, w, key);
+  const latencies = (await app.store.admin.acknowledged(DESTINATION, w.start, 5_000))
+    .filter((a) => a.audience === key)
+    .map((a) => Math.max(0, a.at - dueAt(a.desired ? 'enter' : 'exit', a.changedAt, definition)))
+    .sort((a, b) => a - b);
+  const members = await app.store.admin.sampleMembers(key, 20);
+  return ok({
+    now: w.now,
+    range,
+    bucketMs: w.bucketMs,
+    audience: {
+      ...summary!,
+      ttlMs: definition.ttl,
+      activationDelayMs: definition.activationDelay,
+      holdoutPercent: definition.holdout ?? null,
+    },
+    changes: await changeSeries(app, key, w),
+    latencyMs: {
+      samples: latencies.length,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      max: latencies.at(-1) ?? null,
+    },
+    holdout: { treated: summary!.size - summary!.heldOut, heldOut: summary!.heldOut },
+    members: members.map((m) => ({ ...m, label: m.label ?? null })),
+  });
+}
+
+/** A profile: identifiers, merges, recent events, changes and, per audience, in or out and why. */
+export async function profileView(app: App, ref: string): Promise<Result<ProfileResponse>> {
+  const parsed = parseProfileRef(ref, app.config.identity);
+  if (!parsed.ok) return parsed;
+  const profile =
+    'profileId' in parsed.value
+      ? await app.store.identity.getProfile(parsed.value.profileId)
+      : await app.store.identity.findProfile(parsed.value);
+  if (!profile) return fail({ code: 'not_found', message: `no profile is known by ${ref}` });
+  const now = app.clock.now();
+  const events = await app.store.admin.recentEvents(profile.id, 50);
+  const changes = (await app.store.audiences.changesOf(profile.id)).reverse().slice(0, 50);
+  const verdicts = await explainProfile(app.store, app.audiences, profile.id, now);
+  return ok({
+    now,
+    profile,
+    events: events.map((e) => {
+      const m = e.message as { properties?: Record<string, unknown>; traits?: Record<string, unknown> };
+      return {
+        offset: e.offset,
+        type: e.type,
+        name: e.name,
+        timestamp: e.timestamp,
+        sourceId: e.sourceId,
+        properties: m.properties ?? m.traits ?? {},
+      };
+    }),
+    changes: changes.map((c) => ({
+      audience: c.audience,
+      change: c.change,
+      at: c.at,
+      cause: describeCause(c.cause),
+    })),
+    memberships: verdicts.map((v) => ({
+      audience: v.audience,
+      name: v.name,
+      member: v.member,
+      since: v.since ?? null,
+      heldOut: v.heldOut ?? false,
+      nextChangeAt: v.nextChangeAt,
+      explanation: v.explanation,
+    })),
+  });
+}
+
+/** Cordial sync: queue per audience, sends per minute over the last hour, 429s, dead letters. */
+export async function syncView(app: App): Promise<SyncResponse> {
+  const w = window(app.clock.now(), '1h');
+  const counted = new Map(
+    (await app.store.admin.sendBuckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
+  );
+  const sends = w.buckets.map((at) => ({
+    at,
+    ok: counted.get(at)?.ok ?? 0,
+    retried: counted.get(at)?.retried ?? 0,
+    dead: counted.get(at)?.dead ?? 0,
+    rateLimited: counted.get(at)?.rateLimited ?? 0,
+  }));
+  const recent = sends.filter((s) => s.at >= w.now - 5 * MINUTE);
+  const dead = await app.store.sync.deadLetters(DESTINATION);
+  return {
+    now: w.now,
+    configured: app.sync !== undefined,
+    nextDueAt: await app.store.sync.nextDueAt(DESTINATION),
+    queue: await app.store.sync.counts(DESTINATION),
+    bucketMs: w.bucketMs,
+    sends,
+    sendRatePerMinute: recent.reduce((n, s) => n + s.ok, 0) / 5,
+    rateLimited: sends.reduce((n, s) => n + s.rateLimited, 0),
+    deadLetters: dead.slice(0, 200).map((d) => ({
+      audience: d.audience,
+      contact: d.contact,
+      list: d.list,
+      desired: d.desired,
+      attempts: d.attempts,
+      status: d.status ?? null,
+      errorKey: d.errorKey ?? null,
+      message: d.message,
+      at: d.at,
+    })),
+  };
+}
+
+/** Dead letters back to the queue: every one, or one syncing audience's. */
+export async function retryDeadLetters(
+  app: App,
+  request: { audience?: string | undefined },
+): Promise<Result<{ queued: number }>> {
+  const { audience } = request;
+  if (audience !== undefined && !app.config.targets.some((t) => t.audience === audience)) {
+    return fail({
+      code: 'not_found',
+      message: `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ') || 'none'}`,
+    });
+  }
+  return ok({ queued: await app.store.sync.retry(DESTINATION, audience) });
+}

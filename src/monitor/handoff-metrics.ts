@@ -1,0 +1,195 @@
+import type { Bus } from '../engine/events.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Store } from '../store/ports.ts';
+import type { CheckStatus } from './checks.ts';
+import type { CheckSettings, Snapshot } from './snapshot.ts';
+import { Registry } from './metrics.ts';
+
+export interface HandoffMetricsOptions {
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  settings: CheckSettings;
+  /** The latest check snapshot, when the check runner has one. */
+  latestChecks: () => Snapshot | undefined;
+  /** The processor's cursor name. Default `processor`. */
+  processorCursor?: string;
+}
+
+/** Seconds; event received → destination acknowledged spans sub-second sends to day-long activation delays. */
+const ACK_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21_600, 86_400];
+
+const STATUS_VALUE: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
+
+/** Handoff's Prometheus metrics: counters fed by the bus and the durable logs, gauges read at scrape time. */
+export interface HandoffMetrics {
+  registry: Registry;
+  /** The exposition text; concurrent scrapes are served one after another. */
+  render(): Promise<string>;
+  /** Stops listening to the bus. */
+  close(): void;
+}
+
+export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMetrics {
+  const { store, bus, clock, settings } = options;
+  const r = new Registry();
+  const destinations = [...new Set(settings.targets.map((t) => t.destination))];
+
+  const ingest = r.counter(
+    'handoff_ingest_events_total',
+    'Events received, by source, type and result (stored, duplicate, rejected); a refused message that named no valid type counts as type="unknown".',
+    ['source', 'type', 'result'],
+  );
+  const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.');
+  const processed = r.counter('handoff_processor_events_total', 'Events processed.');
+  const merges = r.counter('handoff_processor_merges_total', 'Profile merges.');
+  const lagEvents = r.gauge('handoff_processor_lag_events', 'Events logged but not yet processed.');
+  const lagSeconds = r.gauge(
+    'handoff_processor_lag_seconds',
+    'How long the oldest unprocessed event has waited, in seconds (0 when caught up).',
+  );
+  const size = r.gauge('handoff_audience_members', 'Members of each audience, held out included.', [
+    'audience',
+  ]);
+  const heldOut = r.gauge('handoff_audience_held_out_members', 'Held-out (control group) members.', [
+    'audience',
+  ]);
+  const changes = r.counter('handoff_audience_changes_total', 'Membership changes, by audience and change.', [
+    'audience',
+    'change',
+  ]);
+  const wakePending = r.gauge('handoff_wakeups_pending', 'Profiles with a wake-up scheduled.');
+  const wakeOverdue = r.gauge(
+    'handoff_wakeups_overdue',
+    'Wake-ups still pending longer than monitoring.overdueWakeupAfter past due.',
+  );
+  const requests = r.counter('handoff_sync_requests_total', 'Requests sent to a destination.', [
+    'destination',
+  ]);
+  const items = r.counter(
+    'handoff_sync_items_total',
+    'Items (contact, list) settled by sends, by result: ok, retry, dead.',
+    ['destination', 'result'],
+  );
+  const rateLimited = r.counter('handoff_sync_rate_limited_total', 'Requests answered 429.', ['destination']);
+  const pending = r.gauge('handoff_sync_pending_items', 'Items waiting to be sent.', ['destination']);
+  const retrying = r.gauge('handoff_sync_retry_queue_depth', 'Pending items waiting for a retry.', [
+    'destination',
+  ]);
+  const dead = r.gauge('handoff_sync_dead_letters', 'Dead-lettered items, by audience.', [
+    'destination',
+    'audience',
+  ]);
+  const ack = r.histogram(
+    'handoff_event_to_ack_seconds',
+    'Seconds from an event being received to the destination acknowledging the change it caused.',
+    ['destination', 'audience'],
+    ACK_BUCKETS,
+  );
+  const checkStatus = r.gauge(
+    'handoff_check_status',
+    'Latest status of each check: 0 pass, 1 warn, 2 fail.',
+    ['check', 'audience', 'destination'],
+  );
+  const checkValue = r.gauge('handoff_check_value', 'Latest value of each check.', [
+    'check',
+    'audience',
+    'destination',
+  ]);
+
+  const unsubscribe = [
+    bus.on('ingest.accepted', (e) => {
+      for (const [type, n] of Object.entries(e.duplicatesByType))
+        ingest.inc({ source: e.sourceId, type, result: 'duplicate' }, n);
+      for (const [type, n] of Object.entries(e.rejectedByType))
+        ingest.inc({ source: e.sourceId, type, result: 'rejected' }, n);
+    }),
+    bus.on('processor.batch', (e) => {
+      batches.inc();
+      processed.inc({}, e.events);
+      merges.inc({}, e.merges);
+    }),
+    bus.on('engine.changes', (e) => {
+      for (const c of e.changes) changes.inc({ audience: c.audience, change: c.change });
+    }),
+    bus.on('sync.sent', (e) => {
+      requests.inc({ destination: e.destination }, e.requests);
+      items.inc({ destination: e.destination, result: 'ok' }, e.ok);
+      items.inc({ destination: e.destination, result: 'retry' }, e.retried);
+      items.inc({ destination: e.destination, result: 'dead' }, e.dead);
+    }),
+  ];
+
+  // Stored events (with their type), 429s and acknowledgements are counted from the durable logs,
+  // from where they stood when this process started.
+  let marks: Promise<{ eventSeq: number; logId: number }> = store.monitor
+    .watermarks()
+    .catch(() => ({ eventSeq: 0, logId: 0 }));
+  r.collect(async () => {
+    const from = await marks;
+    const t = await store.monitor.tallies(from.eventSeq, from.logId);
+    marks = Promise.resolve({ eventSeq: t.eventSeq, logId: t.logId });
+    for (const s of t.stored) ingest.inc({ source: s.source, type: s.type, result: 'stored' }, s.count);
+    for (const x of t.rateLimited) rateLimited.inc({ destination: x.destination }, x.count);
+    for (const a of t.acknowledged)
+      ack.observe({ destination: a.destination, audience: a.audience }, Math.max(0, a.ms) / 1000);
+  });
+  r.collect(async () => {
+    const cursor = await store.cursors.get(options.processorCursor ?? 'processor');
+    const head = await store.events.head();
+    lagEvents.set({}, Math.max(0, head - cursor));
+    const oldest = await store.monitor.eventAfter(cursor);
+    lagSeconds.set({}, oldest ? Math.max(0, clock.now() - oldest.receivedAt) / 1000 : 0);
+  });
+  r.collect(async () => {
+    size.reset();
+    heldOut.reset();
+    for (const a of settings.audiences) {
+      size.set({ audience: a.key }, 0);
+      heldOut.set({ audience: a.key }, 0);
+    }
+    for (const c of await store.monitor.audienceCounts()) {
+      size.set({ audience: c.audience }, c.members);
+      heldOut.set({ audience: c.audience }, c.heldOut);
+    }
+    const w = await store.monitor.wakeups(clock.now() - settings.monitoring.overdueWakeupAfterMs);
+    wakePending.set({}, w.pending);
+    wakeOverdue.set({}, w.overdue);
+  });
+  r.collect(async () => {
+    dead.reset();
+    for (const d of destinations) {
+      const depth = await store.monitor.queueDepth(d);
+      pending.set({ destination: d }, depth.pending);
+      retrying.set({ destination: d }, depth.retrying);
+      for (const t of settings.targets.filter((t) => t.destination === d))
+        dead.set({ destination: d, audience: t.audience }, 0);
+      for (const [audience, n] of await store.monitor.deadCounts(d))
+        dead.set({ destination: d, audience }, n);
+    }
+  });
+  r.collect(() => {
+    const latest = options.latestChecks();
+    checkStatus.reset();
+    checkValue.reset();
+    for (const c of latest ? [...latest.audiences.flatMap((a) => a.checks), ...latest.checks] : []) {
+      const labels = { check: c.check, audience: c.audience, destination: c.destination };
+      checkStatus.set(labels, STATUS_VALUE[c.status]);
+      if (c.value !== undefined) checkValue.set(labels, c.value);
+    }
+    return Promise.resolve();
+  });
+
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    registry: r,
+    render() {
+      const next = queue.then(() => r.render());
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    close() {
+      for (const off of unsubscribe) off();
+    },
+  };
+}
