@@ -357,6 +357,27 @@ describe('a Customer.io-sourced audience', () => {
   });
 });
 
+describe('serving', () => {
+  test('polls on its interval and keeps the list in step, with no one driving it', async () => {
+    await h.close();
+    h = harness({
+      extra: stringify({ ...extra(), customerio: { ...extra().customerio, pollEvery: '300ms' } }),
+      env: env(),
+    });
+    cio.segments.create('VIP', people(1, 30));
+    h.app.start();
+    const until = async (what: string, done: () => boolean) => {
+      for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(done(), what);
+    };
+    await until('the list filled', () => listed().length === 30);
+    cio.segments.setMembers(1, people(11, 35));
+    await until('the list followed the segment', () => listed().join() === segmentEmails().join());
+    const polls = await h.app.store.sources.polls('cio_vip', 0);
+    assert.ok(polls.length >= 2 && polls.every((p) => p.outcome === 'applied'));
+  });
+});
+
 describe('sourced membership through identity changes', () => {
   test('follows a merge into the surviving profile, and a deletion takes it out', async () => {
     cio.segments.create('VIP', []);

@@ -89,11 +89,17 @@ export class SegmentSource {
 
   /** Polls every sourced audience now, then each on its own interval. */
   start(): void {
+    const waiting = new Set<string>();
     for (const audience of this.audiences.values()) {
       const run = () => {
-        this.poll(audience.key).catch((error: unknown) =>
-          this.deps.logger.error({ err: error, audience: audience.key }, 'Customer.io poll failed'),
-        );
+        // A poll slower than its interval is not queued again behind itself.
+        if (waiting.has(audience.key)) return;
+        waiting.add(audience.key);
+        this.poll(audience.key)
+          .catch((error: unknown) =>
+            this.deps.logger.error({ err: error, audience: audience.key }, 'Customer.io poll failed'),
+          )
+          .finally(() => waiting.delete(audience.key));
       };
       run();
       const timer = setInterval(run, audience.pollEveryMs);
