@@ -331,4 +331,29 @@ describe('coalescing and activation delay', () => {
     );
     assert.deepEqual(listed('purchased-7d'), ['quick@example.com']);
   });
+
+  test('a 1h cadence sends the audience net change at the hour, nothing in between', async () => {
+    // t0 is 21:10; the boundaries are 22:00 and 23:00.
+    await redefine([{ ...audiences[0]!, cadence: '1h' }, audiences[1]!]);
+    await send(...shopper('ann@example.com'), ...shopper('bob@example.com'));
+    clock.advance(20 * 60_000); // 21:30
+    await send({ type: 'track', userId: 'bob', event: 'Order Completed', properties: { revenue: 5 } });
+    await h.app.settle();
+    assert.deepEqual(listed('cart-0-4h'), [], 'nothing before the boundary');
+    assert.deepEqual(listed('purchased-7d'), ['bob@example.com'], 'realtime audiences are not held');
+    clock.set(Date.parse('2026-11-28T22:00:00.000Z'));
+    await h.app.settle();
+    assert.deepEqual(listed('cart-0-4h'), ['ann@example.com'], 'bob entered and left within the hour');
+    assert.ok(
+      !fake.requests.some((r) => JSON.stringify(r.body ?? {}).includes('"cart-0-4h":false')),
+      'no removal for an add never sent',
+    );
+    clock.advance(10 * 60_000); // 22:10
+    await send({ type: 'track', userId: 'ann', event: 'Order Completed', properties: { revenue: 5 } });
+    await h.app.settle();
+    assert.deepEqual(listed('cart-0-4h'), ['ann@example.com'], 'the exit waits for 23:00');
+    clock.set(Date.parse('2026-11-28T23:00:00.000Z'));
+    await h.app.settle();
+    assert.deepEqual(listed('cart-0-4h'), []);
+  });
 });
