@@ -55,7 +55,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       'p',
       { class: 'muted' },
       `In the last ${range}: ${count(data.changes.reduce((n, c) => n + c.enters, 0))} entered, ${count(data.changes.reduce((n, c) => n + c.exits, 0))} exited. ` +
-        `TTL ${a.ttlMs === null ? 'none' : duration(a.ttlMs)}, activation delay ${duration(a.activationDelayMs)}.`,
+        `TTL ${a.ttlMs === null ? 'none' : duration(a.ttlMs)}, activation delay ${a.activationDelayMs === 0 ? 'none' : duration(a.activationDelayMs)}.`,
     ),
     a.checks.length === 0
       ? null
