@@ -7,6 +7,7 @@ import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness, sequentialIds } from '../helpers/harness.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { audienceHealth, checkSeries, monitorHealth } from '../../src/monitor/health.ts';
+import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
 
 const ADMIN = 'metrics-admin-token';
 const t0 = Date.parse('2026-11-28T21:10:00.000Z');
@@ -14,32 +15,7 @@ const clock = new ManualClock(t0);
 let fake: FakeCordial;
 let h: Harness;
 
-const audiences = [
-  {
-    key: 'cart_0_4h',
-    name: 'CI | Cart | 0-4h | No Purchase',
-    purpose: 'cart reminder',
-    channels: ['email'],
-    ttl: '4h',
-    condition: {
-      all: [
-        { type: 'event', event: 'Product Added', within: '4h' },
-        { not: { type: 'since_last', event: 'Order Completed', since: 'Product Added' } },
-      ],
-    },
-    destinations: [{ cordial: { list: 'cart-0-4h', identifier: 'email' } }],
-  },
-  {
-    key: 'purchased_7d',
-    name: 'SUP | Purchased | 7d',
-    purpose: 'suppress recent buyers',
-    channels: ['paid_social'],
-    ttl: '7d',
-    priority: 100,
-    condition: { type: 'event', event: 'Order Completed', within: '7d' },
-    destinations: [{ cordial: { list: 'purchased-7d', identifier: 'email' } }],
-  },
-];
+const audiences = CART_AND_PURCHASERS;
 
 before(async () => {
   fake = await startFakeCordial({ now: () => clock.now() });
