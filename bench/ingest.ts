@@ -17,16 +17,20 @@
  *    index the log used for dedupe before event_ids: the former ceiling, to compare with older runs.
  *
  * Prints events/s acknowledged, p50/p99 request latency, peak RSS, the raw rate and the ratio,
- * a Markdown table for the README and a one-line JSON summary. Temp files are removed.
+ * the CPU each thread used (server main thread, ingest parse workers, clients, GC and other helper
+ * threads; Linux only) with the load average the run started under, a Markdown table for the
+ * README and a one-line JSON summary. Temp files are removed.
+ * `--parse-workers N` sets the server's ingest parse workers (0: parse on the main thread), to
+ * compare with its default (one less than the CPUs).
  * `--profile [file.cpuprofile]` CPU-profiles the server's thread during the ingest phase only,
  * writes the profile (open it in Chrome DevTools or speedscope) and prints the top self-time
  * functions; the sampler costs a few percent, so profiled runs are not for the README.
  * Exit status 1 when a request failed or the row count is wrong (not for missing the target).
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -74,6 +78,60 @@ interface ClientResult {
   /** Share of the run the clients' event loop was busy (0–1); near 1 means the clients limit the rate. */
   loopBusy: number;
   failures: string[];
+  /** The clients' OS thread id (Linux), to split the process's CPU time by thread. */
+  threadId: number | undefined;
+}
+
+/** This thread's OS id on Linux (/proc/thread-self), else undefined. */
+function osThreadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) each thread of this process has used, by OS thread id; empty off Linux. */
+function cpuByThread(): Map<number, number> {
+  const seconds = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the parenthesised name: state is the first, utime the 12th, stime the 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seconds.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    }
+  } catch {
+    // Not Linux: the split is left out of the report.
+  }
+  return seconds;
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times, on every common platform. */
+const CLOCK_TICKS = 100;
+
+/**
+ * Cores each part of the run kept busy: the server's main thread, the threads started during the
+ * run (the ingest parse workers), the clients' thread, and the rest (GC and libuv helpers).
+ */
+function cpuSplit(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  seconds: number,
+  clientThread: number | undefined,
+): { main: number; started: number; startedThreads: number; clients: number; other: number } | undefined {
+  if (after.size === 0) return undefined;
+  const split = { main: 0, started: 0, startedThreads: 0, clients: 0, other: 0 };
+  for (const [tid, cpu] of after) {
+    const used = (cpu - (before.get(tid) ?? 0)) / seconds;
+    if (tid === process.pid) split.main += used;
+    if (tid === clientThread && tid !== process.pid) split.clients += used;
+    else if (!before.has(tid)) {
+      split.started += used;
+      split.startedThreads++;
+    } else if (tid !== process.pid) split.other += used;
+  }
+  if (clientThread === process.pid) split.clients = split.main;
+  return split;
 }
 
 /** C loops, each taking the next body until none are left. */
@@ -110,7 +168,7 @@ async function sendAll(job: ClientJob): Promise<ClientResult> {
   };
   await Promise.all(Array.from({ length: job.clients }, loop));
   const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
-  return { latencies, acknowledged, failures, loopBusy };
+  return { latencies, acknowledged, failures, loopBusy, threadId: osThreadId() };
 }
 
 // The worker side: receive the job, say ready, send on 'go', report back.
@@ -142,6 +200,8 @@ interface Options {
   profiles: number | undefined;
   sameThread: boolean;
   profile: string | undefined;
+  /** Ingest parse workers; 0 parses every body on the server's main thread; undefined: the server's default. */
+  parseWorkers: number | undefined;
 }
 
 function options(): Options {
@@ -158,13 +218,14 @@ function options(): Options {
       seed: { type: 'string', default: '1' },
       profiles: { type: 'string' },
       'same-thread': { type: 'boolean', default: false },
+      'parse-workers': { type: 'string' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--profile [out.cpuprofile]]',
+      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]]',
     );
     process.exit(0);
   }
@@ -181,6 +242,12 @@ function options(): Options {
     seed: values.seed,
     profiles: values.profiles === undefined ? undefined : count('profiles', values.profiles),
     sameThread: values['same-thread'],
+    parseWorkers:
+      values['parse-workers'] === undefined
+        ? undefined
+        : values['parse-workers'] === '0'
+          ? 0
+          : count('parse-workers', values['parse-workers']),
     profile:
       values.profile === undefined
         ? undefined
@@ -208,7 +275,7 @@ async function main(): Promise<void> {
   checkInsertMatchesStore();
   const { events: n, clients, batch } = opts;
   console.log(
-    `handoff ingest benchmark: ${fmt(n)} events, ${clients} clients (${opts.sameThread ? 'server thread' : 'worker thread'}), ${batch}-event batches; node ${process.version}, ${cpus().length} CPUs`,
+    `handoff ingest benchmark: ${fmt(n)} events, ${clients} clients (${opts.sameThread ? 'server thread' : 'worker thread'}), ${batch}-event batches, ${opts.parseWorkers === undefined ? 'default' : opts.parseWorkers} ingest parse workers; node ${process.version}, ${cpus().length} CPUs`,
   );
 
   // 1. Generate and serialise, unmeasured.
@@ -279,7 +346,10 @@ async function main(): Promise<void> {
     );
     if (!config.ok) throw new Error(config.error.message);
     const app = createApp({ config: config.value });
-    const server = buildServer(app);
+    const server = buildServer(
+      app,
+      opts.parseWorkers === undefined ? {} : { ingestParse: { workers: opts.parseWorkers } },
+    );
     const base = await server.listen({ port: 0, host: '127.0.0.1' });
     const job: ClientJob = {
       url: `${base}/v1/batch`,
@@ -309,11 +379,14 @@ async function main(): Promise<void> {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
     const cpuBefore = process.cpuUsage();
+    const threadsBefore = cpuByThread();
+    const loadBefore = loadavg()[0]!;
     const serverLoopBefore = performance.eventLoopUtilization();
     started = performance.now();
     const result = await send();
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const split = cpuSplit(threadsBefore, cpuByThread(), seconds, result.threadId);
     const serverLoopBusy = performance.eventLoopUtilization(serverLoopBefore).utilization;
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
@@ -338,6 +411,12 @@ async function main(): Promise<void> {
     console.log(
       `ingest: ${fmt(rate)} events/s acknowledged (${fmt(result.acknowledged)} in ${fmt(seconds, 2)} s); latency p50 ${fmt(p50, 1)} ms, p99 ${fmt(p99, 1)} ms; RSS ${fmt(mb(rssBefore))} MB before, ${fmt(mb(rssPeak))} MB peak; CPU ${fmt(cpuCores, 2)} cores busy (${fmt((1e6 * cpuCores * seconds) / n, 1)} µs of CPU an event, clients included); event loop busy: server ${fmt(100 * serverLoopBusy)}%, clients ${fmt(100 * result.loopBusy)}%`,
     );
+    if (split) {
+      const total = split.main + split.started + split.other + (opts.sameThread ? 0 : split.clients);
+      console.log(
+        `CPU by thread, in cores: server main thread ${fmt(split.main, 2)}, threads started during the run (ingest parse workers: ${split.startedThreads}) ${fmt(split.started, 2)}, clients ${fmt(split.clients, 2)}${opts.sameThread ? ' (the main thread)' : ''}, other threads (GC, libuv) ${fmt(split.other, 2)}; ${fmt(total, 2)} of ${cpus().length} CPUs. Load average (1 min) when the run started: ${fmt(loadBefore, 2)}`,
+      );
+    }
     const problems = [...result.failures.slice(0, 5)];
     if (result.failures.length > 5) problems.push(`… and ${result.failures.length - 5} more failed requests`);
     if (stored !== n) problems.push(`stored ${fmt(stored)} rows, expected ${fmt(n)}`);
@@ -395,6 +474,7 @@ async function main(): Promise<void> {
       clients,
       batch,
       clientThread: opts.sameThread ? 'server' : 'worker',
+      parseWorkers: opts.parseWorkers ?? 'default',
       eventsPerSec: Math.round(rate),
       p50Ms: Number(p50.toFixed(1)),
       p99Ms: Number(p99.toFixed(1)),
@@ -404,6 +484,13 @@ async function main(): Promise<void> {
       cpuCores: Number(cpuCores.toFixed(2)),
       serverLoopBusy: Number(serverLoopBusy.toFixed(2)),
       clientLoopBusy: Number(result.loopBusy.toFixed(2)),
+      cpuByThread: split && {
+        serverMain: Number(split.main.toFixed(2)),
+        parseWorkers: Number(split.started.toFixed(2)),
+        clients: Number(split.clients.toFixed(2)),
+        other: Number(split.other.toFixed(2)),
+      },
+      loadAverageBefore: Number(loadBefore.toFixed(2)),
       rawRowsPerSec: Math.round(rawRate),
       rawUniqueIndexRowsPerSec: Math.round(uniqueRate),
       ratioToUniqueIndex: Number(uniqueRatio.toFixed(3)),

@@ -23,3 +23,32 @@ export interface IncomingEvent {
 export interface LoggedEvent extends IncomingEvent {
   offset: number;
 }
+
+/**
+ * A checked event as the log's columns, without the parsed message: sourceId, messageId, type,
+ * userId, anonymousId, name, timestamp (ms), receivedAt (ms), body (the message as JSON text).
+ * Compact enough to pass between threads cheaply.
+ */
+export type EventColumns = [
+  string,
+  string,
+  MessageType,
+  string | null,
+  string | null,
+  string | null,
+  number,
+  number,
+  string,
+];
+
+export const columnsOf = (e: IncomingEvent): EventColumns => [
+  e.sourceId,
+  e.messageId,
+  e.type,
+  e.userId,
+  e.anonymousId,
+  e.name,
+  e.timestamp,
+  e.receivedAt,
+  e.body ?? JSON.stringify(e.message),
+];

@@ -1,37 +1,19 @@
-import { createHash } from 'node:crypto';
-import type { z } from 'zod';
 import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { EventLog } from '../store/ports.ts';
-import type { IncomingEvent } from './event.ts';
+import type { AppendOutcome, EventLog } from '../store/ports.ts';
+import type { BatchDefaults, CheckContext, IngestRules } from './check.ts';
+import { checkMessage, typeOf } from './check.ts';
+import type { CheckedMessages, Rejection } from './check-request.ts';
+import type { EventColumns, IncomingEvent } from './event.ts';
 import type { Message, MessageType } from './messages.ts';
-import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, isPlainMessage, messageSchema } from './messages.ts';
-import { eventTime } from './timestamps.ts';
 
-/** Why one message of a call was not stored. */
-export interface Rejection {
-  index: number;
-  code: string;
-  message: string;
-}
+export type { BatchDefaults, IngestRules } from './check.ts';
+export type { Rejection } from './check-request.ts';
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
   rejected: Rejection[];
-}
-
-/** Per-source rules beyond the Segment spec. */
-export interface IngestRules {
-  /** An email in the traits (or context.traits) identifies the person without a userId, as Customer.io allows. */
-  emailIdentifies?: boolean;
-}
-
-/** Fields a batch call applies to every message in it. */
-export interface BatchDefaults {
-  context?: Record<string, unknown>;
-  integrations?: Record<string, unknown>;
-  sentAt?: unknown;
 }
 
 export interface IngestOptions {
@@ -42,12 +24,14 @@ export interface IngestOptions {
   maxFutureSkewMs: number;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Validates Segment-spec messages, stores the valid ones durably and says what happened to each. */
 export class IngestService {
   constructor(private readonly options: IngestOptions) {}
+
+  /** The clock reading and limits to check a call's messages with, taken when it arrives. */
+  checkContext(): CheckContext {
+    return { receivedAt: this.options.clock.now(), maxFutureSkewMs: this.options.maxFutureSkewMs };
+  }
 
   async ingest(
     sourceId: string,
@@ -56,147 +40,69 @@ export class IngestService {
     forcedType?: MessageType,
     rules: IngestRules = {},
   ): Promise<IngestResult> {
-    const receivedAt = this.options.clock.now();
+    const context = this.checkContext();
     const rejected: Rejection[] = [];
     const events: IncomingEvent[] = [];
     messages.forEach((raw, index) => {
-      const checked = this.check(raw, sourceId, receivedAt, defaults, forcedType, rules);
-      if ('code' in checked) rejected.push({ index, ...checked });
+      const checked = checkMessage(raw, sourceId, context, defaults, forcedType, rules);
+      if ('code' in checked) rejected.push({ index, code: checked.code, message: checked.message });
       else events.push(checked);
     });
-    const { results } = await this.options.log.append(events);
-    const duplicates = results.filter((r) => r === 'duplicate').length;
-    const accepted = events.length;
-    const tally = (types: Iterable<string>): Record<string, number> => {
-      const out: Record<string, number> = {};
-      for (const t of types) out[t] = (out[t] ?? 0) + 1;
-      return out;
-    };
+    const outcome = await this.options.log.append(events);
+    const rejectedTypes = rejected.map((r) => typeOf(messages[r.index], forcedType));
+    return this.report(sourceId, outcome, (i) => events[i]!.type, events.length, rejected, rejectedTypes);
+  }
+
+  /** Stores messages checked already (checkRequest, possibly on another thread) as `sourceId`'s. */
+  async ingestChecked(sourceId: string, checked: CheckedMessages): Promise<IngestResult> {
+    const { rows, rejected, rejectedTypes } = checked;
+    for (const row of rows) row[0] = sourceId;
+    const { log } = this.options;
+    const outcome = log.appendColumns
+      ? await log.appendColumns(rows)
+      : await log.append(rows.map(eventOfColumns));
+    return this.report(sourceId, outcome, (i) => rows[i]![2], rows.length, rejected, rejectedTypes);
+  }
+
+  private report(
+    sourceId: string,
+    { results }: AppendOutcome,
+    typeAt: (index: number) => string,
+    accepted: number,
+    rejected: Rejection[],
+    rejectedTypes: readonly string[],
+  ): IngestResult {
+    let duplicates = 0;
+    const duplicatesByType: Record<string, number> = {};
+    results.forEach((r, i) => {
+      if (r !== 'duplicate') return;
+      duplicates++;
+      const type = typeAt(i);
+      duplicatesByType[type] = (duplicatesByType[type] ?? 0) + 1;
+    });
+    const rejectedByType: Record<string, number> = {};
+    for (const t of rejectedTypes) rejectedByType[t] = (rejectedByType[t] ?? 0) + 1;
     this.options.bus.emit('ingest.accepted', {
       sourceId,
       stored: accepted - duplicates,
       duplicates,
       rejected: rejected.length,
-      duplicatesByType: tally(events.filter((_, i) => results[i] === 'duplicate').map((e) => e.type)),
-      rejectedByType: tally(rejected.map((r) => typeOf(messages[r.index], forcedType))),
+      duplicatesByType,
+      rejectedByType,
     });
     return { accepted, duplicates, rejected };
   }
-
-  private check(
-    raw: unknown,
-    sourceId: string,
-    receivedAt: number,
-    defaults: BatchDefaults,
-    forcedType: MessageType | undefined,
-    rules: IngestRules,
-  ): IncomingEvent | { code: string; message: string } {
-    if (!isRecord(raw)) return { code: 'invalid_message', message: 'a message must be a JSON object' };
-    const inferTrack = !forcedType && raw.type === undefined && typeof raw.event === 'string';
-    const changed =
-      forcedType || inferTrack || defaults.context || defaults.integrations || defaults.sentAt !== undefined;
-    // Copied only when something is filled in, so the caller's object is never changed.
-    const candidate: Record<string, unknown> = changed ? { ...raw } : raw;
-    if (forcedType) candidate.type = forcedType;
-    else if (inferTrack) candidate.type = 'track';
-    if (defaults.context && (candidate.context === undefined || isRecord(candidate.context))) {
-      candidate.context = { ...defaults.context, ...candidate.context };
-    }
-    if (defaults.integrations && candidate.integrations === undefined)
-      candidate.integrations = defaults.integrations;
-    if (candidate.sentAt === undefined && defaults.sentAt !== undefined) candidate.sentAt = defaults.sentAt;
-
-    let message: Message;
-    let body: string;
-    if (isPlainMessage(candidate)) {
-      message = candidate;
-      body = JSON.stringify(message);
-      const tooLarge = sizeProblem(body);
-      if (tooLarge) return tooLarge;
-    } else {
-      const tooLarge = sizeProblem(JSON.stringify(candidate));
-      if (tooLarge) return tooLarge;
-      const parsed = messageSchema.safeParse(candidate);
-      if (!parsed.success) return { code: 'invalid_message', message: describe(parsed.error, candidate) };
-      message = parsed.data;
-      body = JSON.stringify(message);
-    }
-    const userId = message.userId ?? null;
-    const anonymousId = message.anonymousId ?? null;
-    if (message.type === 'alias' && userId === null) {
-      return { code: 'missing_identifier', message: 'alias needs a userId (the new id) and a previousId' };
-    }
-    if (
-      userId === null &&
-      anonymousId === null &&
-      !(rules.emailIdentifies && emailOf(message) !== undefined)
-    ) {
-      return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
-    }
-    const time = eventTime(message, receivedAt, this.options.maxFutureSkewMs);
-    if (!time.ok) return time.error;
-    return {
-      sourceId,
-      messageId: message.messageId ?? contentId(message),
-      type: message.type,
-      userId,
-      anonymousId,
-      name: nameOf(message),
-      timestamp: time.value,
-      receivedAt,
-      message,
-      body,
-    };
-  }
 }
 
-function sizeProblem(body: string): { code: string; message: string } | undefined {
-  // A UTF-8 byte is at least one UTF-16 unit and at most three, so most bodies need no count.
-  if (body.length * 3 <= MAX_MESSAGE_BYTES) return undefined;
-  const bytes = Buffer.byteLength(body);
-  if (bytes <= MAX_MESSAGE_BYTES) return undefined;
-  return { code: 'message_too_large', message: `message is ${bytes} bytes; the limit is 32 KB per message` };
-}
-
-/**
- * The id of a message sent without a messageId: a hash of its content, leaving out `sentAt`,
- * which a client's retry of the same message changes.
- */
-function contentId(message: Message): string {
-  const { sentAt: _sentAt, ...content } = message;
-  return `sha1-${createHash('sha1').update(JSON.stringify(content)).digest('hex')}`;
-}
-
-function emailOf(m: Message): string | undefined {
-  const own = m.type === 'identify' && isRecord(m.traits) ? m.traits.email : undefined;
-  const context = isRecord(m.context) && isRecord(m.context.traits) ? m.context.traits.email : undefined;
-  const email = own ?? context;
-  return typeof email === 'string' && email.trim() !== '' ? email : undefined;
-}
-
-function nameOf(m: Message): string | null {
-  if (m.type === 'track') return m.event;
-  if (m.type === 'page' || m.type === 'screen') return m.name ?? null;
-  return null;
-}
-
-/** Turns a schema failure into one sentence naming the field, e.g. "track needs `event` (a string)". */
-function describe(error: z.ZodError, candidate: Record<string, unknown>): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid message';
-  const field = issue.path.join('.');
-  if (field === 'type') {
-    return `type must be one of identify, track, page, screen, group, alias (got ${JSON.stringify(candidate.type) ?? 'nothing'})`;
-  }
-  const value = issue.path.reduce<unknown>((v, k) => (isRecord(v) ? v[k as string] : undefined), candidate);
-  if (value === undefined) return `${String(candidate.type)} needs \`${field}\``;
-  if (issue.code === 'invalid_union') return `\`${field}\` must be a string`;
-  return `\`${field}\` is invalid: ${issue.message}`;
-}
-
-/** The type a refused message claimed, for counting: the route's type, a known `type`, else `unknown`. */
-function typeOf(raw: unknown, forcedType: MessageType | undefined): string {
-  if (forcedType !== undefined) return forcedType;
-  const type = isRecord(raw) ? raw.type : undefined;
-  return typeof type === 'string' && (MESSAGE_TYPES as readonly string[]).includes(type) ? type : 'unknown';
-}
+const eventOfColumns = (row: EventColumns): IncomingEvent => ({
+  sourceId: row[0],
+  messageId: row[1],
+  type: row[2],
+  userId: row[3],
+  anonymousId: row[4],
+  name: row[5],
+  timestamp: row[6],
+  receivedAt: row[7],
+  message: JSON.parse(row[8]) as Message,
+  body: row[8],
+});

@@ -1,24 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCodes } from 'fastify';
 import type { App } from '../app/app.ts';
-import type { BatchDefaults, IngestResult } from '../ingest/service.ts';
-import type { MessageType } from '../ingest/messages.ts';
+import type { IngestCall } from '../ingest/check-request.ts';
+import type { ParsePoolOptions } from '../ingest/parse-pool.ts';
+import { ParsePool } from '../ingest/parse-pool.ts';
+import type { IngestResult } from '../ingest/service.ts';
 import { MESSAGE_TYPES } from '../ingest/messages.ts';
 import { errorBody } from './errors.ts';
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The write key: HTTP Basic user (empty password), as Segment's clients send it, or `writeKey` in the body. */
-function writeKeyOf(request: FastifyRequest): string | undefined {
+function writeKeyOf(request: FastifyRequest, inBody: string | undefined): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const user = decoded.split(':')[0];
     if (user) return user;
   }
-  return isRecord(request.body) && typeof request.body.writeKey === 'string'
-    ? request.body.writeKey
-    : undefined;
+  return inBody;
 }
 
 function reply(res: FastifyReply, result: IngestResult): FastifyReply {
@@ -36,10 +34,25 @@ function reply(res: FastifyReply, result: IngestResult): FastifyReply {
   });
 }
 
-/** Segment-spec ingest: `/v1/{identify,track,page,screen,group,alias}` and `/v1/batch` (`/v1/import`). */
-export function ingestRoutes(server: FastifyInstance, app: App): void {
-  const authenticate = (request: FastifyRequest, res: FastifyReply): string | undefined => {
-    const key = writeKeyOf(request);
+/**
+ * Segment-spec ingest: `/v1/{identify,track,page,screen,group,alias}` and `/v1/batch` (`/v1/import`).
+ * Bodies arrive as raw bytes and are parsed and checked by a ParsePool (on worker threads when
+ * large), so the event loop spends its time on dedupe and the insert.
+ */
+export function ingestRoutes(
+  server: FastifyInstance,
+  app: App,
+  parse: ParsePoolOptions | ParsePool = {},
+): void {
+  const pool = parse instanceof ParsePool ? parse : new ParsePool(parse);
+  server.addHook('onClose', () => pool.close());
+
+  const authenticate = (
+    request: FastifyRequest,
+    res: FastifyReply,
+    inBody: string | undefined,
+  ): string | undefined => {
+    const key = writeKeyOf(request, inBody);
     const source = key === undefined ? undefined : app.sourceForKey(key);
     if (source === undefined) {
       void res
@@ -56,32 +69,28 @@ export function ingestRoutes(server: FastifyInstance, app: App): void {
     return source;
   };
 
-  const single = (type: MessageType) => async (request: FastifyRequest, res: FastifyReply) => {
-    const source = authenticate(request, res);
+  const handler = (call: IngestCall) => async (request: FastifyRequest, res: FastifyReply) => {
+    const checked = await pool.check(request.body as Buffer, call, app.ingest.checkContext());
+    // The answers fastify's own JSON parser gives (see mapRequestError).
+    if (checked.kind === 'empty') throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+    if (checked.kind === 'malformed') throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+    const source = authenticate(request, res, checked.writeKey);
     if (source === undefined) return res;
-    if (!isRecord(request.body))
-      return res.code(400).send(errorBody('invalid_body', 'the body must be a JSON object'));
-    const { writeKey: _key, ...message } = request.body;
-    return reply(res, await app.ingest.ingest(source, [message], {}, type));
+    if (checked.kind === 'invalid') return res.code(400).send(errorBody(checked.code, checked.message));
+    return reply(res, await app.ingest.ingestChecked(source, checked));
   };
-  for (const type of MESSAGE_TYPES) server.post(`/v1/${type}`, single(type));
 
-  const batch = async (request: FastifyRequest, res: FastifyReply) => {
-    const source = authenticate(request, res);
-    if (source === undefined) return res;
-    const body = request.body;
-    if (!isRecord(body) || !Array.isArray(body.batch)) {
-      return res
-        .code(400)
-        .send(errorBody('invalid_body', 'the body must be a JSON object with a "batch" array'));
-    }
-    if (body.batch.length === 0) return res.code(400).send(errorBody('empty_batch', '"batch" is empty'));
-    const defaults: BatchDefaults = {};
-    if (isRecord(body.context)) defaults.context = body.context;
-    if (isRecord(body.integrations)) defaults.integrations = body.integrations;
-    if (body.sentAt !== undefined) defaults.sentAt = body.sentAt;
-    return reply(res, await app.ingest.ingest(source, body.batch, defaults));
-  };
-  server.post('/v1/batch', batch);
-  server.post('/v1/import', batch);
+  void server.register((scope, _options, done) => {
+    // JSON (and sendBeacon's text/plain JSON) is kept as bytes here and parsed by the pool.
+    scope.removeContentTypeParser(['application/json', 'text/plain']);
+    scope.addContentTypeParser(
+      ['application/json', 'text/plain'],
+      { parseAs: 'buffer' },
+      (_request, body, parsed) => parsed(null, body),
+    );
+    for (const type of MESSAGE_TYPES) scope.post(`/v1/${type}`, handler(type));
+    scope.post('/v1/batch', handler('batch'));
+    scope.post('/v1/import', handler('batch'));
+    done();
+  });
 }

@@ -2,6 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app/app.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
+import type { ParsePool, ParsePoolOptions } from '../ingest/parse-pool.ts';
 import { mapRequestError } from './errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
 import { hookRoutes } from './hook-routes.ts';
@@ -14,6 +15,11 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Serve HTTPS with this PEM key and certificate (Customer.io's v4 Node client speaks only https). */
   https?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Where ingest request bodies are parsed and checked: pool options or a pool (closed with the
+   * server). Default: worker threads for bodies of 16 KB and up.
+   */
+  ingestParse?: ParsePoolOptions | ParsePool;
 }
 
 /**
@@ -51,7 +57,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     }),
   );
   server.get('/healthz', () => ({ ok: true }));
-  ingestRoutes(server, app);
+  ingestRoutes(server, app, options.ingestParse);
   customerioRoutes(server, app);
   hookRoutes(server, app);
   metricsRoute(server, app);

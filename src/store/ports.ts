@@ -1,4 +1,4 @@
-import type { IncomingEvent, LoggedEvent } from '../ingest/event.ts';
+import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { SyncStore } from '../sync/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
@@ -12,6 +12,11 @@ export interface EventLog {
    * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body.
    */
   append(events: readonly IncomingEvent[]): Promise<AppendOutcome>;
+  /**
+   * As `append`, for events already reduced to their columns (the ingest routes' fast path,
+   * which never builds the parsed message). Optional: without it the caller parses each body.
+   */
+  appendColumns?(rows: EventColumns[]): Promise<AppendOutcome>;
   /** Events with offset > `after`, oldest first, at most `limit`. */
   readAfter(after: number, limit: number): Promise<LoggedEvent[]>;
   /** The highest offset written so far (0 when empty). */

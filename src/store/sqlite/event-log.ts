@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
-import type { IncomingEvent, LoggedEvent } from '../../ingest/event.ts';
+import type { EventColumns, LoggedEvent } from '../../ingest/event.ts';
+import { columnsOf } from '../../ingest/event.ts';
 import type { Message, MessageType } from '../../ingest/messages.ts';
 import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -19,17 +20,7 @@ export interface EventRow {
 }
 
 /** An event as the INSERT takes it: source, messageId, type, userId, anonymousId, name, ts, receivedAt, body. */
-export type EventTuple = [
-  string,
-  string,
-  MessageType,
-  string | null,
-  string | null,
-  string | null,
-  number,
-  number,
-  string,
-];
+export type EventTuple = EventColumns;
 
 export type Outcome = AppendOutcome['results'][number];
 
@@ -38,17 +29,7 @@ export interface EventLogOptions {
   mergeEvery?: number;
 }
 
-export const toTuple = (e: IncomingEvent): EventTuple => [
-  e.sourceId,
-  e.messageId,
-  e.type,
-  e.userId,
-  e.anonymousId,
-  e.name,
-  e.timestamp,
-  e.receivedAt,
-  e.body ?? JSON.stringify(e.message),
-];
+export const toTuple = columnsOf;
 
 export interface EventLogWriter {
   /** Appends the batches in one transaction; one outcome per event, in order. */
@@ -315,6 +296,7 @@ export function sqliteEventLog(db: SqliteDatabase, options: EventLogOptions = {}
   return {
     append: (events) =>
       events.length === 0 ? Promise.resolve({ results: [] }) : append(events.map(toTuple)),
+    appendColumns: (rows) => (rows.length === 0 ? Promise.resolve({ results: [] }) : append(rows)),
     readAfter: (after, limit) => settle(() => read.all(after, limit).map(toEvent)),
     head: () => settle(() => head.get() ?? 0),
   };
