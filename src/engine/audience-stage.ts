@@ -104,7 +104,9 @@ export function evaluateProfile(
       : causeOf(set, audience, changed, trigger);
     const version = set.versions.get(audience) ?? '';
     if (member) {
-      const heldOut = isHeldOut(record.profileId, audience, definition?.holdout ?? 0);
+      const percent = definition?.holdout ?? 0;
+      // No holdout, no hash to compute: a bucket is never below 0.
+      const heldOut = percent > 0 && isHeldOut(record.profileId, audience, percent);
       const membership: Membership = { audience, profileId: record.profileId, since: now, heldOut };
       writes.entered.push(membership);
       writes.changes.push({

@@ -58,9 +58,10 @@ export async function evaluateBatch(
     const survivor = final(from);
     groups.set(survivor, [...(groups.get(survivor) ?? [survivor]), from]);
   }
-  const records = await store.audiences.load([
-    ...new Set([...batchEvents.keys(), ...mergedInto.keys(), ...deleted]),
-  ]);
+  // A profile created in this batch has no rows to read yet.
+  const records = await store.audiences.load(
+    [...new Set([...batchEvents.keys(), ...mergedInto.keys(), ...deleted])].filter((id) => !created.has(id)),
+  );
 
   const traits = new Map<string, Record<string, TraitValue>>();
   for (const [id, record] of records) {
@@ -207,9 +208,11 @@ export async function evaluateDue(
   return writes;
 }
 
+/** A profile with no rows stored. */
 const emptyRecord = (profileId: string): ProfileRecord => ({
   profileId,
   state: undefined,
   traits: {},
   memberships: new Map(),
+  stored: { state: undefined, wakeAt: null, scores: new Map() },
 });

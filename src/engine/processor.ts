@@ -59,12 +59,13 @@ export class Processor {
 
   /**
    * Re-evaluates up to `limit` profiles whose wake-up is due, in one transaction; returns how
-   * many it evaluated. Default 20,000: each due profile rewrites rows at random places in its
+   * many it evaluated. Default 40,000: each due profile rewrites rows at random places in its
    * state, memberships and changes, and a larger step shares more of those pages between
-   * profiles, so a burst (a window closing on a million profiles at once) clears faster; a step
-   * takes about a second, which bounds how long events wait behind it.
+   * profiles, so a burst (a window closing on a million profiles at once) clears faster: 45 µs
+   * of CPU a wake-up against 55 at 20,000. Only a burst fills a step, and such a step takes about
+   * two seconds, which bounds how long events wait behind it; log batches run between steps.
    */
-  processWakeups(limit = 20_000): Promise<number> {
+  processWakeups(limit = 40_000): Promise<number> {
     const { audiences, store } = this.options;
     const clock = this.options.clock ?? systemClock;
     if (!audiences) return Promise.resolve(0);

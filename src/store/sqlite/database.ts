@@ -16,6 +16,7 @@ export function openSqlite(path: string): SqliteDatabase {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   // Checkpoint in larger, rarer steps: each small checkpoint rewrites the same hot index pages.
+  // (100,000 pages measured no faster replay and made the commit that checkpoints stall longer.)
   db.pragma('wal_autocheckpoint = 10000');
   // 64 MiB of page cache: dedupe lookups and merges read event_ids pages at random.
   db.pragma('cache_size = -65536');
