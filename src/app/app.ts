@@ -117,6 +117,11 @@ export function createApp(options: AppOptions): App {
     settings: config,
     latestChecks: () => checks.latest,
   });
+  if (config.customerio && config.customerio.appApiKey.value === undefined)
+    logger.warn(
+      { variable: config.customerio.appApiKey.env },
+      `${config.customerio.appApiKey.env} is not set: Customer.io segment polls fail until it is (webhooks still work)`,
+    );
   const segments =
     config.customerio && config.audiences.some((a) => a.source?.customerio !== undefined)
       ? new SegmentSource({
