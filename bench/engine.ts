@@ -47,7 +47,7 @@ import { Processor } from '../src/engine/processor.ts';
 import type { IncomingEvent } from '../src/ingest/event.ts';
 import type { Message } from '../src/ingest/messages.ts';
 import { EventBus } from '../src/shared/bus.ts';
-import { fmt, mb, startProfiler, summarizeProfile } from './lib.ts';
+import { fmt, mb, startProfiler, summarizeProfile, count } from './lib.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { uuidv7 } from '../src/shared/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
@@ -101,12 +101,6 @@ function options(): Options {
     );
     process.exit(0);
   }
-  const count = (name: string, text: string): number => {
-    const n = Number(text.replace(/[_,]/g, ''));
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--${name} must be a positive whole number (got ${text})`);
-    return n;
-  };
   return {
     events: count('events', values.events),
     profiles: count('profiles', values.profiles),

@@ -41,7 +41,7 @@ import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
 import { openSqlite } from '../src/store/sqlite/database.ts';
 import { generateEvents } from './generate.ts';
-import { fmt, mb, percentile, runOnWorker, summarizeProfile } from './lib.ts';
+import { fmt, mb, percentile, runOnWorker, summarizeProfile, count } from './lib.ts';
 
 /** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */
 const EVENT_INSERT = `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
@@ -229,12 +229,6 @@ function options(): Options {
     );
     process.exit(0);
   }
-  const count = (name: string, text: string): number => {
-    const n = Number(text.replace(/[_,]/g, ''));
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--${name} must be a positive whole number (got ${text})`);
-    return n;
-  };
   return {
     events: count('events', values.events),
     clients: count('clients', values.clients),

@@ -48,7 +48,17 @@ import { buildServer } from '../src/server/server.ts';
 import { EventBus } from '../src/shared/bus.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { exampleConfig, gc } from './engine.ts';
-import { fmt, mb, percentile, runOnWorker, sleep, startProfiler, summarizeProfile, wall } from './lib.ts';
+import {
+  fmt,
+  mb,
+  percentile,
+  runOnWorker,
+  sleep,
+  startProfiler,
+  summarizeProfile,
+  wall,
+  count,
+} from './lib.ts';
 import { Rng } from './generate.ts';
 
 const TARGET_ENTER_P99_MS = 50;
@@ -262,12 +272,6 @@ function options(): Options {
     );
     process.exit(0);
   }
-  const count = (name: string, text: string): number => {
-    const n = Number(text.replace(/[_,]/g, ''));
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`--${name} must be a positive whole number (got ${text})`);
-    return n;
-  };
   if (values.only !== undefined && values.only !== 'a' && values.only !== 'b')
     throw new Error('--only is a or b');
   return {

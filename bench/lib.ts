@@ -11,6 +11,13 @@ export const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n)
     ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
     : String(n);
+/** A command-line count: a positive whole number, `1_000_000` and `1,000,000` accepted. */
+export function count(name: string, text: string): number {
+  const n = Number(text.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive whole number (got ${text})`);
+  return n;
+}
 export const mb = (bytes: number): number => bytes / 1024 / 1024;
 
 /** The nearest-rank percentile of an ascending array; NaN when empty. */

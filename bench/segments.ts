@@ -27,7 +27,7 @@ import { createApp } from '../src/app/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { AppApiClient } from '../src/sources/customerio/app-api.ts';
 import { startFakeCustomerIo } from '../test/fakes/customerio/index.ts';
-import { fmt, wall } from './lib.ts';
+import { count, fmt, wall } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,8 +36,8 @@ const { values: args } = parseArgs({
     churn: { type: 'string', default: '0.05' },
   },
 });
-const members = Number(args.members);
-const page = Number(args.page);
+const members = count('members', args.members);
+const page = count('page', args.page);
 const churn = Number(args.churn);
 
 const cio = await startFakeCustomerIo({ defaultLimit: Math.min(page, 30_000) });

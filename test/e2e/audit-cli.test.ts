@@ -4,14 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.ts';
-import type { Io } from '../../src/cli/config-path.ts';
 import { createApp } from '../../src/app/app.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { sequentialIds } from '../helpers/harness.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let fake: FakeCordial;
 let dir: string;
@@ -22,13 +21,7 @@ const groups = { treated: 0, treatedBought: 0, heldOut: 0, heldOutBought: 0 };
 const USERS = Array.from({ length: 20 }, (_, i) => `u${i}`);
 const BUYERS = new Set(USERS.slice(0, 10));
 
-const run = async (...args: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), env: env(), isTTY: false };
-  const code = await main(['node', 'handoff', ...args, '--config', configFile], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...args: string[]) => runCli(configFile, env(), ...args);
 
 before(async () => {
   fake = await startFakeCordial();

@@ -12,9 +12,8 @@ import type { FakeCustomerIo, MemberInput } from '../fakes/customerio/index.ts';
 import { sendWebhook, startFakeCustomerIo } from '../fakes/customerio/index.ts';
 import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
-import { main } from '../../src/cli/main.ts';
-import type { Io } from '../../src/cli/config-path.ts';
 import { takeSnapshot } from '../../src/monitor/snapshot.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const HOOK_SECRET = 'hook-secret-for-tests';
 const LIST = 'cio-vip';
@@ -426,13 +425,7 @@ describe('handoff sync poll | status | confirm', () => {
   test('poll, a held removal in status, confirm', async () => {
     const file = join(h.dir, 'handoff.yaml');
     writeFileSync(file, stringify({ storage: { sqlite: { path: join(h.dir, 'cli.db') } }, ...extra() }));
-    const run = async (...args: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), env: env(), isTTY: false };
-      const code = await main(['node', 'handoff', ...args, '--config', file], io);
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const run = (...args: string[]) => runCli(file, env(), ...args);
     cio.segments.create('VIP', people(1, 10));
     const polled = await run('sync', 'poll');
     assert.equal(polled.code, 0, polled.err);

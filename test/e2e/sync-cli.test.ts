@@ -4,27 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { main } from '../../src/cli/main.ts';
-import type { Io } from '../../src/cli/config-path.ts';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let fake: FakeCordial;
 let dir: string;
 let configFile: string;
 
-const run = async (...args: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    env: { FILES_KEY: 'k', CORDIAL_KEY: fake.apiKey },
-    isTTY: false,
-  };
-  const code = await main(['node', 'handoff', ...args, '--config', configFile], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-};
+const run = (...args: string[]) => runCli(configFile, { FILES_KEY: 'k', CORDIAL_KEY: fake.apiKey }, ...args);
 
 before(async () => {
   fake = await startFakeCordial();
