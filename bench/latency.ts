@@ -558,7 +558,7 @@ async function partB(dir: string, opts: Options): Promise<PartB> {
     const reader = new Database(path, { readonly: true });
     const rows = reader
       .prepare<[], { profile_id: string; ts: number }>(
-        'SELECT p.profile_id, e.ts FROM profile_events p JOIN events e ON e.seq = p.seq',
+        'SELECT p.profile_id, e.ts FROM profile_events p CROSS JOIN events e ON e.seq = p.seq',
       )
       .iterate();
     for (const r of rows) byProfile[Number(r.profile_id.slice(1))] = r.ts + 4 * HOUR;

@@ -6,7 +6,7 @@
  *   node --import tsx bench/sql-baseline.ts <handoff.db> [--now <epoch ms>]
  *
  * One self-contained query per audience of examples/handoff.yaml, over `events` (properties read
- * with json_extract on `body`), `profile_events` (which surviving profile each event belongs to;
+ * with json_extract on `body`), `profile_events` (the view of which surviving profile each event belongs to;
  * merges move rows to the survivor) and `traits` (for `unsubscribed`). Written to follow the
  * engine's semantics exactly (src/audiences/*):
  *
@@ -40,7 +40,7 @@ export interface AudienceQuery {
 /** Events with the surviving profile they belong to, restricted to some event names. */
 const events = (...names: string[]): string =>
   `SELECT p.profile_id AS pid, e.name AS name, e.ts AS ts, e.body AS body
-     FROM profile_events p JOIN events e ON e.seq = p.seq
+     FROM profile_events p CROSS JOIN events e ON e.seq = p.seq
     WHERE e.name IN (${names.map((n) => `'${n}'`).join(', ')})`;
 
 /** A numeric property of the event's `properties`, or NULL (strings, booleans, missing). */

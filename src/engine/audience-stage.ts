@@ -60,7 +60,10 @@ export function applyAll(
   now: number,
 ): ProfileState {
   let s = state;
-  for (const e of events) s = set.compiled.applyEvent(s, audienceEvent(e), now);
+  // An event no audience reads leaves the state as it is (pruning can wait for the evaluation).
+  for (const e of events)
+    if (set.compiled.relevantAudiences(e.name ?? e.type).length > 0)
+      s = set.compiled.applyEvent(s, audienceEvent(e), now);
   return s;
 }
 

@@ -95,6 +95,23 @@ export function isPhoneRegion(region: string): boolean {
  * it per number would quietly reject every phone in an import.
  */
 export function normalizePhone(raw: unknown, defaultRegion: string): NormalizedPhone {
+  // The same people send the same numbers again and again; parsing one costs microseconds.
+  if (typeof raw !== 'string') return parsePhone(raw, defaultRegion);
+  const key = `${defaultRegion}\u0000${raw}`;
+  let known = recentPhones.get(key);
+  if (known === undefined) {
+    if (recentPhones.size >= RECENT_PHONES) recentPhones.clear();
+    known = parsePhone(raw, defaultRegion);
+    recentPhones.set(key, known);
+  }
+  return known;
+}
+
+/** Numbers normalised lately, as given; emptied whenever it fills. */
+const recentPhones = new Map<string, NormalizedPhone>();
+const RECENT_PHONES = 10_000;
+
+function parsePhone(raw: unknown, defaultRegion: string): NormalizedPhone {
   const region = defaultRegion.toUpperCase();
   if (!isSupportedCountry(region)) {
     throw new RangeError(

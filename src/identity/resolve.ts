@@ -17,7 +17,24 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a message's identifiers: ids, and email/phone from its traits (identify) or context.traits. */
+/**
+ * Whether the message may say more about who sent it than its userId and anonymousId columns:
+ * identify and alias do, other calls only through `context.traits`. A body without the word
+ * is not parsed at all.
+ */
+const mayCarryIdentity = (event: LoggedEvent): boolean =>
+  event.type === 'identify' ||
+  event.type === 'alias' ||
+  event.body === undefined ||
+  event.body.includes('"traits"');
+
 export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageIdentity {
+  if (!mayCarryIdentity(event)) {
+    const identifiers: Identifier[] = [];
+    if (event.userId !== null) identifiers.push({ kind: 'userId', value: event.userId });
+    if (event.anonymousId !== null) identifiers.push({ kind: 'anonymousId', value: event.anonymousId });
+    return { identifiers, invalid: [], traits: {} };
+  }
   const message = event.message as Record<string, unknown>;
   const contextTraits =
     isRecord(message.context) && isRecord(message.context.traits) ? message.context.traits : {};

@@ -23,7 +23,12 @@ const track = (n: number, over: Partial<IncomingEvent> = {}): IncomingEvent => (
   ...over,
 });
 
-const withoutOffset = ({ offset: _offset, ...rest }: LoggedEvent): IncomingEvent => rest;
+/** The event as it was appended. An adapter may hand back the stored text too: it must say the same. */
+const withoutOffset = (e: LoggedEvent): IncomingEvent => {
+  if (e.body !== undefined) assert.deepEqual(JSON.parse(e.body), e.message, 'body is the message as JSON');
+  const { sourceId, messageId, type, userId, anonymousId, name, timestamp, receivedAt, message } = e;
+  return { sourceId, messageId, type, userId, anonymousId, name, timestamp, receivedAt, message };
+};
 
 const userId = (value: string): Identifier => ({ kind: 'userId', value });
 const anonymousId = (value: string): Identifier => ({ kind: 'anonymousId', value });

@@ -32,8 +32,8 @@ export function sqliteAdminQueries(db: SqliteDatabase): AdminQueries {
          FROM memberships m WHERE m.audience = ? ORDER BY m.since DESC, m.profile_id LIMIT ?`,
     ),
     recentEvents: db.prepare<[string, number], EventRow>(
-      `SELECT e.* FROM profile_events p JOIN events e ON e.seq = p.seq
-        WHERE p.profile_id = ? ORDER BY p.seq DESC LIMIT ?`,
+      `SELECT e.* FROM profiles p JOIN profile_history h ON h.num = p.num, json_each(h.seqs) j JOIN events e ON e.seq = j.value
+        WHERE p.id = ? ORDER BY e.seq DESC LIMIT ?`,
     ),
     sendBuckets: db.prepare<
       { destination: string; since: number; bucket: number },

@@ -58,7 +58,8 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
       'SELECT profile_id, condition_id, value FROM scores WHERE profile_id IN (SELECT value FROM json_each(?))',
     ),
     history: db.prepare<[string], EventRow>(
-      `SELECT e.* FROM profile_events p JOIN events e ON e.seq = p.seq WHERE p.profile_id = ? ORDER BY e.seq`,
+      `SELECT e.* FROM profiles p JOIN profile_history h ON h.num = p.num, json_each(h.seqs) j JOIN events e ON e.seq = j.value
+       WHERE p.id = ? ORDER BY e.seq`,
     ),
     // Paged by profile id: better-sqlite3 allows no other statement while an iterator is open,
     // and a backfill writes between pages.

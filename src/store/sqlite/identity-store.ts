@@ -131,10 +131,17 @@ export function sqliteIdentityStore(
   };
 }
 
-/** Applies identity ops inside the caller's transaction. */
-export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
+/**
+ * Applies a batch's identity ops, in order, inside the caller's transaction. A profile's events
+ * are recorded as one history row per run of the batch (the ops between two merges or deletes),
+ * not one row per event.
+ */
+export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[]) => void {
   const w = {
-    create: db.prepare('INSERT INTO profiles (id, created_at) VALUES (?, ?)'),
+    // Profiles are numbered in creation order: their history is keyed by that number.
+    create: db.prepare(
+      'INSERT INTO profiles (id, created_at, num) VALUES (?, ?, (SELECT coalesce(max(num), 0) + 1 FROM profiles))',
+    ),
     attach: db.prepare(
       'INSERT INTO identifiers (kind, value, profile_id, address, first_seen) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -146,9 +153,8 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
     invalid: db.prepare(
       'INSERT OR IGNORE INTO invalid_identifiers (profile_id, kind, value, reason) VALUES (?, ?, ?, ?)',
     ),
-    event: db.prepare('INSERT INTO profile_events (profile_id, seq) VALUES (?, ?)'),
-    cursor: db.prepare(
-      'INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    history: db.prepare<[number, string, string]>(
+      'INSERT INTO profile_history (num, seq, seqs) SELECT num, ?, ? FROM profiles WHERE id = ?',
     ),
     mergeIdentifiers: db.prepare('UPDATE identifiers SET profile_id = ? WHERE profile_id = ?'),
     mergeInvalid: db.prepare(
@@ -161,14 +167,17 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
        ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, ts = excluded.ts WHERE excluded.ts > traits.ts`,
     ),
     dropTraits: db.prepare('DELETE FROM traits WHERE profile_id = ?'),
-    mergeEvents: db.prepare('UPDATE profile_events SET profile_id = ? WHERE profile_id = ?'),
+    mergeEvents: db.prepare(
+      `UPDATE profile_history SET num = (SELECT num FROM profiles WHERE id = ?)
+       WHERE num = (SELECT num FROM profiles WHERE id = ?)`,
+    ),
     retire: db.prepare('UPDATE profiles SET merged_into = ? WHERE id = ? OR merged_into = ?'),
     // Deleting a profile's data includes its events in the log: nothing of it can be replayed.
     deleteEvents: db.prepare(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ?)',
     ),
     deleteData: [
-      db.prepare('DELETE FROM profile_events WHERE profile_id = ?'),
+      db.prepare('DELETE FROM profile_history WHERE num = (SELECT num FROM profiles WHERE id = ?)'),
       db.prepare('DELETE FROM identifiers WHERE profile_id = ?'),
       db.prepare('DELETE FROM traits WHERE profile_id = ?'),
       db.prepare('DELETE FROM invalid_identifiers WHERE profile_id = ?'),
@@ -177,6 +186,14 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
     recordMerge: db.prepare(
       'INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES (?, ?, ?, ?, ?)',
     ),
+  };
+
+  /** Offsets of each profile's events not yet written, oldest first. */
+  const pending = new Map<string, number[]>();
+  const writeHistory = (): void => {
+    for (const [profileId, offsets] of pending)
+      w.history.run(offsets[0]!, JSON.stringify(offsets), profileId);
+    pending.clear();
   };
 
   const apply = (op: IdentityOp): void => {
@@ -199,10 +216,14 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
       case 'invalid':
         w.invalid.run(op.profileId, op.kind, op.value, op.reason);
         return;
-      case 'event':
-        w.event.run(op.profileId, op.offset);
+      case 'event': {
+        const offsets = pending.get(op.profileId);
+        if (offsets) offsets.push(op.offset);
+        else pending.set(op.profileId, [op.offset]);
         return;
+      }
       case 'merge':
+        writeHistory();
         w.mergeIdentifiers.run(op.into, op.from);
         w.mergeInvalid.run(op.into, op.from);
         w.dropInvalid.run(op.from);
@@ -213,6 +234,7 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
         w.recordMerge.run(op.from, op.into, op.cause, op.at, op.offset);
         return;
       case 'delete':
+        writeHistory();
         w.deleteEvents.run(op.profileId);
         for (const statement of w.deleteData) statement.run(op.profileId);
         w.markDeleted.run(op.at, op.profileId);
@@ -221,5 +243,12 @@ export function identityWriter(db: SqliteDatabase): (op: IdentityOp) => void {
         assertNever(op, 'identity op');
     }
   };
-  return apply;
+  return (ops) => {
+    try {
+      for (const op of ops) apply(op);
+      writeHistory();
+    } finally {
+      pending.clear();
+    }
+  };
 }

@@ -24,7 +24,7 @@ export function createSqliteStore(path: string): Store {
       if (actual !== batch.cursor.from)
         throw new CursorMovedError(batch.cursor.name, batch.cursor.from, actual);
     }
-    for (const op of batch.identity) applyIdentity(op);
+    applyIdentity(batch.identity);
     applyAudiences(batch.audiences);
     if (batch.cursor) moveCursor.run(batch.cursor.name, batch.cursor.to);
   });

@@ -215,4 +215,28 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE event_ids_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_through INTEGER NOT NULL);
   INSERT INTO event_ids_state (id, indexed_through) VALUES (1, 0);
   `,
+  // A profile's history as one row per profile and batch: the offsets of its events in that
+  // batch (a session's events usually arrive together), keyed by a small integer (profiles.num)
+  // rather than the 36-character id. A fifth of the rows, a quarter of the key: a batch's commit
+  // writes far fewer pages. profile_events stays, as a view, for readers.
+  `
+  ALTER TABLE profiles ADD COLUMN num INTEGER;
+  UPDATE profiles SET num = n.r
+    FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS r FROM profiles) AS n
+    WHERE n.id = profiles.id;
+  CREATE UNIQUE INDEX profiles_by_num ON profiles (num);
+  CREATE TABLE profile_history (
+    num INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    seqs TEXT NOT NULL,
+    PRIMARY KEY (num, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO profile_history (num, seq, seqs)
+    SELECT p.num, min(e.seq), json_group_array(e.seq ORDER BY e.seq)
+      FROM profile_events e JOIN profiles p ON p.id = e.profile_id GROUP BY p.num;
+  DROP TABLE profile_events;
+  CREATE VIEW profile_events AS
+    SELECT p.id AS profile_id, j.value AS seq
+      FROM profile_history h CROSS JOIN json_each(h.seqs) AS j JOIN profiles p ON p.num = h.num;
+  `,
 ];

@@ -64,7 +64,7 @@ export function sqliteMonitorStore(db: SqliteDatabase): MonitorStore {
        SELECT audience, profile_id, held_out, min(at) AS at FROM changes
        WHERE change = 'enter' AND at >= ? GROUP BY audience, profile_id)
      SELECT x.audience, x.held_out, count(*) AS n,
-       sum(EXISTS (SELECT 1 FROM profile_events pe JOIN events e ON e.seq = pe.seq
+       sum(EXISTS (SELECT 1 FROM profile_events pe CROSS JOIN events e ON e.seq = pe.seq
          WHERE pe.profile_id = x.profile_id AND e.type = 'track' AND e.name = ? AND e.ts >= x.at)) AS converted
      FROM entries x GROUP BY x.audience, x.held_out ORDER BY x.audience`,
   );
