@@ -16,7 +16,6 @@ export interface MessageIdentity {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Reads a message's identifiers: ids, and email/phone from its traits (identify) or context.traits. */
 /**
  * Whether the message may say more about who sent it than its userId and anonymousId columns:
  * identify and alias do, other calls only through `context.traits`. A body without the word
@@ -28,6 +27,7 @@ const mayCarryIdentity = (event: LoggedEvent): boolean =>
   event.body === undefined ||
   event.body.includes('"traits"');
 
+/** Reads a message's identifiers: ids, and email/phone from its traits (identify) or context.traits. */
 export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageIdentity {
   if (!mayCarryIdentity(event)) {
     const identifiers: Identifier[] = [];
@@ -114,16 +114,11 @@ export function resolve(
   const identifiers = withPreviousId(identity, ws).sort(
     (a, b) => policy.priority.indexOf(a.kind) - policy.priority.indexOf(b.kind),
   );
-  const owned = identifiers.flatMap((i) => {
-    const owner = ws.ownerOf(i);
-    return owner === undefined ? [] : [{ identifier: i, owner }];
-  });
-  const create = (): string => {
-    const id = newId();
-    ws.addProfile(id, at);
-    ops.push({ op: 'create', profileId: id, at });
-    return id;
-  };
+  const owned: { identifier: Identifier; owner: string }[] = [];
+  for (const identifier of identifiers) {
+    const owner = ws.ownerOf(identifier);
+    if (owner !== undefined) owned.push({ identifier, owner });
+  }
 
   let target: string;
   // The identifier that led the message to `target`: with the identifier leading to another
@@ -134,10 +129,10 @@ export function resolve(
   if (primaryOwner !== undefined) {
     target = primaryOwner;
     via = primary;
-  } else if (primary === undefined) target = create();
+  } else if (primary === undefined) target = create(ws, ops, newId, at);
   else {
     const host = owned.find((o) => ws.count(o.owner, primary.kind) < policy.limits[primary.kind]);
-    target = host?.owner ?? create();
+    target = host?.owner ?? create(ws, ops, newId, at);
     via = host?.identifier ?? primary;
     // Attached before any merge so the limits judge each merge with it in place; otherwise a
     // second userId's new profile merges into the first userId's and the second is dropped.
@@ -172,6 +167,14 @@ export function resolve(
     ops.push({ op: 'delete', profileId: target, at });
   }
   return { profileId: target, ops };
+}
+
+/** A new profile, in the working set and in the ops. */
+function create(ws: WorkingSet, ops: IdentityOp[], newId: () => string, at: number): string {
+  const id = newId();
+  ws.addProfile(id, at);
+  ops.push({ op: 'create', profileId: id, at });
+  return id;
 }
 
 /** An alias's previousId is whichever kind already names a profile; otherwise an anonymousId. */

@@ -1,5 +1,4 @@
 import type { Identifier, IdentifierKey, IdentifierKind, IdentitySnapshot } from './model.ts';
-import { keyOf } from './model.ts';
 
 interface ProfileEntry {
   id: string;
@@ -9,7 +8,8 @@ interface ProfileEntry {
 
 /** The identities touched by one batch, loaded once and then updated in memory as messages resolve. */
 export class WorkingSet {
-  private readonly owners = new Map<string, string>();
+  /** Per identifier kind: value → owning profile. */
+  private readonly owners = new Map<IdentifierKind, Map<string, string>>();
   private readonly profiles = new Map<string, ProfileEntry>();
 
   constructor(snapshot: IdentitySnapshot = { profiles: [] }) {
@@ -20,7 +20,7 @@ export class WorkingSet {
   }
 
   ownerOf(key: IdentifierKey): string | undefined {
-    return this.owners.get(keyOf(key));
+    return this.owners.get(key.kind)?.get(key.value);
   }
 
   createdAt(profileId: string): number {
@@ -51,14 +51,16 @@ export class WorkingSet {
     let values = entry.identifiers.get(identifier.kind);
     if (!values) entry.identifiers.set(identifier.kind, (values = new Set()));
     values.add(identifier.value);
-    this.owners.set(keyOf(identifier), profileId);
+    let owners = this.owners.get(identifier.kind);
+    if (!owners) this.owners.set(identifier.kind, (owners = new Map()));
+    owners.set(identifier.value, profileId);
   }
 
   /** Forgets a deleted profile: its identifiers are free to start new profiles. */
   remove(profileId: string): void {
     const entry = this.entry(profileId);
     for (const [kind, values] of entry.identifiers)
-      for (const value of values) this.owners.delete(keyOf({ kind, value }));
+      for (const value of values) this.owners.get(kind)?.delete(value);
     this.profiles.delete(profileId);
   }
 
