@@ -106,3 +106,83 @@ describe('SQLite store file', () => {
     }
   });
 });
+
+describe('upgrading a database whose history has one row per event', () => {
+  test('each profile keeps its events, numbered profiles carry on, and merges and new events land', async () => {
+    const path = freshPath();
+    const target = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE profile_history'));
+    assert.ok(target > 0);
+    const old = createSqliteStore(path);
+    await old.close();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${target}`);
+    raw.exec('DROP VIEW profile_events; DROP TABLE profile_history; DROP INDEX profiles_by_num;');
+    raw.exec('ALTER TABLE profiles DROP COLUMN num;');
+    raw.exec(
+      'CREATE TABLE profile_events (profile_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (profile_id, seq)) WITHOUT ROWID',
+    );
+    const insertEvent = raw.prepare(
+      `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+       VALUES ('web', ?, 'track', ?, NULL, 'Product Viewed', ?, ?, ?)`,
+    );
+    const owners = ['p-a', 'p-b', 'p-a', 'p-c', 'p-b', 'p-a'];
+    owners.forEach((owner, i) => {
+      const body = JSON.stringify({ type: 'track', event: 'Product Viewed', userId: owner, messageId: `m${i}` });
+      insertEvent.run(`m${i}`, owner, T0 + i, T0 + i, body);
+    });
+    for (const [i, id] of ['p-b', 'p-a', 'p-c'].entries())
+      raw.prepare('INSERT INTO profiles (id, created_at) VALUES (?, ?)').run(id, T0 + i);
+    owners.forEach((owner, i) => raw.prepare('INSERT INTO profile_events VALUES (?, ?)').run(owner, i + 1));
+    raw.close();
+
+    const store = createSqliteStore(path);
+    try {
+      const offsets = async (id: string) => (await store.audiences.history([id])).map((e) => e.offset);
+      assert.deepEqual(await offsets('p-a'), [1, 3, 6]);
+      assert.deepEqual(await offsets('p-b'), [2, 5]);
+      assert.deepEqual(await offsets('p-c'), [4]);
+      // p-c merges into p-a, then a new profile and both survivors get events.
+      await store.events.append(
+        [7, 8, 9].map((n) => ({
+          sourceId: 'web',
+          messageId: `m${n}`,
+          type: 'track' as const,
+          userId: 'u',
+          anonymousId: null,
+          name: 'Product Viewed',
+          timestamp: T0 + n,
+          receivedAt: T0 + n,
+          message: { type: 'track' as const, event: 'Product Viewed', userId: 'u', messageId: `m${n}` },
+        })),
+      );
+      await store.commit({
+        identity: [
+          { op: 'merge', from: 'p-c', into: 'p-a', cause: 'identify', at: T0 + 9, offset: 7 },
+          { op: 'event', profileId: 'p-a', offset: 7 },
+          { op: 'create', profileId: 'p-d', at: T0 + 9 },
+          { op: 'event', profileId: 'p-d', offset: 8 },
+          { op: 'event', profileId: 'p-b', offset: 9 },
+        ],
+        audiences: { states: [], entered: [], exited: [], changes: [], scores: [], dropped: [] },
+      });
+      assert.deepEqual(await offsets('p-a'), [1, 3, 4, 6, 7]);
+      assert.deepEqual(await offsets('p-b'), [2, 5, 9]);
+      assert.deepEqual(await offsets('p-c'), []);
+      assert.deepEqual(await offsets('p-d'), [8]);
+      const check = new Database(path, { readonly: true });
+      try {
+        const nums = check.prepare('SELECT id, num FROM profiles ORDER BY num').all();
+        assert.deepEqual(nums, [
+          { id: 'p-b', num: 1 },
+          { id: 'p-a', num: 2 },
+          { id: 'p-c', num: 3 },
+          { id: 'p-d', num: 4 },
+        ]);
+      } finally {
+        check.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
