@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { request } from 'undici';
 import { createApp } from '../src/app/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
@@ -146,11 +147,11 @@ async function sendAll(job: ClientJob): Promise<ClientResult> {
     for (let i = next++; i < job.bodies.length; i = next++) {
       const started = performance.now();
       try {
-        const res = await fetch(job.url, { method: 'POST', headers, body: job.bodies[i] });
-        const text = await res.text();
+        const res = await request(job.url, { method: 'POST', headers, body: job.bodies[i] });
+        const text = await res.body.text();
         latencies[i] = performance.now() - started;
-        if (res.status !== 200) {
-          failures.push(`request ${i}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+        if (res.statusCode !== 200) {
+          failures.push(`request ${i}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
           continue;
         }
         const body = JSON.parse(text) as { accepted?: number; duplicates?: number };

@@ -239,4 +239,10 @@ export const MIGRATIONS: readonly string[] = [
     SELECT p.id AS profile_id, j.value AS seq
       FROM profile_history h CROSS JOIN json_each(h.seqs) AS j JOIN profiles p ON p.num = h.num;
   `,
+  // event_ids keys move from SHA-1 to a cheaper hash: the index is emptied and rebuilt from the
+  // log when the event log next opens.
+  `
+  DELETE FROM event_ids;
+  UPDATE event_ids_state SET indexed_through = 0;
+  `,
 ];
