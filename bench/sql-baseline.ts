@@ -6,8 +6,9 @@
  *   node --import tsx bench/sql-baseline.ts <handoff.db> [--now <epoch ms>]
  *
  * One self-contained query per audience of examples/handoff.yaml, over `events` (properties read
- * with json_extract on `body`), `profile_events` (the view of which surviving profile each event belongs to;
- * merges move rows to the survivor) and `traits` (for `unsubscribed`). Written to follow the
+ * with json_extract on `body`), `event_profiles` (a flat copy of the `profile_events` view, made
+ * before the clock starts: which surviving profile each event belongs to; merges move rows to the
+ * survivor) and `traits` (for `unsubscribed`). Written to follow the
  * engine's semantics exactly (src/audiences/*):
  *
  * - An event's name is its `name` column (the track event or the page name), as the engine reads it.
@@ -40,7 +41,7 @@ export interface AudienceQuery {
 /** Events with the surviving profile they belong to, restricted to some event names. */
 const events = (...names: string[]): string =>
   `SELECT p.profile_id AS pid, e.name AS name, e.ts AS ts, e.body AS body
-     FROM profile_events p CROSS JOIN events e ON e.seq = p.seq
+     FROM event_profiles p CROSS JOIN events e ON e.seq = p.seq
     WHERE e.name IN (${names.map((n) => `'${n}'`).join(', ')})`;
 
 /** A numeric property of the event's `properties`, or NULL (strings, booleans, missing). */
@@ -148,6 +149,9 @@ export interface AudienceResult {
 
 /** Runs every query at `now`; each one timed on its own, in order. */
 export function recomputeAll(db: Database.Database, now: number): AudienceResult[] {
+  // A warehouse keeps a flat event → profile table; Handoff keeps each profile's offsets in one
+  // row per batch. Flattened once, untimed, so the recompute is not charged for our layout.
+  db.exec('CREATE TEMP TABLE IF NOT EXISTS event_profiles AS SELECT profile_id, seq FROM profile_events');
   return AUDIENCE_QUERIES.map(({ key, sql }) => {
     const statement = db.prepare<{ now: number }, { pid: string }>(sql);
     const started = performance.now();
