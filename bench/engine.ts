@@ -1,5 +1,5 @@
 /**
- * `npm run bench:engine [-- --events N --profiles P --batch 1000,5000 --days 120 --seed 1 --profile [out.cpuprofile] --keep]`
+ * `npm run bench:engine [-- --events N --profiles P --batch 5000,20000 --days 120 --seed 1 --profile [out.cpuprofile] --keep]`
  *
  * Replay throughput of the engine (identity + the 13 reference audiences of examples/handoff.yaml)
  * against the embedded store's ceiling and against recomputing the audiences by SQL, in one run:
@@ -87,7 +87,7 @@ function options(): Options {
     options: {
       events: { type: 'string', default: '1000000' },
       profiles: { type: 'string', default: '100000' },
-      batch: { type: 'string', default: '1000,5000' },
+      batch: { type: 'string', default: '5000,20000' },
       days: { type: 'string', default: '120' },
       seed: { type: 'string', default: '1' },
       profile: { type: 'string' },
@@ -97,7 +97,7 @@ function options(): Options {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 1000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
+      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 5000,20000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
     );
     process.exit(0);
   }

@@ -25,9 +25,10 @@ export interface ProcessorOptions {
   /** The compiled audiences; none means identity resolution only. */
   audiences?: AudienceSet;
   /**
-   * Events read and committed per transaction. Default 5000: a commit writes every page the
-   * batch touched, and a larger batch shares more of them between events (about 1.7× the
-   * throughput of 1000 when replaying a large log).
+   * Events read and committed per transaction, at most. Default 20,000: a commit writes every
+   * page the batch touched, and a larger batch shares more of them between events (replaying a
+   * log of 1M events: 1.1× the throughput of 5,000, 1.2× that of 1,000). Only a backlog fills a
+   * batch; live traffic arrives in batches of a few events.
    */
   batchSize?: number;
   /** The durable cursor's name. Default `processor`. */
@@ -48,7 +49,7 @@ export class Processor {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessorOptions) {
-    this.batchSize = options.batchSize ?? 5000;
+    this.batchSize = options.batchSize ?? 20_000;
     this.cursorName = options.cursorName ?? 'processor';
   }
 
