@@ -317,7 +317,11 @@ async function partA(dir: string, opts: Options): Promise<PartA> {
   const serverDone = new Map<string, number>();
   server.addHook('onResponse', (request, _reply, done) => {
     const at = wall();
-    const body = request.body as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
+    // Ingest routes take the body as bytes (it is parsed on a worker thread).
+    const raw = Buffer.isBuffer(request.body)
+      ? (JSON.parse(request.body.toString()) as unknown)
+      : request.body;
+    const body = raw as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
     for (const m of body?.batch ?? [body])
       if (typeof m?.messageId === 'string') serverDone.set(m.messageId, at);
     done();
