@@ -170,3 +170,24 @@ describe('upgrading a database from the unique-index event table', () => {
     db.close();
   });
 });
+
+describe('upgrading a database whose event ids were hashed with SHA-1', () => {
+  test('the index is rebuilt with the current keys and every old id is still a duplicate', async () => {
+    const path = freshPath();
+    const target = MIGRATIONS.findIndex((sql) => sql.includes('DELETE FROM event_ids'));
+    assert.ok(target > 0);
+    const first = open(path);
+    assert.deepEqual(await append(first.log, ids(10)), Array(10).fill('stored'));
+    first.db.close();
+    // As the previous release left it: every id indexed, under keys this one never computes.
+    const old = new Database(path);
+    old.exec('UPDATE event_ids SET key = key + 1');
+    old.pragma(`user_version = ${target}`);
+    old.close();
+
+    const { db, log } = open(path);
+    assert.equal(count(db, 'SELECT count(*) FROM event_ids'), 10, 'rebuilt on opening');
+    assert.deepEqual(await append(log, ['m1', 'm10', 'n1']), ['duplicate', 'duplicate', 'stored']);
+    db.close();
+  });
+});
