@@ -18,8 +18,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * Whether the message may say more about who sent it than its userId and anonymousId columns:
- * identify and alias do, other calls only through `context.traits`. A body without the word
- * is not parsed at all.
+ * identify and alias do, other calls only through `context.traits`. The log's bodies are written
+ * by JSON.stringify, so a `traits` key always reads `"traits"`: a body without it is not parsed.
  */
 const mayCarryIdentity = (event: LoggedEvent): boolean =>
   event.type === 'identify' ||
