@@ -143,7 +143,8 @@ export function evaluateProfile(
     if (stored !== undefined && stored.scores.get(ranking.conditionId) === value) continue;
     writes.scores.push({ conditionId: ranking.conditionId, profileId: record.profileId, value });
   }
-  const text = JSON.stringify(state);
+  // The very state read from the store (no event in the batch touched it) is the stored text.
+  const text = state === record.state && stored?.state !== undefined ? stored.state : JSON.stringify(state);
   if (stored !== undefined && stored.state === text && stored.wakeAt === evaluation.nextChangeAt) return;
   writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt, text });
 }

@@ -41,7 +41,16 @@ const order = (offset: number, revenue: number): LoggedEvent => ({
 
 function evaluate(stored: StoredRows | undefined, now: number, events = [order(1, 120)]) {
   const state = applyAll(set, set.compiled.emptyState(), events, now);
-  const record: ProfileRecord = { profileId: 'p1', state, traits: {}, memberships: new Map(), stored };
+  // As the store loads it: the state parsed from the stored text.
+  const loaded =
+    stored?.state === undefined ? undefined : (JSON.parse(stored.state) as ProfileRecord['state']);
+  const record: ProfileRecord = {
+    profileId: 'p1',
+    state: loaded,
+    traits: {},
+    memberships: new Map(),
+    stored,
+  };
   const writes = emptyWrites();
   evaluateProfile(set, record, state, {}, new Map(), now, { reason: 'window' }, writes);
   return { state, writes };
@@ -80,6 +89,37 @@ describe('unchanged rows are not written again', () => {
     );
     assert.equal(other.writes.states.length, 1);
     assert.deepEqual(other.writes.scores, [{ conditionId: vip.conditionId, profileId: 'p1', value: 120 }]);
+  });
+
+  test('a state no event touched is the stored one: written only when its wake-up moved', () => {
+    const text = JSON.stringify(first.state);
+    const record = (wakeAt: number | null): ProfileRecord => ({
+      profileId: 'p1',
+      state: JSON.parse(text) as ProfileRecord['state'],
+      traits: {},
+      memberships: new Map(),
+      stored: { state: text, wakeAt, scores: new Map([[vip.conditionId, 120]]) },
+    });
+    const same = record(written.wakeAt);
+    const untouched = emptyWrites();
+    evaluateProfile(
+      set,
+      same,
+      applyAll(set, same.state!, [], now),
+      {},
+      new Map(),
+      now,
+      { reason: 'window' },
+      untouched,
+    );
+    assert.deepEqual(untouched.states, []);
+    const moved = record(1);
+    const rewritten = emptyWrites();
+    evaluateProfile(set, moved, moved.state!, {}, new Map(), now, { reason: 'window' }, rewritten);
+    assert.deepEqual(
+      rewritten.states.map((s) => [s.text, s.wakeAt]),
+      [[text, written.wakeAt]],
+    );
   });
 
   test('a score not stored yet is written; one that went away is removed only when stored', () => {
