@@ -29,21 +29,16 @@ const mayCarryIdentity = (event: LoggedEvent): boolean =>
 
 /** Reads a message's identifiers: ids, and email/phone from its traits (identify) or context.traits. */
 export function identityOf(event: LoggedEvent, policy: IdentityPolicy): MessageIdentity {
-  if (!mayCarryIdentity(event)) {
-    const identifiers: Identifier[] = [];
-    if (event.userId !== null) identifiers.push({ kind: 'userId', value: event.userId });
-    if (event.anonymousId !== null) identifiers.push({ kind: 'anonymousId', value: event.anonymousId });
-    return { identifiers, invalid: [], traits: {} };
-  }
+  const identifiers: Identifier[] = [];
+  if (event.userId !== null) identifiers.push({ kind: 'userId', value: event.userId });
+  if (event.anonymousId !== null) identifiers.push({ kind: 'anonymousId', value: event.anonymousId });
+  if (!mayCarryIdentity(event)) return { identifiers, invalid: [], traits: {} };
   const message = event.message as Record<string, unknown>;
   const contextTraits =
     isRecord(message.context) && isRecord(message.context.traits) ? message.context.traits : {};
   const ownTraits = event.type === 'identify' && isRecord(message.traits) ? message.traits : {};
   const traits: Record<string, unknown> = { ...contextTraits, ...ownTraits };
-  const identifiers: Identifier[] = [];
   const invalid: MessageIdentity['invalid'] = [];
-  if (event.userId !== null) identifiers.push({ kind: 'userId', value: event.userId });
-  if (event.anonymousId !== null) identifiers.push({ kind: 'anonymousId', value: event.anonymousId });
   if (traits.email !== undefined && traits.email !== null && traits.email !== '') {
     const email = normalizeEmail(traits.email, policy.email);
     if (email.ok) {

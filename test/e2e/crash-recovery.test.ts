@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { FakeCordial, RecordedRequest } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
+import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
 import { WRITE_KEYS, basic, harness, sequentialIds } from '../helpers/harness.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/sync/retry-policy.ts';
@@ -27,33 +28,8 @@ const PURCHASED = 'purchased-7d';
 const SHOPPERS = 300;
 const LATENCY: [number, number] = [20, 50];
 
-const audiences = [
-  {
-    key: 'cart_0_4h',
-    name: 'CI | Cart | 0-4h | No Purchase',
-    purpose: 'cart reminder',
-    channels: ['email'],
-    ttl: '4h',
-    holdout: 10,
-    condition: {
-      all: [
-        { type: 'event', event: 'Product Added', within: '4h' },
-        { not: { type: 'since_last', event: 'Order Completed', since: 'Product Added' } },
-      ],
-    },
-    destinations: [{ cordial: { list: CART, identifier: 'email' } }],
-  },
-  {
-    key: 'purchased_7d',
-    name: 'SUP | Purchased | 7d',
-    purpose: 'suppress recent buyers',
-    channels: ['paid_social'],
-    ttl: '7d',
-    priority: 100,
-    condition: { type: 'event', event: 'Order Completed', within: '7d' },
-    destinations: [{ cordial: { list: PURCHASED, identifier: 'email' } }],
-  },
-];
+// The shared D2C pair, with 10% of cart abandoners held out.
+const audiences = [{ ...CART_AND_PURCHASERS[0]!, holdout: 10 }, CART_AND_PURCHASERS[1]!];
 
 let dir: string;
 let dbPath: string;
