@@ -19,6 +19,7 @@ import type { AudienceDefinition, Condition } from './schema.ts';
 import {
   applyToTrackers,
   emptyState,
+  mergeTrackers,
   pruneTrackers,
   trackerKey,
   type ProfileState,
@@ -61,6 +62,8 @@ export interface CompiledAudiences {
   ): ProfileState;
   /** Drops what can no longer matter at `now`; evaluation gives the same answers before and after. */
   prune(state: ProfileState, now: number): ProfileState;
+  /** Two profiles' states as the state of all their events together, pruned at `now`. */
+  merge(a: ProfileState, b: ProfileState, now: number): ProfileState;
   evaluate(state: ProfileState, ctx: EvaluationContext, now: number): Evaluation;
   explain(state: ProfileState, ctx: EvaluationContext, now: number, audienceKey: string): Result<Explanation>;
   /** The profile's aggregate for a top_percent condition; undefined when it has no matching events. */
@@ -199,6 +202,7 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
     trackerKeys: (audienceKey) => byKey.get(audienceKey)?.trackerKeys ?? [],
     applyEvent: (state, event, now, options) => applyToTrackers(specs, state, event, now, options?.only),
     prune: (state, now) => pruneTrackers(specs, state, now),
+    merge: (a, b, now) => mergeTrackers(specs, a, b, now),
     evaluate: (state, ctx, now) => run(state, ctx, now).evaluation,
     explain: (state, ctx, now, audienceKey) => {
       const audience = byKey.get(audienceKey);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compileAudiences } from './compile.ts';
 import type { AudienceDefinition } from './schema.ts';
+import type { ProfileState } from './trackers.ts';
 import { loadExampleAudiences } from './testing/examples.ts';
 import {
   assertPointwiseAgreement,
@@ -288,6 +289,73 @@ test('reference audiences: compiled timeline equals the brute-force timeline', (
     fc.property(arrivals(dayTiming, EVENT_NAMES), fc.constantFrom(100, 250), (stream, threshold) => {
       checkScenario(definitions, stream, threshold);
     }),
+    { numRuns: 150 },
+  );
+});
+
+// ---- identity merges: two states combined, no history replayed ----
+
+/** Values pairs with equal timestamps may sit in either order; nothing reads that order. */
+const canonicalState = (state: ProfileState): string =>
+  JSON.stringify(state, (_key, value: unknown) =>
+    Array.isArray(value) && value.every((v) => Array.isArray(v))
+      ? [...(value as [number, number][])].sort((x, y) => x[0] - y[0] || x[1] - y[1])
+      : value,
+  );
+
+function checkMerge(
+  definitions: AudienceDefinition[],
+  stream: Arrival[],
+  sides: boolean[],
+  later: number,
+): void {
+  const compiled = compileAudiences(definitions);
+  let together = compiled.emptyState();
+  const apart = [compiled.emptyState(), compiled.emptyState()];
+  stream.forEach((arrival, i) => {
+    if (arrival.kind !== 'event') return;
+    together = compiled.applyEvent(together, arrival.event, arrival.at);
+    const side = sides[i % sides.length] ? 1 : 0;
+    apart[side] = compiled.applyEvent(apart[side]!, arrival.event, arrival.at);
+  });
+  const now = stream[stream.length - 1]!.at + later;
+  const merged = compiled.merge(apart[0]!, apart[1]!, now);
+  assert.equal(canonicalState(merged), canonicalState(compiled.prune(together, now)));
+  const ctx = { trait: () => undefined, topPercentThreshold: () => 100 };
+  for (const d of [0, ...durationsOf(definitions)]) {
+    for (const t of [now + d - 1, now + d, now + d + 1]) {
+      if (t < now) continue;
+      assert.deepEqual(compiled.evaluate(merged, ctx, t), compiled.evaluate(together, ctx, t));
+    }
+  }
+  for (const r of compiled.topPercentRankings)
+    assert.equal(compiled.scoreFor(merged, r.conditionId), compiled.scoreFor(together, r.conditionId));
+}
+
+const sides = fc.array(fc.boolean(), { minLength: 1, maxLength: 25 });
+
+test('random definitions: merging two profiles states equals one profile folding all their events', () => {
+  fc.assert(
+    fc.property(
+      randomAudiences,
+      arrivals(minuteTiming, EVENT_NAMES),
+      sides,
+      fc.constantFrom(0, 1, MINUTE, 5 * MINUTE, 20 * MINUTE),
+      (raw, stream, split, later) => checkMerge(validated(raw), stream, split, later),
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('reference audiences: merging two profiles states equals one profile folding all their events', () => {
+  const definitions = loadExampleAudiences();
+  fc.assert(
+    fc.property(
+      arrivals(dayTiming, EVENT_NAMES),
+      sides,
+      fc.constantFrom(0, 1, HOUR, 4 * HOUR, DAY, 30 * DAY, 90 * DAY),
+      (stream, split, later) => checkMerge(definitions, stream, split, later),
+    ),
     { numRuns: 150 },
   );
 });

@@ -148,6 +148,56 @@ export function applyToTrackers(
   return { v: 1, trackers: next };
 }
 
+/**
+ * Two profiles' states as one: the state of all their events folded together, so an identity
+ * merge need not replay either history. Timestamps and values merge in order, counts and stats
+ * add up, and the result is pruned at `now` as folding would have pruned it.
+ */
+export function mergeTrackers(
+  specs: ReadonlyMap<string, TrackerSpec>,
+  a: ProfileState,
+  b: ProfileState,
+  now: number,
+): ProfileState {
+  const next: Record<string, TrackerValue> = {};
+  for (const [key, spec] of specs) {
+    const x = a.trackers[key];
+    const y = b.trackers[key];
+    let value = x === undefined ? y : y === undefined ? x : combine(spec, x, y);
+    if (value !== undefined) value = pruneValue(spec, value, now);
+    if (value !== undefined) next[key] = value;
+  }
+  return { v: 1, trackers: next };
+}
+
+function combine(spec: TrackerSpec, x: TrackerValue, y: TrackerValue): TrackerValue {
+  switch (spec.kind) {
+    case 'timestamps':
+      return mergeInOrder(x as number[], y as number[], stamp);
+    case 'values':
+      return mergeInOrder(x as [number, number][], y as [number, number][], pairStamp);
+    case 'count':
+      return (x as number) + (y as number);
+    case 'stats': {
+      const [n1, sum1, min1, max1] = x as Stats;
+      const [n2, sum2, min2, max2] = y as Stats;
+      return [n1 + n2, sum1 + sum2, Math.min(min1, min2), Math.max(max1, max2)] satisfies Stats;
+    }
+    default:
+      return assertNever(spec, 'tracker');
+  }
+}
+
+function mergeInOrder<T>(x: readonly T[], y: readonly T[], at: (item: T) => number): T[] {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) out.push(at(y[j]!) < at(x[i]!) ? y[j++]! : x[i++]!);
+  while (i < x.length) out.push(x[i++]!);
+  while (j < y.length) out.push(y[j++]!);
+  return out;
+}
+
 export function pruneTrackers(
   specs: ReadonlyMap<string, TrackerSpec>,
   state: ProfileState,

@@ -20,8 +20,8 @@ const newer = (a: TraitValue | undefined, b: TraitValue): boolean => a === undef
 
 /**
  * The audience side of one processor batch. Each touched profile's state takes the batch's
- * events; a profile that merged (or has no state yet) is rebuilt from its full history, and the
- * profiles merged away leave every audience.
+ * events; a profile that merged takes the merged profiles' states too (or, where one has none,
+ * is rebuilt from the full history), and the profiles merged away leave every audience.
  */
 export async function evaluateBatch(
   store: Store,
@@ -112,19 +112,31 @@ export async function evaluateBatch(
     }
     writes.dropped.push(profileId);
   }
+  // A profile born in this batch has no history beyond its events here; any other has a state
+  // unless it was never evaluated (e.g. it predates the audiences).
+  const summed = (id: string): boolean => created.has(id) || records.get(id)?.state !== undefined;
+  const { compiled } = set;
   for (const [profileId, own] of batchEvents) {
     if (deleted.has(profileId)) continue;
     const record = records.get(profileId) ?? emptyRecord(profileId);
     const group = groups.get(profileId);
     let state;
     let replayed: LoggedEvent[] | undefined;
-    // A merged profile is rebuilt from its whole history, as is one never evaluated (e.g. it
-    // predates the audiences); a profile born in this batch has no history beyond `own`.
-    if (group !== undefined || (record.state === undefined && !created.has(profileId))) {
+    if (group !== undefined && set.sourced.size === 0 && group.every(summed)) {
+      // A merge: each profile's state already sums up its history and states combine exactly,
+      // so neither history is read again. (A source's last word on a sourced audience is not
+      // in the state: with sourced audiences a merge replays the history below.)
+      const merged = group.reduce(
+        (s, id) => compiled.merge(s, records.get(id)?.state ?? compiled.emptyState(), now),
+        compiled.emptyState(),
+      );
+      state = applyAll(set, merged, own, now);
+    } else if (group !== undefined || !summed(profileId)) {
+      // Rebuilt from the whole history: the merged profiles' events, or a profile never evaluated.
       replayed = [...(await store.audiences.history(group ?? [profileId])), ...own];
-      state = applyAll(set, set.compiled.emptyState(), replayed, now);
+      state = applyAll(set, compiled.emptyState(), replayed, now);
     } else {
-      state = applyAll(set, record.state ?? set.compiled.emptyState(), own, now);
+      state = applyAll(set, record.state ?? compiled.emptyState(), own, now);
     }
     evaluateProfile(
       set,

@@ -13,6 +13,7 @@ import type { HandoffEvents } from '../engine/events.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { IdentifierKind, IdentityPolicy, MergeRecord, ProfileView } from './model.ts';
+import { DELETION_EVENT } from './model.ts';
 
 // Resolution is driven end to end: messages go into a real event log, the Processor resolves
 // them, and assertions read only what the Store port exposes.
@@ -27,6 +28,8 @@ interface Spec {
   userId?: string;
   anonymousId?: string;
   previousId?: string;
+  /** track: the event name (default Product Viewed). */
+  event?: string;
   /** identify: traits; track: context.traits. */
   traits?: Record<string, unknown>;
   /** Event time (ms); defaults to the receive time. */
@@ -116,13 +119,18 @@ class World {
     if (type === 'identify') message = { ...withAnonymous, type, traits: spec.traits ?? {} };
     else if (type === 'alias') message = { ...withAnonymous, type, previousId: spec.previousId ?? '' };
     else
-      message = { ...withAnonymous, type, event: 'Product Viewed', context: { traits: spec.traits ?? {} } };
+      message = {
+        ...withAnonymous,
+        type,
+        event: spec.event ?? 'Product Viewed',
+        context: { traits: spec.traits ?? {} },
+      };
     return {
       sourceId: 'web',
       messageId: `m${n}`,
       type,
       ...ids,
-      name: type === 'track' ? 'Product Viewed' : null,
+      name: type === 'track' ? (spec.event ?? 'Product Viewed') : null,
       timestamp: spec.ts ?? at,
       receivedAt: at,
       message,
@@ -593,6 +601,53 @@ describe('durability of resolution', () => {
     } finally {
       db.close();
     }
+  });
+
+  test('merges within one batch hand every event to the survivor, in one history row', async () => {
+    const path = join(dir, 'chain.db');
+    const x = new World(createSqliteStore(path));
+    await x.send(
+      track({ anonymousId: 'a1' }),
+      track({ anonymousId: 'a2' }),
+      identify('u1'),
+      identify('u1', {}, 'a1'),
+      identify('u1', {}, 'a2'),
+      track({ userId: 'u1' }),
+    );
+    await x.store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT profile_id, seq FROM profile_events ORDER BY seq').all();
+      assert.deepEqual(
+        rows,
+        [1, 2, 3, 4, 5, 6].map((seq) => ({ profile_id: 'p1', seq })),
+      );
+      assert.equal(db.prepare('SELECT count(*) FROM profile_history').pluck().get(), 1);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a deletion takes the events of its own batch with it; other profiles keep theirs', async () => {
+    const x = world();
+    await x.send(
+      track({ userId: 'u1' }),
+      track({ userId: 'u2' }),
+      track({ anonymousId: 'a1' }),
+      identify('u1', {}, 'a1'),
+      { type: 'track', userId: 'u1', event: DELETION_EVENT },
+    );
+    assert.equal(await x.idOf('userId', 'u1'), undefined);
+    const left = await x.store.events.readAfter(0, 10);
+    assert.deepEqual(
+      left.map((e) => e.offset),
+      [2],
+      'only u2 remains',
+    );
+    assert.deepEqual(
+      (await x.store.audiences.history([(await x.idOf('userId', 'u2'))!])).map((e) => e.offset),
+      [2],
+    );
   });
 
   test('a new processor on the same store resumes at the cursor and creates nothing twice', async () => {

@@ -73,6 +73,25 @@ describe('identity merges re-evaluate the merged profile from its full history',
       ]);
     });
   });
+  test("each side's orders count: one order apiece makes a merged repeat buyer", async () => {
+    const w = world();
+    await using(w, async () => {
+      const D = 24 * H;
+      const order = (who: object, daysAgo: number) =>
+        w.send({
+          type: 'track',
+          ...who,
+          event: 'Order Completed',
+          properties: { revenue: 30 },
+          timestamp: new Date(t0 - daysAgo * D).toISOString(),
+        });
+      await order({ anonymousId: 'guest-1' }, 50);
+      await order({ userId: 'u1' }, 46);
+      assert.deepEqual(await w.members('replenish_2x_45d'), [], 'one order each is not a repeat buyer');
+      await w.send({ type: 'identify', userId: 'u1', anonymousId: 'guest-1' });
+      assert.deepEqual(await w.members('replenish_2x_45d'), ['p1'], 'two orders, the last 46 days ago');
+    });
+  });
 });
 
 describe('holdout', () => {

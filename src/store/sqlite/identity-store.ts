@@ -57,9 +57,10 @@ export function sqliteIdentityStore(
     invalid: db.prepare<[string], { kind: 'email' | 'phone'; n: number }>(
       'SELECT kind, count(*) AS n FROM invalid_identifiers WHERE profile_id = ? GROUP BY kind',
     ),
-    // A whole batch per statement: values (or ids) go in as one JSON array.
+    // A whole batch per statement: values (or ids) go in as one JSON array. Owners repeat (one
+    // profile, several of its identifiers); the caller's set removes them, cheaper than DISTINCT.
     ownersOf: db.prepare<[string, string], { profile_id: string }>(
-      'SELECT DISTINCT profile_id FROM identifiers WHERE kind = ? AND value IN (SELECT value FROM json_each(?))',
+      'SELECT profile_id FROM identifiers WHERE kind = ? AND value IN (SELECT value FROM json_each(?))',
     ),
     profilesOf: db.prepare<[string], { id: string; created_at: number }>(
       'SELECT id, created_at FROM profiles WHERE id IN (SELECT value FROM json_each(?))',
@@ -133,8 +134,8 @@ export function sqliteIdentityStore(
 
 /**
  * Applies a batch's identity ops, in order, inside the caller's transaction. A profile's events
- * are recorded as one history row per run of the batch (the ops between two merges or deletes),
- * not one row per event.
+ * are recorded as one history row per batch, not one row per event: a merge hands the absorbed
+ * profile's unwritten events to the survivor, so it splits no other profile's row.
  */
 export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[]) => void {
   const w = {
@@ -190,10 +191,8 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
 
   /** Offsets of each profile's events not yet written, oldest first. */
   const pending = new Map<string, number[]>();
-  const writeHistory = (): void => {
-    for (const [profileId, offsets] of pending)
-      w.history.run(offsets[0]!, JSON.stringify(offsets), profileId);
-    pending.clear();
+  const writeHistory = (profileId: string, offsets: readonly number[]): void => {
+    w.history.run(offsets[0]!, JSON.stringify(offsets), profileId);
   };
 
   const apply = (op: IdentityOp): void => {
@@ -222,8 +221,17 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
         else pending.set(op.profileId, [op.offset]);
         return;
       }
-      case 'merge':
-        writeHistory();
+      case 'merge': {
+        const absorbed = pending.get(op.from);
+        if (absorbed) {
+          pending.delete(op.from);
+          const own = pending.get(op.into);
+          if (own === undefined) pending.set(op.into, absorbed);
+          else {
+            own.push(...absorbed);
+            own.sort((a, b) => a - b);
+          }
+        }
         w.mergeIdentifiers.run(op.into, op.from);
         w.mergeInvalid.run(op.into, op.from);
         w.dropInvalid.run(op.from);
@@ -233,12 +241,17 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
         w.retire.run(op.into, op.from, op.from);
         w.recordMerge.run(op.from, op.into, op.cause, op.at, op.offset);
         return;
-      case 'delete':
-        writeHistory();
+      }
+      case 'delete': {
+        // Its events not yet written are in the log all the same: recorded, then deleted with the rest.
+        const offsets = pending.get(op.profileId);
+        if (offsets) writeHistory(op.profileId, offsets);
+        pending.delete(op.profileId);
         w.deleteEvents.run(op.profileId);
         for (const statement of w.deleteData) statement.run(op.profileId);
         w.markDeleted.run(op.at, op.profileId);
         return;
+      }
       default:
         assertNever(op, 'identity op');
     }
@@ -246,7 +259,7 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
   return (ops) => {
     try {
       for (const op of ops) apply(op);
-      writeHistory();
+      for (const [profileId, offsets] of pending) writeHistory(profileId, offsets);
     } finally {
       pending.clear();
     }

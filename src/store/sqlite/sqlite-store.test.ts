@@ -127,7 +127,12 @@ describe('upgrading a database whose history has one row per event', () => {
     );
     const owners = ['p-a', 'p-b', 'p-a', 'p-c', 'p-b', 'p-a'];
     owners.forEach((owner, i) => {
-      const body = JSON.stringify({ type: 'track', event: 'Product Viewed', userId: owner, messageId: `m${i}` });
+      const body = JSON.stringify({
+        type: 'track',
+        event: 'Product Viewed',
+        userId: owner,
+        messageId: `m${i}`,
+      });
       insertEvent.run(`m${i}`, owner, T0 + i, T0 + i, body);
     });
     for (const [i, id] of ['p-b', 'p-a', 'p-c'].entries())

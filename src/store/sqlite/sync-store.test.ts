@@ -22,7 +22,8 @@ test('a due batch is chosen by contact: every due list of a chosen contact comes
   const store = createSqliteStore(':memory:');
   try {
     const items = [desired('email:a@x.com', 'suppress', 100, 0)];
-    for (let i = 0; i < 500; i++) items.push(desired(`email:c${String(i).padStart(3, '0')}@x.com`, 'cart', 50, 1));
+    for (let i = 0; i < 500; i++)
+      items.push(desired(`email:c${String(i).padStart(3, '0')}@x.com`, 'cart', 50, 1));
     items.push(desired('email:a@x.com', 'cart', 50, 2));
     await store.sync.record('cordial', { name: 'sync:cordial', from: 0, to: 1 }, items, []);
     const due = await store.sync.due('cordial', 10, 2);
