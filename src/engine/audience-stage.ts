@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { AudienceDefinition, CompiledAudiences, ProfileState } from '../audiences/index.ts';
+import type {
+  AudienceDefinition,
+  CompiledAudiences,
+  EvaluationContext,
+  ProfileState,
+} from '../audiences/index.ts';
 import { isHeldOut } from '../audiences/index.ts';
 import { audienceReferences } from '../audiences/conditions.ts';
 import type { TraitValue } from '../identity/model.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, ChangeCause, Membership, ProfileRecord } from './model.ts';
+import type { SourceVerdict } from './source-membership.ts';
 import { sourceVerdicts } from './source-membership.ts';
 
 /**
@@ -83,31 +89,24 @@ export function evaluateProfile(
   writes: AudienceWrites,
 ): void {
   const { compiled } = set;
-  const verdicts =
-    'events' in trigger ? sourceVerdicts(set.sourced, trigger.replayed ?? trigger.events) : undefined;
-  const sourceMember = (audience: string): boolean => {
-    const verdict = verdicts?.get(audience);
-    if (verdict !== undefined) return verdict.member;
-    return 'events' in trigger && trigger.replayed !== undefined ? false : record.memberships.has(audience);
-  };
-  const evaluation = compiled.evaluate(
-    state,
-    { trait: (name) => traits[name]?.value, topPercentThreshold: (id) => thresholds.get(id), sourceMember },
-    now,
-  );
+  const inputs = new ProfileInputs(set, record, traits, thresholds, trigger);
+  const evaluation = compiled.evaluate(state, inputs, now);
+  // Sourced audiences first: the audiences that reference them are decided after them.
+  const decided: [audience: string, member: boolean][] = [];
+  for (const audience of set.sourced) decided.push([audience, inputs.sourceMember(audience)]);
+  for (const [audience, result] of evaluation.audiences) decided.push([audience, result.member]);
   const changed = new Set<string>();
-  const settle = (audience: string, member: boolean): void => {
+  for (const [audience, member] of decided) {
     const current = record.memberships.get(audience);
-    if (member === (current !== undefined)) return;
+    if (member === (current !== undefined)) continue;
     changed.add(audience);
-    const definition = set.definitions.get(audience);
-    const said = verdicts?.get(audience)?.event;
+    const said = inputs.verdicts?.get(audience)?.event;
     const cause: ChangeCause = said
       ? { kind: 'event', offset: said.offset, messageId: said.messageId, event: said.name ?? said.type }
       : causeOf(set, audience, changed, trigger);
     const version = set.versions.get(audience) ?? '';
     if (member) {
-      const percent = definition?.holdout ?? 0;
+      const percent = set.definitions.get(audience)?.holdout ?? 0;
       // No holdout, no hash to compute: a bucket is never below 0.
       const heldOut = percent > 0 && isHeldOut(record.profileId, audience, percent);
       const membership: Membership = { audience, profileId: record.profileId, since: now, heldOut };
@@ -133,10 +132,7 @@ export function evaluateProfile(
         heldOut: current!.heldOut,
       });
     }
-  };
-  // Sourced audiences first: the audiences that reference them are decided after them.
-  for (const audience of set.sourced) settle(audience, sourceMember(audience));
-  for (const [audience, result] of evaluation.audiences) settle(audience, result.member);
+  }
   const { stored } = record;
   for (const ranking of compiled.topPercentRankings) {
     const value = compiled.scoreFor(state, ranking.conditionId);
@@ -147,6 +143,39 @@ export function evaluateProfile(
   const text = state === record.state && stored?.state !== undefined ? stored.state : JSON.stringify(state);
   if (stored !== undefined && stored.state === text && stored.wakeAt === evaluation.nextChangeAt) return;
   writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt, text });
+}
+
+/** What an evaluation reads besides the state: traits, thresholds and what sources said. */
+class ProfileInputs implements EvaluationContext {
+  /** The source's last word on each sourced audience among the events, when events set this off. */
+  readonly verdicts: Map<string, SourceVerdict> | undefined;
+
+  constructor(
+    private readonly set: AudienceSet,
+    private readonly record: ProfileRecord,
+    private readonly traits: Record<string, TraitValue>,
+    private readonly thresholds: ReadonlyMap<string, number>,
+    private readonly trigger: Trigger,
+  ) {
+    this.verdicts =
+      'events' in trigger ? sourceVerdicts(set.sourced, trigger.replayed ?? trigger.events) : undefined;
+  }
+
+  trait(name: string): unknown {
+    return this.traits[name]?.value;
+  }
+
+  topPercentThreshold(conditionId: string): number | undefined {
+    return this.thresholds.get(conditionId);
+  }
+
+  /** A rebuilt profile is in a sourced audience only if its history says so. */
+  sourceMember(audience: string): boolean {
+    const verdict = this.verdicts?.get(audience);
+    if (verdict !== undefined) return verdict.member;
+    const rebuilt = 'events' in this.trigger && this.trigger.replayed !== undefined;
+    return !rebuilt && this.record.memberships.has(audience);
+  }
 }
 
 function causeOf(

@@ -3,6 +3,7 @@ import type { LoggedEvent } from '../ingest/event.ts';
 import type { Store } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
+import { sourceEventAudience } from './source-membership.ts';
 import type { AudienceWrites, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
@@ -36,10 +37,12 @@ export async function evaluateBatch(
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
   const created = new Set<string>();
+  const traitsSet = new Set<string>();
   for (const op of ops) {
     if (op.op === 'merge') mergedInto.set(op.from, op.into);
     else if (op.op === 'delete') deleted.add(op.profileId);
     else if (op.op === 'create') created.add(op.profileId);
+    else if (op.op === 'trait') traitsSet.add(op.profileId);
   }
   const final = (id: string): string => {
     let p = id;
@@ -57,6 +60,12 @@ export async function evaluateBatch(
   for (const from of mergedInto.keys()) {
     const survivor = final(from);
     groups.set(survivor, [...(groups.get(survivor) ?? [survivor]), from]);
+  }
+  // A known profile whose events here no audience reads (page views, say), with no trait set and
+  // no merge, keeps every answer: only time can change them, and its wake-up is already set.
+  for (const [profileId, own] of batchEvents) {
+    if (created.has(profileId) || traitsSet.has(profileId) || groups.has(profileId)) continue;
+    if (own.every((e) => !readByAudiences(set, e))) batchEvents.delete(profileId);
   }
   // A profile created in this batch has no rows to read yet.
   const records = await store.audiences.load(
@@ -219,6 +228,11 @@ export async function evaluateDue(
   }
   return writes;
 }
+
+/** Whether any audience reads the event: a condition tracks its name, or it is a source's word. */
+const readByAudiences = (set: AudienceSet, e: LoggedEvent): boolean =>
+  set.compiled.relevantAudiences(e.name ?? e.type).length > 0 ||
+  (set.sourced.size > 0 && sourceEventAudience(e) !== undefined);
 
 /** A profile with no rows stored. */
 const emptyRecord = (profileId: string): ProfileRecord => ({

@@ -227,6 +227,23 @@ describe('top percent between refreshes', () => {
   });
 });
 
+describe('events no audience reads', () => {
+  test('a page view after the window closed takes no credit: time takes the cart abandoner out', async () => {
+    const w = world();
+    await using(w, async () => {
+      await w.send({ type: 'track', userId: 'u1', event: 'Product Added', properties: { product_id: 'p' } });
+      assert.deepEqual(await w.members('cart_0_4h'), ['p1']);
+      w.clock.advance(4 * H + 1);
+      const before = w.seen.length;
+      await w.send({ type: 'page', userId: 'u1', name: 'Home' });
+      const exit = w.seen.slice(before).find((c) => c.audience === 'cart_0_4h');
+      assert.equal(exit?.change, 'exit');
+      assert.equal(exit?.cause.kind, 'window', 'the 4h window closed; the page view changed nothing');
+      assert.deepEqual(await w.members('cart_0_4h'), []);
+    });
+  });
+});
+
 describe('late and out-of-order events', () => {
   test('a late, older purchase does not exit a newer cart; changes are never stamped in the past', async () => {
     const w = world();
