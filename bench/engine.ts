@@ -16,7 +16,8 @@
  *    Counts changes from the bus's `engine.changes`; samples RSS after every batch. A warm-up drain
  *    of the first 20,000 events runs first, so neither batch size pays for the JIT alone.
  * 3. Ceiling, same run: `store.events.readAfter` over the whole log in the same batch size (the read
- *    and JSON decode every batch starts with), events/s, and engine/ceiling.
+ *    and JSON decode every batch starts with), the fastest of three reads, events/s, and
+ *    ceiling/engine. The summary divides the fastest ceiling of any batch size by the best engine.
  *    After the drain, one `processor.refreshRankings()` (what serve mode runs every
  *    engine.rankingRefresh, 5m by default), timed on its own: a top-percent audience decided in a
  *    batch uses the threshold from before that batch, and only the refresh re-ranks everyone.
@@ -60,6 +61,7 @@ const TARGET_EVENTS_PER_SEC = 100_000;
 const TARGET_CEILING_FACTOR = 3;
 const APPEND_CHUNK = 10_000;
 const WARM_UP_EVENTS = 20_000;
+const CEILING_READS = 3;
 const DAY = 86_400_000;
 
 /** A full GC, without needing --expose-gc on the command line. */
@@ -391,13 +393,18 @@ async function main(): Promise<void> {
       );
       if (run.events !== appended)
         problems.push(`batch ${batch}: drained ${fmt(run.events)} of ${fmt(appended)} events`);
-      gc();
-      const ceiling = await readCeiling(logPath, batch);
-      const ceilingRate = ceiling.events / ceiling.seconds;
+      // The ceiling is the fastest of a few reads: one read swings by 15% on a shared machine.
+      const reads: number[] = [];
+      for (let r = 0; r < CEILING_READS; r++) {
+        gc();
+        const ceiling = await readCeiling(logPath, batch);
+        reads.push(ceiling.events / ceiling.seconds);
+      }
+      const ceilingRate = Math.max(...reads);
       const rate = run.events / run.seconds;
       runs.push({ ...run, ceiling: ceilingRate });
       console.log(
-        `batch ${fmt(batch)}: engine ${fmt(rate)} events/s, ${fmt(run.changes / run.seconds)} changes/s (${fmt(run.events)} events, ${fmt(run.changes)} changes, ${fmt(run.merges)} merges in ${fmt(run.seconds, 2)} s; CPU ${fmt(run.cpuSeconds / run.seconds, 2)} cores); RSS ${fmt(mb(run.rssBefore))} MB before, ${fmt(mb(run.rssPeak))} MB peak; ceiling (readAfter + decode) ${fmt(ceilingRate)} events/s; ceiling/engine ${fmt(ceilingRate / rate, 2)}×; then one refreshRankings(): ${fmt(run.refresh.changes)} changes in ${fmt(run.refresh.seconds, 2)} s`,
+        `batch ${fmt(batch)}: engine ${fmt(rate)} events/s, ${fmt(run.changes / run.seconds)} changes/s (${fmt(run.events)} events, ${fmt(run.changes)} changes, ${fmt(run.merges)} merges in ${fmt(run.seconds, 2)} s; CPU ${fmt(run.cpuSeconds / run.seconds, 2)} cores); RSS ${fmt(mb(run.rssBefore))} MB before, ${fmt(mb(run.rssPeak))} MB peak; ceiling (readAfter + decode, fastest of ${reads.map((r) => fmt(r)).join(', ')}) ${fmt(ceilingRate)} events/s; ceiling/engine ${fmt(ceilingRate / rate, 2)}×; then one refreshRankings(): ${fmt(run.refresh.changes)} changes in ${fmt(run.refresh.seconds, 2)} s`,
       );
     }
     const best = runs.reduce((a, b) => (b.events / b.seconds > a.events / a.seconds ? b : a));
@@ -434,7 +441,9 @@ async function main(): Promise<void> {
     }
 
     const rate = best.events / best.seconds;
-    const factor = best.ceiling / rate;
+    // Against the fastest read of any batch size: the strictest ceiling this run measured.
+    const fastest = runs.reduce((a, b) => (b.ceiling > a.ceiling ? b : a));
+    const factor = fastest.ceiling / rate;
     const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
     const peakRss = Math.max(...runs.map((r) => r.rssPeak));
     console.log(
@@ -447,7 +456,7 @@ async function main(): Promise<void> {
             `| engine, batch ${fmt(r.batch)}${r === best ? ' (best)' : ''} | ${fmt(r.events / r.seconds)} events/s, ${fmt(r.changes / r.seconds)} changes/s |`,
         ),
         `| peak RSS during drain | ${fmt(mb(peakRss))} MB |`,
-        `| ceiling: readAfter + JSON decode, batch ${fmt(best.batch)} | ${fmt(best.ceiling)} events/s |`,
+        `| ceiling: readAfter + JSON decode, fastest of ${CEILING_READS} reads per batch size (batch ${fmt(fastest.batch)}) | ${fmt(fastest.ceiling)} events/s |`,
         `| ceiling / engine | ${fmt(factor, 2)}× |`,
         `| SQL recompute of all 13 audiences | ${fmt(sqlSeconds, 2)} s (engine drain of the whole log: ${fmt(best.seconds, 2)} s) |`,
         `| memberships, engine vs SQL, right after the drain | ${staleAfterDrain.length === 0 ? 'all 13 agree' : `${staleAfterDrain.length} disagree: ${staleAfterDrain.map((d) => d.key).join(', ')}`} |`,
@@ -473,7 +482,7 @@ async function main(): Promise<void> {
       eventsPerSec: Math.round(rate),
       changesPerSec: Math.round(best.changes / best.seconds),
       peakRssMb: Math.round(mb(peakRss)),
-      ceilingEventsPerSec: Math.round(best.ceiling),
+      ceilingEventsPerSec: Math.round(fastest.ceiling),
       ceilingFactor: Number(factor.toFixed(2)),
       sqlSeconds: Number(sqlSeconds.toFixed(2)),
       sqlPerAudience: Object.fromEntries(comparison.map((c) => [c.key, Number(c.seconds.toFixed(3))])),
