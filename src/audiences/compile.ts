@@ -64,7 +64,11 @@ export interface CompiledAudiences {
   prune(state: ProfileState, now: number): ProfileState;
   /** Two profiles' states as the state of all their events together, pruned at `now`. */
   merge(a: ProfileState, b: ProfileState, now: number): ProfileState;
-  evaluate(state: ProfileState, ctx: EvaluationContext, now: number): Evaluation;
+  /**
+   * Every audience's answer at `now`, or only those in `only` (the audiences an event can move;
+   * an audience left out reads as the context's stored membership wherever another references it).
+   */
+  evaluate(state: ProfileState, ctx: EvaluationContext, now: number, only?: ReadonlySet<string>): Evaluation;
   explain(state: ProfileState, ctx: EvaluationContext, now: number, audienceKey: string): Result<Explanation>;
   /** The profile's aggregate for a top_percent condition; undefined when it has no matching events. */
   scoreFor(state: ProfileState, conditionId: string): number | undefined;
@@ -161,10 +165,12 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
         compiled.filter(pick).map((a) => a.definition.key),
       ),
     );
-  // Asked once per event on the hot path; cached only for names some audience tracks, so it stays bounded.
+  // Asked once per event (trait) on the hot path; cached only for names some audience tracks (tests),
+  // so they stay bounded.
   const relevantByEvent = new Map<string, readonly string[]>();
+  const usingTrait = new Map<string, readonly string[]>();
 
-  const run = (state: ProfileState, ctx: EvaluationContext, now: number) => {
+  const run = (state: ProfileState, ctx: EvaluationContext, now: number, only?: ReadonlySet<string>) => {
     const results = new Map<string, AudienceResult>();
     const view: View = {
       state,
@@ -178,6 +184,7 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
     };
     let nextChangeAt: number | null = null;
     for (const audience of compiled) {
+      if (only !== undefined && !only.has(audience.definition.key)) continue;
       const { value, nextChangeAt: next } = audience.root.evaluate(view);
       results.set(audience.definition.key, { member: value, nextChangeAt: next });
       if (next !== null && (nextChangeAt === null || next < nextChangeAt)) nextChangeAt = next;
@@ -198,12 +205,20 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
       }
       return keys;
     },
-    audiencesUsingTrait: (traitName) => affected((a) => a.traits.has(traitName)),
+    audiencesUsingTrait: (traitName) => {
+      let keys = usingTrait.get(traitName);
+      if (keys === undefined && !compiled.some((a) => a.traits.has(traitName))) return [];
+      if (keys === undefined) {
+        keys = affected((a) => a.traits.has(traitName));
+        usingTrait.set(traitName, keys);
+      }
+      return keys;
+    },
     trackerKeys: (audienceKey) => byKey.get(audienceKey)?.trackerKeys ?? [],
     applyEvent: (state, event, now, options) => applyToTrackers(specs, state, event, now, options?.only),
     prune: (state, now) => pruneTrackers(specs, state, now),
     merge: (a, b, now) => mergeTrackers(specs, a, b, now),
-    evaluate: (state, ctx, now) => run(state, ctx, now).evaluation,
+    evaluate: (state, ctx, now, only) => run(state, ctx, now, only).evaluation,
     explain: (state, ctx, now, audienceKey) => {
       const audience = byKey.get(audienceKey);
       if (audience === undefined) {

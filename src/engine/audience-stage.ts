@@ -19,7 +19,12 @@ import { sourceVerdicts } from './source-membership.ts';
  * memberships are then read from it rather than carried over.
  */
 export type Trigger =
-  | { events: readonly LoggedEvent[]; replayed?: readonly LoggedEvent[] }
+  | {
+      events: readonly LoggedEvent[];
+      replayed?: readonly LoggedEvent[];
+      /** The audiences these events (and trait changes) can move, when only those need a look. */
+      affected?: ReadonlySet<string>;
+    }
   | { reason: 'window' | 'definition' | 'ranking' };
 
 /** The compiled audiences with what the engine needs around them: versions, holdouts, references. */
@@ -89,8 +94,15 @@ export function evaluateProfile(
   writes: AudienceWrites,
 ): void {
   const { compiled } = set;
+  const { stored } = record;
   const inputs = new ProfileInputs(set, record, traits, thresholds, trigger);
-  const evaluation = compiled.evaluate(state, inputs, now);
+  // Only the audiences the events can move, unless time may have moved others too (a wake-up
+  // due by now): the rest keep their stored answers, and the stored wake-up stays in force.
+  const waiting = stored?.wakeAt === null || (stored !== undefined && stored.wakeAt > now);
+  const only = 'events' in trigger && waiting ? trigger.affected : undefined;
+  const evaluation = compiled.evaluate(state, inputs, now, only);
+  const wakeAt =
+    only === undefined ? evaluation.nextChangeAt : earliest(evaluation.nextChangeAt, stored!.wakeAt);
   // Sourced audiences first: the audiences that reference them are decided after them.
   const decided: [audience: string, member: boolean][] = [];
   for (const audience of set.sourced) decided.push([audience, inputs.sourceMember(audience)]);
@@ -133,7 +145,6 @@ export function evaluateProfile(
       });
     }
   }
-  const { stored } = record;
   for (const ranking of compiled.topPercentRankings) {
     const value = compiled.scoreFor(state, ranking.conditionId);
     if (stored !== undefined && stored.scores.get(ranking.conditionId) === value) continue;
@@ -141,9 +152,12 @@ export function evaluateProfile(
   }
   // The very state read from the store (no event in the batch touched it) is the stored text.
   const text = state === record.state && stored?.state !== undefined ? stored.state : JSON.stringify(state);
-  if (stored !== undefined && stored.state === text && stored.wakeAt === evaluation.nextChangeAt) return;
-  writes.states.push({ profileId: record.profileId, state, wakeAt: evaluation.nextChangeAt, text });
+  if (stored !== undefined && stored.state === text && stored.wakeAt === wakeAt) return;
+  writes.states.push({ profileId: record.profileId, state, wakeAt, text });
 }
+
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
 
 /** What an evaluation reads besides the state: traits, thresholds and what sources said. */
 class ProfileInputs implements EvaluationContext {

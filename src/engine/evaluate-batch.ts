@@ -37,12 +37,16 @@ export async function evaluateBatch(
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
   const created = new Set<string>();
-  const traitsSet = new Set<string>();
+  const traitsChanged = new Map<string, Set<string>>();
   for (const op of ops) {
     if (op.op === 'merge') mergedInto.set(op.from, op.into);
     else if (op.op === 'delete') deleted.add(op.profileId);
     else if (op.op === 'create') created.add(op.profileId);
-    else if (op.op === 'trait') traitsSet.add(op.profileId);
+    else if (op.op === 'trait') {
+      const names = traitsChanged.get(op.profileId);
+      if (names === undefined) traitsChanged.set(op.profileId, new Set([op.name]));
+      else names.add(op.name);
+    }
   }
   const final = (id: string): string => {
     let p = id;
@@ -64,7 +68,7 @@ export async function evaluateBatch(
   // A known profile whose events here no audience reads (page views, say), with no trait set and
   // no merge, keeps every answer: only time can change them, and its wake-up is already set.
   for (const [profileId, own] of batchEvents) {
-    if (created.has(profileId) || traitsSet.has(profileId) || groups.has(profileId)) continue;
+    if (created.has(profileId) || traitsChanged.has(profileId) || groups.has(profileId)) continue;
     if (own.every((e) => !readByAudiences(set, e))) batchEvents.delete(profileId);
   }
   // A profile created in this batch has no rows to read yet.
@@ -147,6 +151,9 @@ export async function evaluateBatch(
     } else {
       state = applyAll(set, record.state ?? compiled.emptyState(), own, now);
     }
+    // A profile already evaluated needs a look only at the audiences its events and traits feed;
+    // a new, merged or rebuilt one at all of them.
+    const incremental = group === undefined && replayed === undefined && !created.has(profileId);
     evaluateProfile(
       set,
       record,
@@ -154,7 +161,11 @@ export async function evaluateBatch(
       traits.get(profileId) ?? {},
       limits,
       now,
-      replayed ? { events: own, replayed } : { events: own },
+      replayed
+        ? { events: own, replayed }
+        : incremental
+          ? { events: own, affected: affectedBy(set, own, traitsChanged.get(profileId)) }
+          : { events: own },
       writes,
     );
   }
@@ -227,6 +238,24 @@ export async function evaluateDue(
     evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
   }
   return writes;
+}
+
+/**
+ * The audiences the events and the changed traits can move, their dependents included; undefined
+ * (all of them) when a source spoke, as the audiences referencing a sourced one are not tracked.
+ */
+function affectedBy(
+  set: AudienceSet,
+  events: readonly LoggedEvent[],
+  traits?: ReadonlySet<string>,
+): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const e of events) {
+    if (set.sourced.size > 0 && sourceEventAudience(e) !== undefined) return undefined;
+    for (const a of set.compiled.relevantAudiences(e.name ?? e.type)) out.add(a);
+  }
+  for (const name of traits ?? []) for (const a of set.compiled.audiencesUsingTrait(name)) out.add(a);
+  return out;
 }
 
 /** Whether any audience reads the event: a condition tracks its name, or it is a source's word. */
