@@ -165,10 +165,20 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
         compiled.filter(pick).map((a) => a.definition.key),
       ),
     );
-  // Asked once per event (trait) on the hot path; cached only for names some audience tracks (tests),
-  // so they stay bounded.
-  const relevantByEvent = new Map<string, readonly string[]>();
-  const usingTrait = new Map<string, readonly string[]>();
+  // Asked once per event (and changed trait) on the hot path; cached only for names some audience
+  // uses, so the cache stays bounded.
+  const cachedAffected = (uses: (a: CompiledAudience, name: string) => boolean) => {
+    const cache = new Map<string, readonly string[]>();
+    return (name: string): readonly string[] => {
+      let keys = cache.get(name);
+      if (keys === undefined && !compiled.some((a) => uses(a, name))) return [];
+      if (keys === undefined) {
+        keys = affected((a) => uses(a, name));
+        cache.set(name, keys);
+      }
+      return keys;
+    };
+  };
 
   const run = (state: ProfileState, ctx: EvaluationContext, now: number, only?: ReadonlySet<string>) => {
     const results = new Map<string, AudienceResult>();
@@ -196,24 +206,8 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
     keys: compiled.map((a) => a.definition.key),
     topPercentRankings,
     emptyState,
-    relevantAudiences: (eventName) => {
-      let keys = relevantByEvent.get(eventName);
-      if (keys === undefined && !compiled.some((a) => a.events.has(eventName))) return [];
-      if (keys === undefined) {
-        keys = affected((a) => a.events.has(eventName));
-        relevantByEvent.set(eventName, keys);
-      }
-      return keys;
-    },
-    audiencesUsingTrait: (traitName) => {
-      let keys = usingTrait.get(traitName);
-      if (keys === undefined && !compiled.some((a) => a.traits.has(traitName))) return [];
-      if (keys === undefined) {
-        keys = affected((a) => a.traits.has(traitName));
-        usingTrait.set(traitName, keys);
-      }
-      return keys;
-    },
+    relevantAudiences: cachedAffected((a, eventName) => a.events.has(eventName)),
+    audiencesUsingTrait: cachedAffected((a, traitName) => a.traits.has(traitName)),
     trackerKeys: (audienceKey) => byKey.get(audienceKey)?.trackerKeys ?? [],
     applyEvent: (state, event, now, options) => applyToTrackers(specs, state, event, now, options?.only),
     prune: (state, now) => pruneTrackers(specs, state, now),

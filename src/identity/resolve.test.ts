@@ -576,12 +576,27 @@ for (const batchSize of [1, 1000]) {
   });
 }
 
+/**
+ * Each event's profile, and how many history rows hold them. The Store port does not expose a
+ * profile's events, so this reads the SQLite tables directly.
+ */
+function historyOf(path: string): { events: unknown[]; rows: unknown } {
+  const db = new Database(path, { readonly: true });
+  try {
+    return {
+      events: db.prepare('SELECT profile_id, seq FROM profile_events ORDER BY seq').all(),
+      rows: db.prepare('SELECT count(*) FROM profile_history').pluck().get(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
 describe('durability of resolution', () => {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-resolve-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('a merge keeps both profiles’ events on the survivor', async () => {
-    // The Store port does not expose a profile's events, so this reads the SQLite table directly.
     const path = join(dir, 'history.db');
     const x = new World(createSqliteStore(path));
     await x.send(
@@ -591,16 +606,10 @@ describe('durability of resolution', () => {
       identify('u1', {}, 'a1'),
     );
     await x.store.close();
-    const db = new Database(path, { readonly: true });
-    try {
-      const rows = db.prepare('SELECT profile_id, seq FROM profile_events ORDER BY seq').all();
-      assert.deepEqual(
-        rows,
-        [1, 2, 3, 4].map((seq) => ({ profile_id: 'p1', seq })),
-      );
-    } finally {
-      db.close();
-    }
+    assert.deepEqual(
+      historyOf(path).events,
+      [1, 2, 3, 4].map((seq) => ({ profile_id: 'p1', seq })),
+    );
   });
 
   test('merges within one batch hand every event to the survivor, in one history row', async () => {
@@ -615,17 +624,12 @@ describe('durability of resolution', () => {
       track({ userId: 'u1' }),
     );
     await x.store.close();
-    const db = new Database(path, { readonly: true });
-    try {
-      const rows = db.prepare('SELECT profile_id, seq FROM profile_events ORDER BY seq').all();
-      assert.deepEqual(
-        rows,
-        [1, 2, 3, 4, 5, 6].map((seq) => ({ profile_id: 'p1', seq })),
-      );
-      assert.equal(db.prepare('SELECT count(*) FROM profile_history').pluck().get(), 1);
-    } finally {
-      db.close();
-    }
+    const { events, rows } = historyOf(path);
+    assert.deepEqual(
+      events,
+      [1, 2, 3, 4, 5, 6].map((seq) => ({ profile_id: 'p1', seq })),
+    );
+    assert.equal(rows, 1);
   });
 
   test('a deletion takes the events of its own batch with it; other profiles keep theirs', async () => {
