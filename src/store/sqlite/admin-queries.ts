@@ -2,7 +2,7 @@ import type { AdminQueries } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
 import type { EventRow } from './event-log.ts';
-import { toEvent } from './event-log.ts';
+import { EVENTS_OF_PROFILE, toEvent } from './event-log.ts';
 
 /** The admin API's read-only queries. Bucketing happens in SQL so a day of changes is one scan. */
 export function sqliteAdminQueries(db: SqliteDatabase): AdminQueries {
@@ -32,8 +32,7 @@ export function sqliteAdminQueries(db: SqliteDatabase): AdminQueries {
          FROM memberships m WHERE m.audience = ? ORDER BY m.since DESC, m.profile_id LIMIT ?`,
     ),
     recentEvents: db.prepare<[string, number], EventRow>(
-      `SELECT e.* FROM profiles p JOIN profile_history h ON h.num = p.num, json_each(h.seqs) j JOIN events e ON e.seq = j.value
-        WHERE p.id = ? ORDER BY e.seq DESC LIMIT ?`,
+      `SELECT e.* FROM ${EVENTS_OF_PROFILE} ORDER BY e.seq DESC LIMIT ?`,
     ),
     sendBuckets: db.prepare<
       { destination: string; since: number; bucket: number },

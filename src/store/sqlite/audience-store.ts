@@ -4,7 +4,7 @@ import type { AudienceStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
 import type { EventRow } from './event-log.ts';
-import { toEvent } from './event-log.ts';
+import { EVENTS_OF_PROFILE, toEvent } from './event-log.ts';
 
 interface ChangeRow {
   seq: number;
@@ -57,10 +57,7 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
     scores: db.prepare<[string], { profile_id: string; condition_id: string; value: number }>(
       'SELECT profile_id, condition_id, value FROM scores WHERE profile_id IN (SELECT value FROM json_each(?))',
     ),
-    history: db.prepare<[string], EventRow>(
-      `SELECT e.* FROM profiles p JOIN profile_history h ON h.num = p.num, json_each(h.seqs) j JOIN events e ON e.seq = j.value
-       WHERE p.id = ? ORDER BY e.seq`,
-    ),
+    history: db.prepare<[string], EventRow>(`SELECT e.* FROM ${EVENTS_OF_PROFILE} ORDER BY e.seq`),
     // Paged by profile id: better-sqlite3 allows no other statement while an iterator is open,
     // and a backfill writes between pages.
     replayIds: db.prepare<[string, number], { profile_id: string }>(

@@ -34,6 +34,13 @@ type RawEventRow = [
 ];
 const EVENT_COLUMNS = 'seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body';
 
+/**
+ * A profile's events (the profile's id is the `?`), through its history rows: `SELECT e.* FROM`
+ * this, then an order. It starts from the profile, so the history rows are found by its number.
+ */
+export const EVENTS_OF_PROFILE = `profiles p JOIN profile_history h ON h.num = p.num, json_each(h.seqs) j
+  JOIN events e ON e.seq = j.value WHERE p.id = ?`;
+
 /** An event as the INSERT takes it: source, messageId, type, userId, anonymousId, name, ts, receivedAt, body. */
 export type EventTuple = EventColumns;
 
