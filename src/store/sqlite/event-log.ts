@@ -279,9 +279,11 @@ export function sqliteEventLog(db: SqliteDatabase, options: EventLogOptions = {}
 }
 
 /**
- * An event as read from the log. The message is parsed on first use: the engine never needs it
- * for most events (a page view only says who it was, and that is in the columns), and parsing
- * every body was a tenth of a replay.
+ * An event as read from the log. The message is parsed on use, never before: the engine never
+ * needs it for most events (a page view only says who it was, and that is in the columns), and
+ * parsing every body was a tenth of a replay. Nor is the parsed message kept: the engine reads
+ * each one once or twice, and a batch's messages kept to its end made up a sixth of what the
+ * young generation promoted (1M-event replay: 2.4 GB promoted with the cache, 2.0 without).
  */
 class StoredEvent implements LoggedEvent {
   readonly offset: number;
@@ -294,7 +296,6 @@ class StoredEvent implements LoggedEvent {
   readonly timestamp: number;
   readonly receivedAt: number;
   readonly body: string;
-  #message: Message | undefined;
 
   constructor(
     ...[seq, sourceId, messageId, type, userId, anonymousId, name, ts, receivedAt, body]: RawEventRow
@@ -312,7 +313,7 @@ class StoredEvent implements LoggedEvent {
   }
 
   get message(): Message {
-    return (this.#message ??= JSON.parse(this.body) as Message);
+    return JSON.parse(this.body) as Message;
   }
 
   /** A plain object, message included, for JSON and for copies. */
