@@ -282,8 +282,9 @@ export function sqliteEventLog(db: SqliteDatabase, options: EventLogOptions = {}
  * An event as read from the log. The message is parsed on use, never before: the engine never
  * needs it for most events (a page view only says who it was, and that is in the columns), and
  * parsing every body was a tenth of a replay. Nor is the parsed message kept: the engine reads
- * each one once or twice, and a batch's messages kept to its end made up a sixth of what the
- * young generation promoted (1M-event replay: 2.4 GB promoted with the cache, 2.0 without).
+ * each one once or twice (a source's small event up to three times), and a batch's messages kept
+ * to its end made up a sixth of what the young generation promoted (1M-event replay: 2.4 GB
+ * promoted with the cache, 2.0 without).
  */
 class StoredEvent implements LoggedEvent {
   readonly offset: number;
