@@ -3,7 +3,7 @@ import type { LoggedEvent } from '../ingest/event.ts';
 import type { Store } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
-import { sourceEventAudience } from './source-membership.ts';
+import { isSourceEvent, sourceEventAudience } from './source-membership.ts';
 import type { AudienceWrites, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
@@ -258,10 +258,12 @@ function affectedBy(
   return out;
 }
 
-/** Whether any audience reads the event: a condition tracks its name, or it is a source's word. */
-const readByAudiences = (set: AudienceSet, e: LoggedEvent): boolean =>
-  set.compiled.relevantAudiences(e.name ?? e.type).length > 0 ||
-  (set.sourced.size > 0 && sourceEventAudience(e) !== undefined);
+/**
+ * Whether any audience reads the event, and so its message: a condition tracks its name, or it
+ * is named as a source's word and some audience is sourced. Decided from the columns alone.
+ */
+export const readByAudiences = (set: AudienceSet, e: LoggedEvent): boolean =>
+  set.compiled.relevantAudiences(e.name ?? e.type).length > 0 || (set.sourced.size > 0 && isSourceEvent(e));
 
 /** A profile with no rows stored. */
 const emptyRecord = (profileId: string): ProfileRecord => ({

@@ -18,10 +18,13 @@ export interface SourceVerdict {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Whether the event is named as a source's enter or exit, by its columns alone. */
+export const isSourceEvent = (event: LoggedEvent): boolean =>
+  event.type === 'track' && (event.name === SOURCE_ENTERED || event.name === SOURCE_EXITED);
+
 /** The audience a source event is about, or undefined when `event` is not one. */
 export function sourceEventAudience(event: LoggedEvent): string | undefined {
-  if (event.type !== 'track' || (event.name !== SOURCE_ENTERED && event.name !== SOURCE_EXITED))
-    return undefined;
+  if (!isSourceEvent(event)) return undefined;
   const properties = (event.message as { properties?: unknown }).properties;
   return isRecord(properties) && typeof properties.audience === 'string' ? properties.audience : undefined;
 }

@@ -132,7 +132,8 @@ test('resolution partitions identifiers as the union-find model does, and keeps 
     fc.asyncProperty(
       fc.array(specArb, { maxLength: 25 }),
       fc.integer({ min: 1, max: 6 }),
-      async (specs, batchSize) => {
+      fc.integer({ min: 1, max: 3 }),
+      async (specs, batchSize, readChunk) => {
         const store = createSqliteStore(':memory:');
         try {
           let created = 0;
@@ -145,6 +146,7 @@ test('resolution partitions identifiers as the union-find model does, and keeps 
             bus,
             newProfileId: () => `p${++created}`,
             batchSize,
+            readChunk,
           });
           await store.events.append(specs.map((s, i) => eventOf(s, i + 1)));
           assert.equal(await processor.drain(), specs.length);
