@@ -277,14 +277,14 @@ async function drainCopy(
   };
 }
 
-/** The ceiling: reading and decoding the whole log, `batch` events per read. */
-async function readCeiling(logPath: string, batch: number): Promise<{ events: number; seconds: number }> {
+/** The ceiling: reading and decoding the whole log, `perRead` events a read. */
+async function readCeiling(logPath: string, perRead: number): Promise<{ events: number; seconds: number }> {
   const store = createSqliteStore(logPath);
   let events = 0;
   let after = 0;
   const started = performance.now();
   for (;;) {
-    const page = await store.events.readAfter(after, batch);
+    const page = await store.events.readAfter(after, perRead);
     const last = page.at(-1);
     if (last === undefined) break;
     for (const e of page) void e.message; // the log read as the engine would, every body decoded
