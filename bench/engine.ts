@@ -10,11 +10,11 @@
  *    catalogue has no product called `bundle-01`, so the first "Sets" product seen is renamed
  *    bundle-01 everywhere it appears (properties and order lines), to give
  *    bundle_viewed_2x_no_purchase_24h something to find.
- * 2. For each batch size: copies the log to a fresh file and times `processor.drain()` with a
- *    Processor built as src/app/app.ts builds it (uuidv7 profile ids), its ManualClock one minute
- *    after the last event.
- *    Counts changes from the bus's `engine.changes`; samples RSS after every batch. A warm-up drain
- *    of the first 20,000 events runs first, so neither batch size pays for the JIT alone.
+ * 2. For each batch size, in a child process of its own (a fresh heap, and its own RSS and CPU):
+ *    copies the log to a fresh file and times `processor.drain()` with a Processor built as
+ *    src/app/app.ts builds it (uuidv7 profile ids), its ManualClock one minute after the last
+ *    event. Counts changes from the bus's `engine.changes`; samples RSS after every batch. A
+ *    warm-up drain of the first 20,000 events runs first in the same child, so the JIT is warm.
  * 3. Ceiling, same run: `store.events.readAfter` over the whole log, `--read` events a call (the
  *    processor reads its batches 2,000 at a time), every body decoded: the fastest of three reads
  *    per size, events/s. The summary divides the fastest ceiling of any read size by the best
@@ -35,8 +35,9 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -277,6 +278,63 @@ async function drainCopy(
   };
 }
 
+/** One batch size's drain, as a child process is given it. */
+interface DrainJob {
+  logPath: string;
+  /** The log's first events, drained first to warm the JIT. */
+  warmPath: string;
+  path: string;
+  batch: number;
+  now: number;
+  profileTo: string | undefined;
+}
+
+/** A DrainResult as it crosses between processes: maps and sets as arrays. */
+type SentDrain = Omit<DrainResult, 'byAudience' | 'drained'> & {
+  byAudience: [string, { enter: number; exit: number }][];
+  drained: [string, string[]][];
+};
+
+const DRAIN_CHILD = '--drain-child';
+
+/** Runs one drain in a child process: each batch size starts from a fresh heap, not the last one's. */
+function drainInChild(job: DrainJob): Promise<DrainResult> {
+  const child = fork(fileURLToPath(import.meta.url), [DRAIN_CHILD], { execArgv: process.execArgv });
+  const sent = new Promise<SentDrain>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as SentDrain));
+    child.once('exit', (code) =>
+      reject(new Error(`the batch ${job.batch} drain exited (code ${code}) before it reported`)),
+    );
+  });
+  child.send(job);
+  return sent.then((r) => ({
+    ...r,
+    byAudience: new Map(r.byAudience),
+    drained: new Map(r.drained.map(([audience, ids]) => [audience, new Set(ids)])),
+  }));
+}
+
+/** The child's side: a warm-up drain, then the measured one, reported to the parent. */
+async function drainChild(): Promise<void> {
+  const job = await new Promise<DrainJob>((resolve) =>
+    process.once('message', (m) => resolve(m as DrainJob)),
+  );
+  const config = exampleConfig(join(dirname(job.path), 'unused.db'));
+  const warmRun = `${job.path}.warm`;
+  await drainCopy(config, job.warmPath, warmRun, job.batch, job.now);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(warmRun + suffix, { force: true });
+  const r = await drainCopy(config, job.logPath, job.path, job.batch, job.now, job.profileTo);
+  const sent: SentDrain = {
+    ...r,
+    byAudience: [...r.byAudience],
+    drained: [...r.drained].map(([audience, ids]) => [audience, [...ids]]),
+  };
+  await new Promise<void>((resolve, reject) =>
+    process.send!(sent, (error: Error | null) => (error ? reject(error) : resolve())),
+  );
+  process.disconnect();
+}
+
 /** The ceiling: reading and decoding the whole log, `perRead` events a read. */
 async function readCeiling(logPath: string, perRead: number): Promise<{ events: number; seconds: number }> {
   const store = createSqliteStore(logPath);
@@ -327,7 +385,7 @@ async function main(): Promise<void> {
     await checkConversion(config);
 
     // 1. Generate and append, unmeasured.
-    let started = performance.now();
+    const started = performance.now();
     const logPath = join(dir, 'log.db');
     const log = createSqliteStore(logPath);
     const warmPath = join(dir, 'warm.db');
@@ -375,25 +433,17 @@ async function main(): Promise<void> {
         .join(', ')}`,
     );
 
-    // Warm-up: the first events through a throwaway copy, so the JIT is warm for every batch size.
-    started = performance.now();
-    await drainCopy(config, warmPath, join(dir, 'warm-run.db'), opts.batches[0]!, now);
-    rmSync(join(dir, 'warm-run.db'), { force: true });
-    console.log(
-      `warm-up: ${fmt(WARM_UP_EVENTS)} events in ${fmt((performance.now() - started) / 1000, 2)} s`,
-    );
-
     // 2. The engine, per batch size.
     const runs: DrainResult[] = [];
     for (const [i, batch] of opts.batches.entries()) {
-      const run = await drainCopy(
-        config,
+      const run = await drainInChild({
         logPath,
-        join(dir, `engine-${batch}.db`),
+        warmPath,
+        path: join(dir, `engine-${batch}.db`),
         batch,
         now,
-        i === 0 ? opts.profile : undefined,
-      );
+        profileTo: i === 0 ? opts.profile : undefined,
+      });
       if (run.events !== appended)
         problems.push(`batch ${batch}: drained ${fmt(run.events)} of ${fmt(appended)} events`);
       const rate = run.events / run.seconds;
@@ -552,4 +602,7 @@ async function checkConversion(config: Config): Promise<void> {
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === DRAIN_CHILD) await drainChild();
+  else await main();
+}

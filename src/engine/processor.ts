@@ -29,10 +29,10 @@ export interface ProcessorOptions {
   /**
    * Events read and committed per transaction, at most. Default 40,000: the profiles a batch
    * touches are read and written once for all its events, and each commit rewrites every page it
-   * touched, so a larger batch does less of both per event. Replaying a log of 1M events: 1.07×
-   * the throughput of 20,000, peak RSS 500 MB against 430, and requests wait up to 0.5 s while a
-   * batch is evaluated and committed (0.34 s); 80,000 adds 2% for 780 MB and 0.9 s. Only a
-   * backlog fills a batch; live traffic arrives in batches of a few events.
+   * touched, so a larger batch does less of both per event. Replaying a log of 1M events: 1.01–
+   * 1.09× the throughput of 20,000 (paired runs), peak RSS 480 MB against 390, and requests wait
+   * up to 0.53 s while a batch is evaluated and committed (0.34 s); 80,000 adds 0–3% for 780 MB and
+   * 0.9 s. Only a backlog fills a batch; live traffic arrives in batches of a few events.
    */
   batchSize?: number;
   /**
