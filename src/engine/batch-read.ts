@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { IdentityPolicy } from '../identity/model.ts';
 import type { MessageIdentity } from '../identity/resolve.ts';
 import { identityOf } from '../identity/resolve.ts';
@@ -30,7 +31,7 @@ export async function readBatch(
   const events: LoggedEvent[] = [];
   const identities: MessageIdentity[] = [];
   for (let from = after; events.length < limit;) {
-    if (events.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (events.length > 0) await setImmediate();
     const size = Math.min(chunk, limit - events.length);
     const read = await log.readAfter(from, size);
     for (const event of read) {

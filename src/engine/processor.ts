@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { IdentityOp, IdentityPolicy } from '../identity/model.ts';
 import { lookupKeys, resolve } from '../identity/resolve.ts';
 import { WorkingSet } from '../identity/working-set.ts';
@@ -113,7 +114,7 @@ export class Processor {
     let total = 0;
     for (let n = await this.processBatch(); n > 0; n = await this.processBatch()) {
       total += n;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await setImmediate();
     }
     return total;
   }

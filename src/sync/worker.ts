@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { AudienceDefinition } from '../audiences/index.ts';
 import type { MembershipChange } from '../engine/model.ts';
 import { describeCause } from '../engine/model.ts';
@@ -58,7 +59,7 @@ export class SyncWorker {
     const { store, destination, audiences } = this.options;
     // Let timers and I/O run between batches: the store's driver is synchronous, so reading a
     // large outbox in a loop would otherwise hold the event loop (HTTP, the send timer) throughout.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await setImmediate();
     const after = await store.cursors.get(this.cursorName);
     const changes = await store.audiences.changesAfter(after, this.batchSize);
     const last = changes.at(-1);
