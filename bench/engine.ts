@@ -15,6 +15,9 @@
  *    src/app/app.ts builds it (uuidv7 profile ids), its ManualClock one minute after the last
  *    event. Counts changes from the bus's `engine.changes`; samples RSS after every batch. A
  *    warm-up drain of the first 20,000 events runs first in the same child, so the JIT is warm.
+ *    Prints where the drain's time went: the store calls the processor makes (reading the log,
+ *    identity snapshots, profile records, histories, commits), timed through wrappers, the rest
+ *    (resolution, evaluation, parsing), and the collector's pauses within all of them.
  * 3. Ceiling, same run: `store.events.readAfter` over the whole log, `--read` events a call (the
  *    processor reads its batches 2,000 at a time), every body decoded: the fastest of three reads
  *    per size, events/s. The summary divides the fastest ceiling of any read size by the best
@@ -38,6 +41,8 @@ import { cpus, tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PerformanceEntry } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -54,6 +59,7 @@ import { fmt, mb, startProfiler, summarizeProfile, count } from './lib.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { uuidv7 } from '../src/shared/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
+import type { Store } from '../src/store/ports.ts';
 import type { GeneratedMessage } from './generate.ts';
 import { generateEvents } from './generate.ts';
 import type { Comparison } from './sql-baseline.ts';
@@ -193,6 +199,57 @@ interface DrainResult {
   drained: Map<string, Set<string>>;
   /** The one `refreshRankings()` serve mode runs every engine.rankingRefresh, after the drain. */
   refresh: { seconds: number; changes: number };
+  phases: Phases;
+}
+
+/** Seconds of a drain spent in each store call the processor makes, and in garbage collection. */
+interface Phases {
+  read: number;
+  snapshot: number;
+  records: number;
+  history: number;
+  commit: number;
+  minorGc: number;
+  majorGc: number;
+}
+
+/**
+ * Times the store calls a drain makes (they run synchronously, so a call's time is its own) and
+ * the collector's pauses, which fall inside any of them. Returns the running totals.
+ */
+function timePhases(store: Store): { phases: Phases; stop: () => void } {
+  const phases: Phases = { read: 0, snapshot: 0, records: 0, history: 0, commit: 0, minorGc: 0, majorGc: 0 };
+  const timed =
+    <A extends unknown[], R>(phase: keyof Phases, f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await f(...a);
+      } finally {
+        phases[phase] += (performance.now() - started) / 1000;
+      }
+    };
+  store.events.readAfter = timed('read', store.events.readAfter.bind(store.events));
+  store.identity.snapshot = timed('snapshot', store.identity.snapshot.bind(store.identity));
+  store.audiences.load = timed('records', store.audiences.load.bind(store.audiences));
+  store.audiences.history = timed('history', store.audiences.history.bind(store.audiences));
+  store.commit = timed('commit', store.commit.bind(store));
+  const add = (entries: readonly PerformanceEntry[]): void => {
+    for (const e of entries) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perf.NODE_PERFORMANCE_GC_MINOR) phases.minorGc += e.duration / 1000;
+      else phases.majorGc += e.duration / 1000;
+    }
+  };
+  const observer = new PerformanceObserver((list) => add(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    phases,
+    stop: () => {
+      add(observer.takeRecords());
+      observer.disconnect();
+    },
+  };
 }
 
 /** Drains a copy of the log with a Processor wired as app.ts wires it; times the drain only. */
@@ -241,10 +298,12 @@ async function drainCopy(
   const rssBefore = process.memoryUsage.rss();
   rssPeak = rssBefore;
   const profiler = profileTo ? await startProfiler() : undefined;
+  const timing = timePhases(store);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const events = await processor.drain();
   const seconds = (performance.now() - started) / 1000;
+  timing.stop();
   const cpu = process.cpuUsage(cpuBefore);
   if (profiler && profileTo) {
     const { profile } = await profiler.post('Profiler.stop');
@@ -265,6 +324,7 @@ async function drainCopy(
   return {
     drained,
     refresh,
+    phases: timing.phases,
     batch,
     events,
     seconds,
@@ -276,6 +336,13 @@ async function drainCopy(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     path,
   };
+}
+
+/** Where a drain's time went, in seconds; the rest is resolution, evaluation and parsing. */
+function describePhases(p: Phases, seconds: number): string {
+  const stored = p.read + p.snapshot + p.records + p.history + p.commit;
+  const s = (v: number): string => `${fmt(v, 2)} s`;
+  return `where the time went: reading the log ${s(p.read)}, identity snapshots ${s(p.snapshot)}, profile records ${s(p.records)}, histories ${s(p.history)}, commits ${s(p.commit)}; the rest (resolution, evaluation, parsing) ${s(seconds - stored)}; collector pauses within all of these: minor ${s(p.minorGc)}, major and incremental ${s(p.majorGc)}`;
 }
 
 /** One batch size's drain, as a child process is given it. */
@@ -451,6 +518,7 @@ async function main(): Promise<void> {
       console.log(
         `batch ${fmt(batch)}: engine ${fmt(rate)} events/s, ${fmt(run.changes / run.seconds)} changes/s (${fmt(run.events)} events, ${fmt(run.changes)} changes, ${fmt(run.merges)} merges in ${fmt(run.seconds, 2)} s; CPU ${fmt(run.cpuSeconds / run.seconds, 2)} cores); RSS ${fmt(mb(run.rssBefore))} MB before, ${fmt(mb(run.rssPeak))} MB peak; then one refreshRankings(): ${fmt(run.refresh.changes)} changes in ${fmt(run.refresh.seconds, 2)} s`,
       );
+      console.log(`  ${describePhases(run.phases, run.seconds)}`);
     }
 
     // 3. The ceiling, per read size: the fastest of a few reads (one swings by 15% on a shared machine).
