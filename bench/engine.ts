@@ -41,8 +41,6 @@ import { cpus, tmpdir } from 'node:os';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PerformanceEntry } from 'node:perf_hooks';
-import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -56,10 +54,11 @@ import type { IncomingEvent } from '../src/ingest/event.ts';
 import type { Message } from '../src/ingest/messages.ts';
 import { EventBus } from '../src/shared/bus.ts';
 import { fmt, mb, startProfiler, summarizeProfile, count } from './lib.ts';
+import type { Phases } from './drain-phases.ts';
+import { describePhases, timePhases } from './drain-phases.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { uuidv7 } from '../src/shared/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import type { Store } from '../src/store/ports.ts';
 import type { GeneratedMessage } from './generate.ts';
 import { generateEvents } from './generate.ts';
 import type { Comparison } from './sql-baseline.ts';
@@ -202,56 +201,6 @@ interface DrainResult {
   phases: Phases;
 }
 
-/** Seconds of a drain spent in each store call the processor makes, and in garbage collection. */
-interface Phases {
-  read: number;
-  snapshot: number;
-  records: number;
-  history: number;
-  commit: number;
-  minorGc: number;
-  majorGc: number;
-}
-
-/**
- * Times the store calls a drain makes (they run synchronously, so a call's time is its own) and
- * the collector's pauses, which fall inside any of them. Returns the running totals.
- */
-function timePhases(store: Store): { phases: Phases; stop: () => void } {
-  const phases: Phases = { read: 0, snapshot: 0, records: 0, history: 0, commit: 0, minorGc: 0, majorGc: 0 };
-  const timed =
-    <A extends unknown[], R>(phase: keyof Phases, f: (...a: A) => Promise<R>) =>
-    async (...a: A): Promise<R> => {
-      const started = performance.now();
-      try {
-        return await f(...a);
-      } finally {
-        phases[phase] += (performance.now() - started) / 1000;
-      }
-    };
-  store.events.readAfter = timed('read', store.events.readAfter.bind(store.events));
-  store.identity.snapshot = timed('snapshot', store.identity.snapshot.bind(store.identity));
-  store.audiences.load = timed('records', store.audiences.load.bind(store.audiences));
-  store.audiences.history = timed('history', store.audiences.history.bind(store.audiences));
-  store.commit = timed('commit', store.commit.bind(store));
-  const add = (entries: readonly PerformanceEntry[]): void => {
-    for (const e of entries) {
-      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === perf.NODE_PERFORMANCE_GC_MINOR) phases.minorGc += e.duration / 1000;
-      else phases.majorGc += e.duration / 1000;
-    }
-  };
-  const observer = new PerformanceObserver((list) => add(list.getEntries()));
-  observer.observe({ entryTypes: ['gc'] });
-  return {
-    phases,
-    stop: () => {
-      add(observer.takeRecords());
-      observer.disconnect();
-    },
-  };
-}
-
 /** Drains a copy of the log with a Processor wired as app.ts wires it; times the drain only. */
 async function drainCopy(
   config: Config,
@@ -336,13 +285,6 @@ async function drainCopy(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     path,
   };
-}
-
-/** Where a drain's time went, in seconds; the rest is resolution, evaluation and parsing. */
-function describePhases(p: Phases, seconds: number): string {
-  const stored = p.read + p.snapshot + p.records + p.history + p.commit;
-  const s = (v: number): string => `${fmt(v, 2)} s`;
-  return `where the time went: reading the log ${s(p.read)}, identity snapshots ${s(p.snapshot)}, profile records ${s(p.records)}, histories ${s(p.history)}, commits ${s(p.commit)}; the rest (resolution, evaluation, parsing) ${s(seconds - stored)}; collector pauses within all of these: minor ${s(p.minorGc)}, major and incremental ${s(p.majorGc)}`;
 }
 
 /** One batch size's drain, as a child process is given it. */
