@@ -18,9 +18,9 @@ export interface Phases {
 
 /**
  * Times the store calls a drain makes (they run synchronously, so a call's time is its own) and
- * the collector's pauses, which fall inside any of them. Returns the running totals.
+ * the collector's pauses, which fall inside any of them. `stop()` returns the totals so far.
  */
-export function timePhases(store: Store): { phases: Phases; stop: () => void } {
+export function timePhases(store: Store): { stop: () => Phases } {
   const phases: Phases = { read: 0, snapshot: 0, records: 0, history: 0, commit: 0, minorGc: 0, majorGc: 0 };
   const timed =
     <A extends unknown[], R>(phase: keyof Phases, f: (...a: A) => Promise<R>) =>
@@ -47,10 +47,10 @@ export function timePhases(store: Store): { phases: Phases; stop: () => void } {
   const observer = new PerformanceObserver((list) => add(list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
   return {
-    phases,
     stop: () => {
       add(observer.takeRecords());
       observer.disconnect();
+      return { ...phases };
     },
   };
 }

@@ -252,7 +252,7 @@ async function drainCopy(
   const started = performance.now();
   const events = await processor.drain();
   const seconds = (performance.now() - started) / 1000;
-  timing.stop();
+  const phases = timing.stop();
   const cpu = process.cpuUsage(cpuBefore);
   if (profiler && profileTo) {
     const { profile } = await profiler.post('Profiler.stop');
@@ -273,7 +273,7 @@ async function drainCopy(
   return {
     drained,
     refresh,
-    phases: timing.phases,
+    phases,
     batch,
     events,
     seconds,
