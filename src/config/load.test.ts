@@ -18,9 +18,23 @@ describe('config', () => {
     );
   });
 
-  test('defaults fill an empty file, and the result is frozen', () => {
-    const loaded = parseConfig('', 'empty.yaml', env);
+  test('an empty file, or one with only comments, is an error that says so', () => {
+    for (const text of ['', '\n  \n', '# nothing yet\n']) {
+      const loaded = parseConfig(text, 'empty.yaml', env);
+      assert.ok(!loaded.ok);
+      assert.equal(loaded.error.code, 'config_empty');
+      assert.match(loaded.error.message, /^empty\.yaml: the config file is empty/);
+    }
+  });
+
+  test('defaults fill every section left out, and the result is frozen', () => {
+    const loaded = parseConfig('sources: []', 'minimal.yaml', env);
     assert.ok(loaded.ok);
+    assert.equal(loaded.value.server.headersTimeoutMs, 10_000);
+    assert.equal(loaded.value.server.requestTimeoutMs, 30_000);
+    assert.equal(loaded.value.server.connectionTimeoutMs, 60_000);
+    assert.equal(loaded.value.server.keepAliveTimeoutMs, 65_000);
+    assert.equal(loaded.value.server.maxConnections, 1024);
     assert.equal(loaded.value.ingest.maxFutureSkewMs, 24 * 3_600_000);
     assert.deepEqual(loaded.value.identity.priority, ['userId', 'email', 'phone', 'anonymousId']);
     assert.equal(loaded.value.identity.email.stripPlusTag, false);
@@ -74,6 +88,28 @@ describe('config', () => {
       if (!loaded.ok) assert.match(loaded.error.message, expected);
     });
   }
+
+  test('server limits: durations above zero, headers within the request timeout', () => {
+    const loaded = parseConfig(
+      'server: { requestTimeout: 5s, headersTimeout: 6s, keepAliveTimeout: 0s, maxConnections: 10 }',
+      'limits.yaml',
+      env,
+    );
+    assert.ok(!loaded.ok);
+    assert.match(
+      loaded.error.message,
+      /server\.headersTimeout: must not be longer than requestTimeout \(5s\)/,
+    );
+    assert.match(loaded.error.message, /server\.keepAliveTimeout: must be longer than 0s/);
+    const fine = parseConfig(
+      'server: { requestTimeout: 5s, headersTimeout: 2s, maxConnections: 10 }',
+      'l.yaml',
+      env,
+    );
+    assert.ok(fine.ok);
+    assert.equal(fine.value.server.requestTimeoutMs, 5_000);
+    assert.equal(fine.value.server.maxConnections, 10);
+  });
 
   test('a missing file says which file', () => {
     const loaded = loadConfigFile('/nonexistent/handoff.yaml', {});

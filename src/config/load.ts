@@ -34,7 +34,21 @@ export const sourceSecret = (source: SourceConfig): Secret =>
 export interface Config {
   /** The file it came from, for messages. */
   file: string;
-  server: { host: string; port: number; adminToken: Secret | undefined };
+  server: {
+    host: string;
+    port: number;
+    adminToken: Secret | undefined;
+    /** Headers must arrive within this many ms (default 10 s). */
+    headersTimeoutMs: number;
+    /** The whole request, body included, within this many ms (default 30 s). */
+    requestTimeoutMs: number;
+    /** A connection idle this many ms is closed (default 60 s). */
+    connectionTimeoutMs: number;
+    /** Idle keep-alive connections are kept this many ms (default 65 s). */
+    keepAliveTimeoutMs: number;
+    /** Connections open at once (default 1024). */
+    maxConnections: number;
+  };
   storage: { sqlitePath: string };
   sources: SourceConfig[];
   ingest: { maxFutureSkewMs: number };
@@ -102,6 +116,11 @@ export function parseConfig(
     ...lines.linePos(e.pos[0]),
     column: lines.linePos(e.pos[0]).col,
   }));
+  if (problems.length === 0 && doc.contents === null) {
+    // Every section has a default, so an empty file would serve nothing and say nothing.
+    const message = `${file}: the config file is empty; add at least a source (see examples/handoff.yaml for every section)`;
+    return fail({ code: 'config_empty', message, problems: [{ code: 'config_empty', message, path: '' }] });
+  }
   if (problems.length === 0) {
     const parsed = configSchema.safeParse(doc.toJS() ?? {});
     if (parsed.success) {
@@ -180,6 +199,11 @@ function build(
       host: raw.server.host,
       port: raw.server.port,
       adminToken: raw.server.adminToken ? secret(raw.server.adminToken) : undefined,
+      headersTimeoutMs: ms(raw.server.headersTimeout),
+      requestTimeoutMs: ms(raw.server.requestTimeout),
+      connectionTimeoutMs: ms(raw.server.connectionTimeout),
+      keepAliveTimeoutMs: ms(raw.server.keepAliveTimeout),
+      maxConnections: raw.server.maxConnections,
     },
     storage: { sqlitePath: raw.storage.sqlite.path },
     sources: raw.sources.map((s): SourceConfig =>

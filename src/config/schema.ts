@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IDENTIFIER_KINDS } from '../identity/model.ts';
 import { isPhoneRegion } from '../identity/normalize.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { customerIoSection } from '../sources/customerio/config.ts';
 
 /** A secret is never written in the file: it names the environment variable that holds it. */
@@ -31,6 +32,18 @@ const duration = z
   .string()
   .regex(/^(\d+(ms|s|m|h|d|w))+$/, 'a duration such as 30s, 15m, 4h or 7d')
   .describe('A duration: a number followed by ms, s, m, h, d or w.');
+
+/**
+ * The HTTP server's limits against slow or idle clients. The keep-alive timeout outlasts the
+ * 60 s idle timeout of common load balancers, so the proxy, not Handoff, closes idle connections.
+ */
+export const SERVER_LIMIT_DEFAULTS = {
+  headersTimeout: '10s',
+  requestTimeout: '30s',
+  connectionTimeout: '60s',
+  keepAliveTimeout: '65s',
+  maxConnections: 1024,
+} as const;
 
 const identifierKind = z.enum(IDENTIFIER_KINDS);
 
@@ -66,9 +79,45 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
         port: z.number().int().min(0).max(65535).default(8080),
         adminToken: secretField.optional(),
+        /** A request's headers must all arrive within this long (slow clients are cut off). */
+        headersTimeout: duration.default(SERVER_LIMIT_DEFAULTS.headersTimeout),
+        /** A whole request, body included, must arrive within this long. */
+        requestTimeout: duration.default(SERVER_LIMIT_DEFAULTS.requestTimeout),
+        /** A connection with no traffic for this long is closed. */
+        connectionTimeout: duration.default(SERVER_LIMIT_DEFAULTS.connectionTimeout),
+        /** An idle keep-alive connection is kept this long between requests. */
+        keepAliveTimeout: duration.default(SERVER_LIMIT_DEFAULTS.keepAliveTimeout),
+        /** Connections open at once; further ones are refused until some close. */
+        maxConnections: z.number().int().min(1).default(SERVER_LIMIT_DEFAULTS.maxConnections),
       })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080 }),
+      .superRefine((server, ctx) => {
+        const ms = (text: string) => {
+          const parsed = parseDuration(text);
+          return parsed.ok ? parsed.value : undefined;
+        };
+        for (const key of [
+          'headersTimeout',
+          'requestTimeout',
+          'connectionTimeout',
+          'keepAliveTimeout',
+        ] as const)
+          if (ms(server[key]) === 0)
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: 'must be longer than 0s (0 would mean no limit)',
+            });
+        const headers = ms(server.headersTimeout);
+        const request = ms(server.requestTimeout);
+        if (headers !== undefined && request !== undefined && headers > request)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headersTimeout'],
+            message: `must not be longer than requestTimeout (${server.requestTimeout}): the headers are part of the request`,
+          });
+      })
+      .default({ host: '0.0.0.0', port: 8080, ...SERVER_LIMIT_DEFAULTS }),
     storage: z
       .object({
         sqlite: z.object({ path: z.string().default('./data/handoff.db') }).strict(),

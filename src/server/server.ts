@@ -27,15 +27,23 @@ export interface ServerOptions {
  * /healthz, the admin API under /api/admin and the dashboard at /.
  */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
+  const limits = app.config.server;
+  // Node checks the header and request timeouts only this often (30 s by default).
+  const checking = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs };
   const server = Fastify({
     bodyLimit: MAX_REQUEST_BYTES,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: checking,
     // Customer.io identifiers sit in the path: emails up to 254 characters, URL-encoded.
     routerOptions: { maxParamLength: 1024 },
     // Per-request lines would dominate the log at ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https ? { https: { ...options.https, ...checking } } : {}),
   });
+  server.server.maxConnections = limits.maxConnections;
   // Browsers sending with sendBeacon use text/plain; the body is still JSON.
   server.addContentTypeParser(
     'text/plain',
