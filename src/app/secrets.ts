@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config, Secret } from '../config/load.ts';
 import { sourceSecret } from '../config/load.ts';
+import { makePrivateDir } from '../shared/private-files.ts';
 
 /**
  * Secrets whose environment variable is unset get a generated value, kept in `secrets.json`
@@ -44,7 +45,7 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
     },
   };
   if (generated.length > 0) {
-    mkdirSync(dirname(file), { recursive: true });
+    makePrivateDir(dirname(file));
     writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makePrivateDir, makePrivateFile, tightenIfOwned } from '../../shared/private-files.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 /** The slice of better-sqlite3 the adapter uses. */
@@ -8,10 +8,16 @@ export type SqliteDatabase = Database.Database;
 
 /**
  * Opens (creating if needed) the embedded database in WAL mode and brings its schema up to date.
+ * The directory is created 0700 and the files 0600; files this user owns are tightened to that.
  * `synchronous = FULL` makes every acknowledged commit survive a power cut, not only a crash.
  */
 export function openSqlite(path: string): SqliteDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    makePrivateDir(dirname(path));
+    // SQLite creates the -wal and -shm files with the database file's mode.
+    makePrivateFile(path);
+    for (const suffix of ['-wal', '-shm']) tightenIfOwned(path + suffix);
+  }
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
