@@ -84,7 +84,7 @@ export function customerioRoutes(
         const mapped = mapRequestError(error, request.headers['content-length']);
         if (mapped.status >= 500) {
           request.log.error({ err: error }, 'request failed');
-          return res.code(500).send(cioError(mapped.body.error.message));
+          return res.code(mapped.status).headers(mapped.headers).send(cioError(mapped.body.error.message));
         }
         return res.code(mapped.status).send(cioErrors(mapped.body.error.message));
       });

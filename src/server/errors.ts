@@ -1,3 +1,8 @@
+import { storeUnavailableReason } from '../store/failures.ts';
+
+/** Seconds a client is asked to wait when the store cannot take writes. */
+export const STORE_RETRY_AFTER_S = 30;
+
 /** The body of every error response: a stable code and a sentence saying what is wrong. */
 export interface ErrorBody {
   success: false;
@@ -15,11 +20,30 @@ interface FastifyLikeError {
   message: string;
 }
 
+/** An error response: status, body and any headers (`Retry-After`). */
+export interface MappedError {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
 /**
  * Maps framework errors raised before a handler runs (body parsing, limits) to a 400 that says
- * what to fix. Anything else is ours: a 500 without internals.
+ * what to fix. A store that cannot take writes is the server's condition: a 503 with
+ * `Retry-After` and the reason. Anything else is ours: a 500 without internals.
  */
-export function mapRequestError(
+export function mapRequestError(error: FastifyLikeError, contentLength: string | undefined): MappedError {
+  const unavailable = storeUnavailableReason(error);
+  if (unavailable !== undefined)
+    return {
+      status: 503,
+      body: errorBody('store_unavailable', `${unavailable}; nothing was acknowledged, retry later`),
+      headers: { 'retry-after': String(STORE_RETRY_AFTER_S) },
+    };
+  return { headers: {}, ...mapClientError(error, contentLength) };
+}
+
+function mapClientError(
   error: FastifyLikeError,
   contentLength: string | undefined,
 ): { status: number; body: ErrorBody } {

@@ -5,6 +5,7 @@ import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
 import type { ParsePool, ParsePoolOptions } from '../ingest/parse-pool.ts';
 import { mapRequestError } from './errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
+import { healthRoutes } from './health-routes.ts';
 import { hookRoutes } from './hook-routes.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { metricsRoute } from './metrics-route.ts';
@@ -23,8 +24,8 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, health at
- * /healthz, the admin API under /api/admin and the dashboard at /.
+ * The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, liveness at
+ * /healthz, readiness at /readyz, the admin API under /api/admin and the dashboard at /.
  */
 export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
   const limits = app.config.server;
@@ -56,7 +57,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
       request.headers['content-length'],
     );
     if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
-    return res.code(mapped.status).send(mapped.body);
+    return res.code(mapped.status).headers(mapped.headers).send(mapped.body);
   });
   server.setNotFoundHandler((request, res) =>
     res.code(404).send({
@@ -64,7 +65,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
       error: { code: 'not_found', message: `no route ${request.method} ${request.url}` },
     }),
   );
-  server.get('/healthz', () => ({ ok: true }));
+  healthRoutes(server, { probe: () => app.store.readiness(), now: () => app.clock.now() });
   ingestRoutes(server, app, options.ingestParse);
   customerioRoutes(server, app);
   hookRoutes(server, app);

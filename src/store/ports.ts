@@ -3,6 +3,7 @@ import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from
 import type { SyncStore } from '../sync/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
 import type { MonitorStore } from '../monitor/ports.ts';
+import type { Readiness } from './failures.ts';
 import type { IdentityOp, IdentitySnapshot, IdentifierKey, ProfileView } from '../identity/model.ts';
 
 /** The append-only event log: what ingest acknowledges is here, in offset order. */
@@ -159,5 +160,7 @@ export interface Store {
   admin: AdminQueries;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
+  /** Whether writes can succeed now (never waits for a lock), and why not. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }

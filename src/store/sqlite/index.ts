@@ -1,6 +1,7 @@
 import type { BatchCommit, Store } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import { audienceWriter, sqliteAudienceStore } from './audience-store.ts';
+import type { SqliteDatabase } from './database.ts';
 import { openSqlite, settle } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
@@ -8,10 +9,13 @@ import { sqliteSyncStore } from './sync-store.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
+import { sqliteReadiness } from './readiness.ts';
 
-/** The embedded store: one SQLite file (`:memory:` for a throwaway one). */
-export function createSqliteStore(path: string): Store {
-  const db = openSqlite(path);
+/**
+ * The embedded store: one SQLite file (`:memory:` for a throwaway one). `db` is a handle already
+ * opened on `path` with openSqlite, for a caller that sets connection pragmas of its own.
+ */
+export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(path)): Store {
   const cursor = db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?');
   const moveCursor = db.prepare(
     'INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
@@ -39,6 +43,7 @@ export function createSqliteStore(path: string): Store {
     monitor: sqliteMonitorStore(db),
     admin: sqliteAdminQueries(db),
     commit,
+    readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),
   };
 }
