@@ -1,10 +1,15 @@
+import type { Logger } from 'pino';
+import type { App } from '../app/app.ts';
 import { createApp } from '../app/app.ts';
 import { checkDefinitions } from '../app/definitions.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
 import { buildServer } from '../server/server.ts';
 import type { Io } from './config-path.ts';
 import { loadConfigOrReport } from './config-path.ts';
+import type { Config } from '../config/load.ts';
+import { ok } from '../shared/result.ts';
 import { createLogger } from './logger.ts';
+import { listenFailure, parsePort, plainHttpWarning, storageFailure } from './serve-startup.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -18,15 +23,19 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const loaded = loadConfigOrReport(options.config, io);
   if (!loaded) return 2;
-  const { config, generated, file } = fillMissingSecrets(loaded);
-  const logger = createLogger(secretValues(config));
-  if (generated.length > 0) {
-    logger.warn(
-      { variables: generated, file },
-      `${generated.join(', ')} not set: using generated values stored in ${file}; set the variables in production`,
-    );
+  const port = options.port === undefined ? ok(loaded.server.port) : parsePort(options.port);
+  if (!port.ok) {
+    io.err(`handoff serve: ${port.error.message}`);
+    return 2;
   }
-  const app = createApp({ config, logger });
+  let started: ReturnType<typeof openStorage>;
+  try {
+    started = openStorage(loaded);
+  } catch (error) {
+    io.err(storageFailure(loaded.storage.sqlitePath, error));
+    return 2;
+  }
+  const { app, config, logger } = started;
   const definitions = await checkDefinitions(app, { apply: options.apply === true });
   if (!definitions.ready) {
     io.err(definitions.message);
@@ -40,12 +49,23 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const server = buildServer(app, { logger });
   app.start();
   app.monitor.checks.start();
-  const port = options.port === undefined ? config.server.port : Number(options.port);
-  const address = await server.listen({ port, host: options.host ?? config.server.host });
+  const host = options.host ?? config.server.host;
+  let address: string;
+  try {
+    address = await server.listen({ port: port.value, host });
+  } catch (error) {
+    io.err(listenFailure(host, port.value, error));
+    await server.close();
+    await app.monitor.checks.stop();
+    await app.stop();
+    return 2;
+  }
   logger.info(
     { address, config: config.file, sources: config.sources.map((s) => s.id) },
     'handoff is serving',
   );
+  const exposed = plainHttpWarning(host);
+  if (exposed) logger.warn({ host }, exposed);
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -57,4 +77,17 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   await app.monitor.checks.stop();
   await app.stop();
   return 0;
+}
+
+/** Secrets filled (stored beside the database), the logger, and the app on its opened store. */
+function openStorage(loaded: Config): { app: App; config: Config; logger: Logger } {
+  const { config, generated, file } = fillMissingSecrets(loaded);
+  const logger = createLogger(secretValues(config));
+  if (generated.length > 0) {
+    logger.warn(
+      { variables: generated, file },
+      `${generated.join(', ')} not set: using generated values stored in ${file}; set the variables in production`,
+    );
+  }
+  return { app: createApp({ config, logger }), config, logger };
 }

@@ -12,7 +12,8 @@ function statIfExists(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
+    // ENOTDIR: a file stands where a parent directory should be; the walk up finds it.
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
 }

@@ -1,0 +1,67 @@
+import { storeUnavailableReason } from '../store/failures.ts';
+import type { Result } from '../shared/result.ts';
+import { fail, ok } from '../shared/result.ts';
+
+/** `--port`: a whole number from 0 (any free port) to 65535. */
+export function parsePort(text: string): Result<number> {
+  const port = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (Number.isInteger(port) && port <= 65535) return ok(port);
+  return fail({
+    code: 'invalid_port',
+    message: `--port must be a whole number from 0 to 65535 (0: any free port), not "${text}"`,
+  });
+}
+
+type SystemError = Error & { code?: string; path?: string; syscall?: string };
+
+/** Why the storage path cannot be used, in one line that says what to change. */
+export function storageFailure(sqlitePath: string, error: unknown): string {
+  const e = error as SystemError;
+  const at = e.path ?? sqlitePath;
+  const why = ((): string => {
+    switch (e.code) {
+      case 'ENOTDIR':
+        return `${at} is not a directory (a file is in the way)`;
+      case 'EACCES':
+      case 'EPERM':
+        return `permission denied on ${at}`;
+      case 'EROFS':
+        return `${at} is on a read-only file system`;
+      case 'ENOENT':
+        return `${at} cannot be created there (the file system does not allow it)`;
+      default:
+        return storeUnavailableReason(error) ?? e.message;
+    }
+  })();
+  return `handoff serve: cannot use the database at ${sqlitePath}: ${why}; set storage.sqlite.path to a file in a directory this user can write`;
+}
+
+/** Why the server cannot listen, in one line that says what to change. */
+export function listenFailure(host: string, port: number, error: unknown): string {
+  const e = error as SystemError;
+  const where = `${host}:${port}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `handoff serve: cannot listen on ${where}: the port is already in use; stop what uses it or choose another with --port or server.port`;
+    case 'EACCES':
+      return `handoff serve: cannot listen on ${where}: permission denied (ports below 1024 need privileges); choose a port from 1024 with --port or server.port`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `handoff serve: cannot listen on ${where}: ${host} is not an address of this machine; fix --host or server.host`;
+    default:
+      return `handoff serve: cannot listen on ${where}: ${e.message}`;
+  }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/;
+
+/**
+ * A warning when the server listens beyond this machine over plain HTTP: the admin token and
+ * write keys would cross the network unencrypted. Undefined on a loopback address.
+ */
+export function plainHttpWarning(host: string): string | undefined {
+  if (LOOPBACK.test(host)) return undefined;
+  const where = host === '0.0.0.0' || host === '::' ? `every interface (${host})` : host;
+  return `serving plain HTTP on ${where}: the admin token and write keys cross the network unencrypted; set server.host: 127.0.0.1 behind a TLS-terminating proxy, or terminate TLS in front (see README, Running in production)`;
+}
