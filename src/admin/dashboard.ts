@@ -28,6 +28,25 @@ export async function bundleDashboard(): Promise<DashboardBundle> {
 }
 
 /**
+ * The dashboard loads only its own script and stylesheet and talks only to its own origin; uPlot
+ * sizes its canvases through element styles (CSSOM, which `style-src 'self'` allows). Nothing may
+ * frame it, so a click on it is always the user's.
+ */
+export const DASHBOARD_HEADERS = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+} as const;
+
+/**
  * Serves the dashboard at `/`: the page shell needs no token and shows no data until one is
  * entered; every number comes from the admin API. Bundled on the first request, then cached.
  */
@@ -44,18 +63,21 @@ export function dashboardRoutes(server: FastifyInstance): void {
     res
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-cache')
+      .headers(DASHBOARD_HEADERS)
       .send(await readFile(`${WEB}index.html`, 'utf8')),
   );
   server.get('/assets/dashboard.js', async (_request, res) =>
     res
       .type('text/javascript; charset=utf-8')
       .header('cache-control', 'no-cache')
+      .headers(DASHBOARD_HEADERS)
       .send((await assets()).js),
   );
   server.get('/assets/dashboard.css', async (_request, res) =>
     res
       .type('text/css; charset=utf-8')
       .header('cache-control', 'no-cache')
+      .headers(DASHBOARD_HEADERS)
       .send((await assets()).css),
   );
 }

@@ -51,6 +51,10 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
     { parseAs: 'string' },
     server.getDefaultJsonParser('error', 'error'),
   );
+  // Browsers must not guess a type: a JSON error echoing input is never run as a script or page.
+  server.addHook('onRequest', async (_request, res) => {
+    void res.header('x-content-type-options', 'nosniff');
+  });
   server.setErrorHandler((error, request, res) => {
     const mapped = mapRequestError(
       error as { code?: string; statusCode?: number; message: string },

@@ -14,11 +14,16 @@ describe('dashboard in a browser', { skip }, () => {
   let demo: DemoServer;
   let browser: Browser;
   let page: Page;
+  // What the browser refused under the dashboard's Content-Security-Policy, on every page visited.
+  const violations: string[] = [];
 
   before(async () => {
     demo = await demoServer();
     browser = await launchBrowser();
     page = await browser.context.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
   });
   after(async () => {
     await browser?.close();
@@ -32,6 +37,18 @@ describe('dashboard in a browser', { skip }, () => {
   };
   const text = async (selector: string) => (await page.locator(selector).first().textContent())?.trim();
   const count = (n: number) => n.toLocaleString('en-US');
+
+  test('the page is served with a Content-Security-Policy and may not be framed', async () => {
+    const res = await fetch(`${demo.url}/`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    const api = await fetch(`${demo.url}/api/admin/audiences`);
+    assert.equal(api.headers.get('x-content-type-options'), 'nosniff', 'on every response');
+  });
 
   test('the page shell asks for the admin token and shows no data without it', async () => {
     await page.goto(`${demo.url}/`);
@@ -137,5 +154,9 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(await page.locator('tr.dead-letter').count(), 0);
     assert.equal(await text('.card [data-field=deadLetters]'), '0');
     await shot('sync-after-retry');
+  });
+
+  test('nothing the pages above needed was refused by the Content-Security-Policy', () => {
+    assert.deepEqual(violations, []);
   });
 });
