@@ -117,10 +117,11 @@ export function createApp(options: AppOptions): App {
     settings: config,
     latestChecks: () => checks.latest,
   });
-  if (config.customerio && config.customerio.appApiKey.value === undefined)
+  const appApiKey = config.customerio?.appApiKey;
+  if (appApiKey && appApiKey.value === undefined)
     logger.warn(
-      { variable: config.customerio.appApiKey.env },
-      `${config.customerio.appApiKey.env} is not set: Customer.io segment polls fail until it is (webhooks still work)`,
+      { variable: appApiKey.env },
+      `${appApiKey.env} is not set: Customer.io segment polls are paused until it is set to an App API key (webhooks still work)`,
     );
   const segments =
     config.customerio && config.audiences.some((a) => a.source?.customerio !== undefined)
@@ -168,7 +169,8 @@ export function createApp(options: AppOptions): App {
       runner.start();
       scheduler.start();
       sync?.start();
-      segments?.start();
+      // Without the App API key every poll would fail; the warning above says so once.
+      if (appApiKey?.value !== undefined) segments?.start();
       if (audiences.compiled.topPercentRankings.length > 0) {
         rankingTimer = setInterval(() => {
           processor

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { lintAudiences } from '../audiences/index.ts';
+import type { Config, Secret } from '../config/load.ts';
 import { formatProblem, locate, sourceSecret } from '../config/load.ts';
 import type { Io } from './config-path.ts';
 import { configPath, loadConfigOrReport } from './config-path.ts';
@@ -12,12 +13,7 @@ export function validate(options: { config?: string; strict?: boolean }, io: Io)
   const config = loadConfigOrReport(options.config, io);
   if (!config) return 2;
   const file = configPath(options.config, io.env);
-  const missing = [
-    config.server.adminToken,
-    config.destinations.cordial?.apiKey,
-    ...config.sources.map(sourceSecret),
-  ].filter((s) => s !== undefined && s.value === undefined);
-  for (const s of missing) io.err(`note: ${s!.env} is not set; serve will generate a value for it`);
+  for (const note of missingSecretNotes(config)) io.err(`note: ${note}`);
   const warnings = lintAudiences(config.audiences);
   const text = readFileSync(file, 'utf8');
   for (const w of warnings) {
@@ -29,4 +25,40 @@ export function validate(options: { config?: string; strict?: boolean }, io: Io)
     `${file}: valid (${config.sources.length} sources, ${config.audiences.length} audiences, ${warnings.length} warnings)`,
   );
   return options.strict && warnings.length > 0 ? 1 : 0;
+}
+
+const unset = (secret: Secret | undefined): secret is Secret =>
+  secret !== undefined && secret.value === undefined;
+
+/**
+ * What serve does about each unset secret. Credentials Handoff checks (the admin token, write
+ * keys, the webhook secret) it generates and keeps in secrets.json; API keys that another service
+ * issues it cannot, so the work that needs them waits.
+ */
+export function missingSecretNotes(config: Config): string[] {
+  const generated = [
+    config.server.adminToken,
+    ...config.sources.map(sourceSecret),
+    config.customerio?.webhookSecret,
+  ]
+    .filter(unset)
+    .map(
+      (s) =>
+        `${s.env} is not set; serve will generate a value for it and keep it in secrets.json beside the database`,
+    );
+  const cordial = config.destinations.cordial?.apiKey;
+  const appApi = config.customerio?.appApiKey;
+  return [
+    ...generated,
+    ...(unset(cordial)
+      ? [
+          `${cordial.env} is not set; a Cordial API key cannot be generated: Cordial sync stays paused (changes wait in the outbox) until it is set`,
+        ]
+      : []),
+    ...(unset(appApi)
+      ? [
+          `${appApi.env} is not set; a Customer.io App API key cannot be generated: segment polls stay paused (webhooks still work) until it is set`,
+        ]
+      : []),
+  ];
 }
