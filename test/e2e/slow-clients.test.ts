@@ -65,15 +65,44 @@ test('50 slow clients are cut off within the timeouts while ingest stays fast', 
     ),
   ]);
   const slowest = Math.max(...closedAfter);
+  const range = (odd: number) => {
+    const ms = closedAfter.filter((_, i) => i % 2 === odd);
+    return `${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} ms`;
+  };
   const sorted = [...latencies].sort((a, b) => a - b);
   const p50 = sorted[Math.floor(sorted.length / 2)] ?? NaN;
   const worst = sorted.at(-1) ?? NaN;
   t.diagnostic(
-    `slow clients closed after ${Math.min(...closedAfter).toFixed(0)}–${slowest.toFixed(0)} ms; ` +
+    `slow clients closed after ${range(0)} (headers) and ${range(1)} (body); ` +
       `${latencies.length} ingest requests meanwhile: p50 ${p50.toFixed(1)} ms, max ${worst.toFixed(1)} ms`,
   );
   // Timeouts 2 s (headers) and 3 s (request), checked every second; the rest is margin.
   assert.ok(slowest < 12_000, `the last slow client was closed after ${slowest.toFixed(0)} ms`);
   assert.ok(latencies.length >= 5, 'ingest requests were made while the slow clients were connected');
   assert.ok(worst < 2_000, `an ingest request took ${worst.toFixed(0)} ms`);
+});
+
+test('connections beyond server.maxConnections are refused until some close', async () => {
+  const capped = harness({ extra: 'server: { maxConnections: 5 }' });
+  try {
+    const port = Number(new URL(await capped.listen()).port);
+    const held = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const socket = connect(port, '127.0.0.1', () => resolve(socket));
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    // Let the server count them before the sixth arrives.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await assert.rejects(fetch(`${capped.url}/healthz`), 'the sixth connection is closed at once');
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await fetch(`${capped.url}/healthz`)).status, 200);
+  } finally {
+    await capped.close();
+  }
 });
