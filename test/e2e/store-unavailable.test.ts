@@ -146,6 +146,16 @@ test('a full database: 503 with Retry-After and the reason on every ingest shape
     ((await remembered.json()) as { error: { message: string } }).error.message,
     /a write failed at/,
   );
-  assert.equal((await segmentBatch('after')).status, 200, 'the retry is accepted');
+  const retry = await segmentBatch('during');
+  assert.equal(retry.status, 200, 'the retry is accepted');
+  assert.deepEqual(
+    await retry.json(),
+    { success: true, accepted: 50, duplicates: 0 },
+    'and stored, not taken for a duplicate',
+  );
+  const retried = db
+    .prepare("SELECT count(*) AS n FROM events WHERE message_id LIKE 'full-during-%'")
+    .get() as { n: number };
+  assert.equal(retried.n, 50);
   assert.equal((await fetch(`${url}/readyz`)).status, 200);
 });
