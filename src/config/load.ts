@@ -37,7 +37,11 @@ export interface Config {
   server: { host: string; port: number; adminToken: Secret | undefined };
   storage: { sqlitePath: string };
   sources: SourceConfig[];
-  ingest: { maxFutureSkewMs: number };
+  ingest: {
+    maxFutureSkewMs: number;
+    /** Origins browsers may send to /v1/* from; `['*']` any, `[]` none (no CORS headers). */
+    corsOrigins: readonly string[];
+  };
   engine: { rankingRefreshMs: number };
   monitoring: MonitoringConfig;
   destinations: {
@@ -187,7 +191,7 @@ function build(
         ? { id: s.id, kind: s.kind, siteId: s.siteId, apiKey: secret(s.apiKey) }
         : { id: s.id, kind: s.kind, writeKey: secret(s.writeKey) },
     ),
-    ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
+    ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew), corsOrigins: raw.ingest.cors.origins },
     engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
     monitoring: {
       checkIntervalMs: ms(raw.monitoring.checkInterval),

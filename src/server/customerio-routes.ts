@@ -4,6 +4,7 @@ import type { App } from '../app/app.ts';
 import type { NewMessageId, SegmentMessage } from '../ingest/customerio.ts';
 import { anonymousEventMessage, deleteMessage, eventMessage, identifyMessage } from '../ingest/customerio.ts';
 import { MAX_MESSAGE_BYTES } from '../ingest/messages.ts';
+import { shapeProblem } from '../ingest/nesting.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { mapRequestError } from './errors.ts';
 
@@ -74,7 +75,7 @@ export function customerioRoutes(
         if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           const length = request.headers['content-length'];
           return res
-            .code(400)
+            .code(413)
             .send(
               cioErrors(
                 `request body${length ? ` is ${length} bytes;` : ' exceeds'} the limit is 32 KB per call`,
@@ -97,6 +98,12 @@ export function customerioRoutes(
             ),
           ),
       );
+
+      // Refused before the call is mapped: copying or serialising a deep body would overflow the stack.
+      api.addHook('preHandler', async (request, res) => {
+        const problem = shapeProblem(request.body);
+        if (problem) return res.code(400).send(cioErrors(problem.message));
+      });
 
       const store = async (
         request: FastifyRequest,

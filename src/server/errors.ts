@@ -16,8 +16,9 @@ interface FastifyLikeError {
 }
 
 /**
- * Maps framework errors raised before a handler runs (body parsing, limits) to a 400 that says
- * what to fix. Anything else is ours: a 500 without internals.
+ * Maps framework errors raised before a handler runs (body parsing, limits) to a 4xx that says
+ * what to fix: 413 for a body over the limit, 400 otherwise. Anything else is ours: a 500
+ * without internals.
  */
 export function mapRequestError(
   error: FastifyLikeError,
@@ -26,7 +27,7 @@ export function mapRequestError(
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
-        status: 400,
+        status: 413,
         body: errorBody(
           'request_too_large',
           `request body${contentLength ? ` is ${contentLength} bytes;` : ' exceeds'} the limit is 500 KB per request (32 KB per message); send smaller batches`,
