@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app/app.ts';
@@ -64,8 +65,12 @@ export function customerioRoutes(
       // customerio-node sends DELETE with `Content-Type: application/json` and no body.
       const json = api.getDefaultJsonParser('error', 'error');
       api.removeContentTypeParser('application/json');
-      api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, parsed) => {
-        const text = body.toString();
+      api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, parsed) => {
+        const bytes = body as Buffer;
+        // Decoding would turn bad bytes into U+FFFD silently, storing something other than was sent.
+        if (!isUtf8(bytes))
+          return parsed(Object.assign(new Error('the request body is not valid UTF-8'), { statusCode: 400 }));
+        const text = bytes.toString('utf8');
         if (text === '') parsed(null, undefined);
         // The default parser is callback-style; its type also allows the promise form.
         else void json(request, text, parsed);
