@@ -31,12 +31,13 @@ const unauthorized = (res: FastifyReply, key: string | undefined): FastifyReply 
 function reply(res: FastifyReply, result: IngestResult): FastifyReply {
   const { accepted, duplicates, rejected } = result;
   if (rejected.length === 0) return res.code(200).send({ success: true, accepted, duplicates });
+  // A call of one message is refused for that message's reason, so `error.code` says exactly what.
+  const only = accepted === 0 && rejected.length === 1 ? rejected[0] : undefined;
   return res.code(400).send({
     success: false,
-    error: {
-      code: 'invalid_messages',
-      message: `${rejected.length} message(s) rejected; ${accepted} accepted`,
-    },
+    error: only
+      ? { code: only.code, message: only.message }
+      : { code: 'invalid_messages', message: `${rejected.length} message(s) rejected; ${accepted} accepted` },
     accepted,
     duplicates,
     rejected,

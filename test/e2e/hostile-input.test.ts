@@ -85,6 +85,7 @@ describe('nesting depth', () => {
         assert.equal(res.status, 400, `${route}: ${res.text.slice(0, 300)}`);
         const rejected = res.json().rejected;
         assert.equal(rejected[0].code, 'too_deeply_nested', route);
+        assert.equal(res.json().error.code, 'too_deeply_nested', 'a call of one message takes its code');
         assert.match(rejected[0].message, /^`properties\.a\.a.*` nests .* the limit is 64$/, route);
       }
     });
