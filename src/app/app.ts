@@ -11,6 +11,7 @@ import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import { uuidv7 } from '../shared/ids.ts';
+import { sameSecret, secretDigest } from '../shared/secrets.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { SyncOverrides, SyncService } from './sync.ts';
@@ -138,7 +139,9 @@ export function createApp(options: AppOptions): App {
       : undefined;
   const keys = new Map(
     config.sources.flatMap((s) =>
-      s.kind !== 'segment' || s.writeKey.value === undefined ? [] : [[s.writeKey.value, s.id] as const],
+      s.kind !== 'segment' || s.writeKey.value === undefined
+        ? []
+        : [[secretDigest(s.writeKey.value), s.id] as const],
     ),
   );
   const sites = new Map(
@@ -160,10 +163,11 @@ export function createApp(options: AppOptions): App {
     audiences,
     segments,
     monitor: { metrics, checks },
-    sourceForKey: (key) => keys.get(key),
+    // Keys are found by their digest and compared in constant time: timing tells nothing about them.
+    sourceForKey: (key) => keys.get(secretDigest(key)),
     sourceForSiteKey: (siteId, apiKey) => {
       const site = sites.get(siteId);
-      return site !== undefined && site.apiKey === apiKey ? site.id : undefined;
+      return site !== undefined && sameSecret(apiKey, site.apiKey) ? site.id : undefined;
     },
     start: () => {
       runner.start();

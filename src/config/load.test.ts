@@ -36,6 +36,7 @@ describe('config', () => {
     assert.equal(loaded.value.server.keepAliveTimeoutMs, 65_000);
     assert.equal(loaded.value.server.maxConnections, 1024);
     assert.equal(loaded.value.ingest.maxFutureSkewMs, 24 * 3_600_000);
+    assert.deepEqual(loaded.value.ingest.corsOrigins, ['*'], 'any origin, as Segment allows');
     assert.deepEqual(loaded.value.identity.priority, ['userId', 'email', 'phone', 'anonymousId']);
     assert.equal(loaded.value.identity.email.stripPlusTag, false);
     assert.ok(Object.isFrozen(loaded.value.identity.limits));
@@ -64,6 +65,16 @@ describe('config', () => {
     ['an unknown field', 'server:\n  prot: 80\n', /x\.yaml:2:3: server: Unrecognized key: "prot"/],
     ['a wrong type', 'server:\n  port: eighty\n', /x\.yaml:2:9: server\.port: .*number/],
     ['a bad duration', 'ingest:\n  maxFutureSkew: 1 day\n', /ingest\.maxFutureSkew: a duration such as 30s/],
+    [
+      'a CORS origin with a path',
+      'ingest:\n  cors: { origins: [https://shop.example.com/] }\n',
+      /ingest\.cors\.origins\[0\]: '\*' or an origin such as https:\/\/shop\.example\.com/,
+    ],
+    [
+      "'*' beside other origins",
+      "ingest:\n  cors: { origins: ['*', https://shop.example.com] }\n",
+      /ingest\.cors\.origins: '\*' allows every origin: list it alone/,
+    ],
     [
       'a duplicate source id',
       'sources:\n  - { id: web, writeKey: { env: KEY } }\n  - { id: web, writeKey: { env: KEY } }\n',

@@ -51,7 +51,11 @@ export interface Config {
   };
   storage: { sqlitePath: string };
   sources: SourceConfig[];
-  ingest: { maxFutureSkewMs: number };
+  ingest: {
+    maxFutureSkewMs: number;
+    /** Origins browsers may send to /v1/* from; `['*']` any, `[]` none (no CORS headers). */
+    corsOrigins: readonly string[];
+  };
   engine: { rankingRefreshMs: number };
   monitoring: MonitoringConfig;
   destinations: {
@@ -211,7 +215,7 @@ function build(
         ? { id: s.id, kind: s.kind, siteId: s.siteId, apiKey: secret(s.apiKey) }
         : { id: s.id, kind: s.kind, writeKey: secret(s.writeKey) },
     ),
-    ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew) },
+    ingest: { maxFutureSkewMs: ms(raw.ingest.maxFutureSkew), corsOrigins: raw.ingest.cors.origins },
     engine: { rankingRefreshMs: ms(raw.engine.rankingRefresh) },
     monitoring: {
       checkIntervalMs: ms(raw.monitoring.checkInterval),

@@ -47,6 +47,14 @@ export const SERVER_LIMIT_DEFAULTS = {
 
 const identifierKind = z.enum(IDENTIFIER_KINDS);
 
+/** A browser origin as its Origin header spells it: scheme, host and port, no path. */
+const corsOrigin = z
+  .string()
+  .regex(
+    /^(\*|https?:\/\/[^/\s]+)$/,
+    "'*' or an origin such as https://shop.example.com (no path or trailing slash)",
+  );
+
 const sourceId = z.string().regex(/^[a-z0-9_-]+$/, 'lowercase letters, digits, dashes or underscores');
 
 /** Where events come from: Segment-spec clients (the default kind) or Customer.io Track API v1 clients. */
@@ -148,9 +156,21 @@ export const configSchema = z
     ingest: z
       .object({
         maxFutureSkew: duration.default('24h'),
+        cors: z
+          .object({
+            origins: z
+              .array(corsOrigin)
+              .default(['*'])
+              .refine((o) => !o.includes('*') || o.length === 1, "'*' allows every origin: list it alone")
+              .describe(
+                "Origins whose browsers may send to /v1/*: ['*'] (the default, as Segment's browser endpoint allows any), a list such as ['https://shop.example.com'], or [] to send no CORS headers.",
+              ),
+          })
+          .strict()
+          .default({ origins: ['*'] }),
       })
       .strict()
-      .default({ maxFutureSkew: '24h' }),
+      .default({ maxFutureSkew: '24h', cors: { origins: ['*'] } }),
     identity: z
       .object({
         email: z

@@ -35,10 +35,20 @@ export function parseIdentifier(raw: string): CioIdentifier {
 /** Unix seconds (Customer.io's unit) as the ISO time the Segment message carries. */
 const unixSeconds = (field: string) =>
   z
-    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)], {
-      error: `${field} must be a unix timestamp in seconds`,
-    })
-    .pipe(z.number().nonnegative(`${field} must be a unix timestamp in seconds`))
+    .union(
+      [
+        z.number({ error: `${field} must be a unix timestamp in seconds` }),
+        z.string().regex(/^\d+$/).transform(Number),
+      ],
+      {
+        error: `${field} must be a unix timestamp in seconds`,
+      },
+    )
+    .pipe(
+      z
+        .number({ error: `${field} must be a unix timestamp in seconds` })
+        .nonnegative(`${field} must be a unix timestamp in seconds`),
+    )
     .refine((s) => s < 1e11, { error: `${field} must be in seconds; this looks like milliseconds` })
     .transform((s) => new Date(Math.round(s * 1000)).toISOString());
 

@@ -34,6 +34,22 @@ const mixedBatch = {
   ],
 };
 
+/** `{"a":{"a":…{}…}}`, `depth` objects deep, as JSON text (JSON.stringify overflows on it). */
+const nested = (depth: number): string => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+const valid = (messageId: string) => ({ type: 'track', userId: 'u1', event: 'E', messageId });
+const json = (value: unknown): string => JSON.stringify(value);
+const deepBatch = `{"batch":[${json(valid('before-deep'))},${json(valid('deep')).slice(0, -1)},"properties":${nested(100_000)}},${json(valid('after-deep'))}]}`;
+const deepTrack = `{"userId":"u1","event":"E","traits":${nested(10_000)}}`;
+const deepContextBatch = `{"context":${nested(70)},"batch":[${json(valid('shallow'))}]}`;
+const badTimesBatch = {
+  batch: [
+    valid('good-time'),
+    { ...valid('huge-timestamp'), timestamp: 1.29e307 },
+    { ...valid('huge-sent-at'), sentAt: 1e300 },
+    { ...valid('ms-past-range'), timestamp: 8640000000000001 },
+  ],
+};
+
 describe('parse pool: workers answer as the inline check does', () => {
   const pool = new ParsePool({ workers: 2, inlineBelowBytes: 0 });
   before(() => pool.warm());
@@ -62,6 +78,11 @@ describe('parse pool: workers answer as the inline check does', () => {
       bytes('{"batch":[{"type":"track","userId":"u","event":"E","properties":{"constructor":"Lego"}}]}'),
       'batch',
     ],
+    ['a batch with one message nested 100,000 deep', bytes(deepBatch), 'batch'],
+    ['a single message nested 10,000 deep', bytes(deepTrack), 'track'],
+    ['a batch whose own context nests too deep', bytes(deepContextBatch), 'batch'],
+    ['a batch with times out of range', bytes(badTimesBatch), 'batch'],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]), 'batch'],
   ];
   for (const [what, body, call] of bodies) {
     test(what, async () => {
@@ -98,11 +119,71 @@ describe('parse pool: workers answer as the inline check does', () => {
     assert.deepEqual(checked.rejectedTypes, ['track', 'unknown', 'track', 'track', 'unknown']);
   });
 
-  test('a poisoned body is malformed; a harmless constructor key is not', () => {
-    assert.equal(checkRequest(bodies[6]![1], 'batch', context).kind, 'malformed');
-    assert.equal(checkRequest(bodies[7]![1], 'batch', context).kind, 'malformed');
-    assert.equal(checkRequest(bodies[8]![1], 'batch', context).kind, 'malformed');
-    assert.equal(checkRequest(bodies[9]![1], 'batch', context).kind, 'checked');
+  test('a forbidden key refuses only its message, naming where; a harmless constructor key is stored', () => {
+    const expected = [
+      [6, '__proto__'],
+      [7, '__proto__'],
+      [8, 'constructor'],
+    ] as const;
+    for (const [at, key] of expected) {
+      const checked = checkRequest(bodies[at]![1], 'batch', context);
+      assert.equal(checked.kind, 'checked');
+      if (checked.kind !== 'checked') return;
+      assert.deepEqual(
+        checked.rejected.map((r) => [r.index, r.code]),
+        [[0, 'forbidden_key']],
+      );
+      assert.match(checked.rejected[0]!.message, new RegExp(`\`${key}\`: a "${key}" key`));
+    }
+    const harmless = checkRequest(bodies[9]![1], 'batch', context);
+    assert.equal(harmless.kind === 'checked' && harmless.rows.length, 1);
+  });
+
+  test('a message nested too deep is refused by index, naming where and the limit; the rest are stored', () => {
+    const checked = checkRequest(bytes(deepBatch), 'batch', context);
+    assert.equal(checked.kind, 'checked');
+    if (checked.kind !== 'checked') return;
+    assert.deepEqual(
+      checked.rows.map((r) => r[1]),
+      ['before-deep', 'after-deep'],
+    );
+    assert.deepEqual(
+      checked.rejected.map((r) => [r.index, r.code]),
+      [[1, 'too_deeply_nested']],
+    );
+    assert.match(checked.rejected[0]!.message, /^`properties\.a\.a\.a….*` nests .* the limit is 64$/);
+    const single = checkRequest(bytes(deepTrack), 'track', context);
+    assert.equal(single.kind === 'checked' && single.rejected[0]?.code, 'too_deeply_nested');
+    const shared = checkRequest(bytes(deepContextBatch), 'batch', context);
+    assert.equal(shared.kind, 'invalid');
+    assert.match(shared.kind === 'invalid' ? shared.message : '', /^`context\.a\.a/);
+  });
+
+  test('times out of range refuse their message only, naming the field', () => {
+    const checked = checkRequest(bytes(badTimesBatch), 'batch', context);
+    assert.equal(checked.kind, 'checked');
+    if (checked.kind !== 'checked') return;
+    assert.deepEqual(
+      checked.rows.map((r) => r[1]),
+      ['good-time'],
+    );
+    assert.deepEqual(
+      checked.rejected.map((r) => [r.index, r.code, r.message.split(' ')[0]]),
+      [
+        [1, 'invalid_timestamp', 'timestamp'],
+        [2, 'invalid_timestamp', 'sentAt'],
+        [3, 'invalid_timestamp', 'timestamp'],
+      ],
+    );
+  });
+
+  test('bytes that are not UTF-8 are unreadable, not decoded into something else', () => {
+    const checked = checkRequest(Buffer.from([0x7b, 0x7d, 0xc3]), 'track', context);
+    assert.deepEqual(checked, {
+      kind: 'unreadable',
+      code: 'invalid_utf8',
+      message: 'the request body is not valid UTF-8',
+    });
   });
 
   test('a small body from a shared buffer pool is copied, not moved, to a worker', async () => {
@@ -206,7 +287,7 @@ describe('ingest over HTTP with every body checked on a worker', () => {
       'an own __proto__ key',
       '{"batch":[{"type":"track","userId":"u","event":"E","__proto__":{}}]}',
       400,
-      /not valid JSON/,
+      /`__proto__`: a "__proto__" key could change an object.s prototype/,
     ],
     ['an empty body', '', 400, /body is empty/],
     ['an empty batch', { batch: [] }, 400, /"batch" is empty/],
@@ -218,7 +299,7 @@ describe('ingest over HTTP with every body checked on a worker', () => {
     });
   }
 
-  test('an unknown write key is a 401 after the body is read', async () => {
+  test('an unknown write key in the header is a 401', async () => {
     const res = await post(
       '/v1/batch',
       { batch: [{ type: 'track', userId: 'u', event: 'E' }] },

@@ -6,6 +6,7 @@ import { checkMessage, typeOf } from './check.ts';
 import type { CheckedMessages, Rejection } from './check-request.ts';
 import type { EventColumns, IncomingEvent } from './event.ts';
 import type { Message, MessageType } from './messages.ts';
+import { shapeProblem } from './nesting.ts';
 
 export type { BatchDefaults, IngestRules } from './check.ts';
 export type { Rejection } from './check-request.ts';
@@ -43,8 +44,12 @@ export class IngestService {
     const context = this.checkContext();
     const rejected: Rejection[] = [];
     const events: IncomingEvent[] = [];
+    // Defaults fill in every message, so a problem in them refuses each one. Prototype keys are
+    // left to the callers, whose parsers either refuse them or keep them as data (file imports).
+    const shared = shapeProblem(defaults, { depthOnly: true });
     messages.forEach((raw, index) => {
-      const checked = checkMessage(raw, sourceId, context, defaults, forcedType, rules);
+      const checked =
+        shared ?? shapeProblem(raw) ?? checkMessage(raw, sourceId, context, defaults, forcedType, rules);
       if ('code' in checked) rejected.push({ index, code: checked.code, message: checked.message });
       else events.push(checked);
     });

@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app/app.ts';
 import type { NewMessageId, SegmentMessage } from '../ingest/customerio.ts';
 import { anonymousEventMessage, deleteMessage, eventMessage, identifyMessage } from '../ingest/customerio.ts';
 import { MAX_MESSAGE_BYTES } from '../ingest/messages.ts';
+import { shapeProblem } from '../ingest/nesting.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { mapRequestError } from './errors.ts';
 
@@ -63,8 +65,12 @@ export function customerioRoutes(
       // customerio-node sends DELETE with `Content-Type: application/json` and no body.
       const json = api.getDefaultJsonParser('error', 'error');
       api.removeContentTypeParser('application/json');
-      api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, parsed) => {
-        const text = body.toString();
+      api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, parsed) => {
+        const bytes = body as Buffer;
+        // Decoding would turn bad bytes into U+FFFD silently, storing something other than was sent.
+        if (!isUtf8(bytes))
+          return parsed(Object.assign(new Error('the request body is not valid UTF-8'), { statusCode: 400 }));
+        const text = bytes.toString('utf8');
         if (text === '') parsed(null, undefined);
         // The default parser is callback-style; its type also allows the promise form.
         else void json(request, text, parsed);
@@ -74,7 +80,7 @@ export function customerioRoutes(
         if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           const length = request.headers['content-length'];
           return res
-            .code(400)
+            .code(413)
             .send(
               cioErrors(
                 `request body${length ? ` is ${length} bytes;` : ' exceeds'} the limit is 32 KB per call`,
@@ -97,6 +103,12 @@ export function customerioRoutes(
             ),
           ),
       );
+
+      // Refused before the call is mapped: copying or serialising a deep body would overflow the stack.
+      api.addHook('preHandler', async (request, res) => {
+        const problem = shapeProblem(request.body);
+        if (problem) return res.code(400).send(cioErrors(problem.message));
+      });
 
       const store = async (
         request: FastifyRequest,

@@ -28,9 +28,10 @@ export interface MappedError {
 }
 
 /**
- * Maps framework errors raised before a handler runs (body parsing, limits) to a 400 that says
- * what to fix. A store that cannot take writes is the server's condition: a 503 with
- * `Retry-After` and the reason. Anything else is ours: a 500 without internals.
+ * Maps framework errors raised before a handler runs (body parsing, limits) to a 4xx that says
+ * what to fix: 413 for a body over the limit, 400 otherwise. A store that cannot take writes is
+ * the server's condition: a 503 with `Retry-After` and the reason. Anything else is ours: a 500
+ * without internals.
  */
 export function mapRequestError(error: FastifyLikeError, contentLength: string | undefined): MappedError {
   const unavailable = storeUnavailableReason(error);
@@ -50,7 +51,7 @@ function mapClientError(
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
-        status: 400,
+        status: 413,
         body: errorBody(
           'request_too_large',
           `request body${contentLength ? ` is ${contentLength} bytes;` : ' exceeds'} the limit is 500 KB per request (32 KB per message); send smaller batches`,

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../app/app.ts';
 import { normalizeEmail } from '../identity/normalize.ts';
 import type { SegmentMember } from '../sources/customerio/app-api.ts';
+import { sameSecret } from '../shared/secrets.ts';
 import { errorBody } from './errors.ts';
 
 type HookRoute = { Params: { audience: string; change: string } };
@@ -14,12 +14,6 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 const given = (v: unknown): string | undefined =>
   typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
 
-const sameSecret = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 /**
  * `POST /hooks/customerio/:audience/enter|exit`: the webhook actions of two Customer.io campaigns,
  * one triggered when a person enters the segment and one when they leave it. The body names the
@@ -27,7 +21,27 @@ const sameSecret = (a: string, b: string): boolean => {
  * the configured header. The change is logged durably before the 200.
  */
 export function hookRoutes(server: FastifyInstance, app: App): void {
-  server.post<HookRoute>('/hooks/customerio/:audience/:change', async (request, res) => {
+  // The secret is checked before the body is read, the same way for every path, so a caller
+  // without it learns nothing, not even which audiences are sourced from Customer.io.
+  const authenticate = async (request: FastifyRequest, res: FastifyReply) => {
+    const config = app.config.customerio;
+    if (config === undefined)
+      return res
+        .code(404)
+        .send(
+          errorBody('not_found', 'Customer.io is not configured: no audience is sourced from its segments'),
+        );
+    const sent = request.headers[config.webhookHeader.toLowerCase()];
+    const expected = config.webhookSecret.value;
+    if (typeof sent !== 'string' || expected === undefined || !sameSecret(sent, expected))
+      return res
+        .code(401)
+        .send(
+          errorBody('unauthorized', `missing or wrong shared secret in the ${config.webhookHeader} header`),
+        );
+  };
+  const route = '/hooks/customerio/:audience/:change';
+  server.post<HookRoute>(route, { onRequest: authenticate }, async (request, res) => {
     const { audience, change } = request.params;
     const source = app.segments;
     if (change !== 'enter' && change !== 'exit')
@@ -37,15 +51,6 @@ export function hookRoutes(server: FastifyInstance, app: App): void {
         .code(404)
         .send(
           errorBody('unknown_audience', `${audience} is not an audience sourced from a Customer.io segment`),
-        );
-    const config = app.config.customerio!;
-    const sent = request.headers[config.webhookHeader.toLowerCase()];
-    const expected = config.webhookSecret.value;
-    if (typeof sent !== 'string' || expected === undefined || !sameSecret(sent, expected))
-      return res
-        .code(401)
-        .send(
-          errorBody('unauthorized', `missing or wrong shared secret in the ${config.webhookHeader} header`),
         );
     const body: unknown = request.body;
     if (!isRecord(body))

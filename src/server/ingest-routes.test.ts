@@ -113,12 +113,13 @@ describe('ingest: bad input gets a 400 that says what is wrong', () => {
     });
     assert.equal(res.statusCode, 200, res.body);
   });
-  test('a request over 500 KB names the limit', async () => {
+  test('a request over 500 KB is a 413 naming the limit', async () => {
     const big = {
       batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600 * 1024) } }],
     };
     const res = await post('/v1/batch', big);
-    assert.equal(res.statusCode, 400);
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().error.code, 'request_too_large');
     assert.match(res.json().error.message, /500 KB per request/);
   });
   test('a message over 32 KB is rejected by index; the rest of the batch is stored', async () => {

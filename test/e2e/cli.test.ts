@@ -130,6 +130,16 @@ describe('handoff validate and --help', () => {
     assert.equal(await main(['node', 'handoff', 'validate', '--config', broken], io2), 2);
     assert.match(io2.stderr.join('\n'), /broken\.yaml:2:9: server\.port/);
   });
+  test('validate refuses a CORS origin that no browser sends, saying where and what to write', async () => {
+    const file = join(dir, 'cors.yaml');
+    writeFileSync(file, 'ingest:\n  cors:\n    origins: [https://shop.example.com/checkout]\n');
+    const io = captureIo();
+    assert.equal(await main(['node', 'handoff', 'validate', '--config', file], io), 2);
+    assert.match(
+      io.stderr.join('\n'),
+      /cors\.yaml:3:15: ingest\.cors\.origins\[0\]: '\*' or an origin such as https:\/\/shop\.example\.com \(no path/,
+    );
+  });
   for (const command of ['serve', 'import', 'validate', 'plan', 'apply', 'explain', 'simulate', 'docs']) {
     test(`${command} --help describes its options`, async () => {
       const io = captureIo();

@@ -189,6 +189,19 @@ describe('a Customer.io-sourced audience', () => {
         401,
         /shared secret/,
       ],
+      // Without the secret every path is a 401, so which audiences are sourced stays hidden.
+      [
+        `${url}/hooks/customerio/vip_cart_4h/enter`,
+        { secretHeader: 'X-Handoff-Secret', secret: 'wrong', body: { id: 'u1' } },
+        401,
+        /shared secret/,
+      ],
+      [
+        `${url}/hooks/customerio/no_such_audience/join`,
+        { secretHeader: 'X-Other', secret: HOOK_SECRET, body: '{"id": ' },
+        401,
+        /shared secret/,
+      ],
       [
         `${url}/hooks/customerio/vip_cart_4h/enter`,
         { secretHeader: 'X-Handoff-Secret', secret: HOOK_SECRET, body: { id: 'u1' } },
