@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config, Secret } from '../config/load.ts';
 import { sourceSecret } from '../config/load.ts';
-import { makePrivateDir } from '../shared/private-files.ts';
+import { makePrivateDir, tightenIfOwned } from '../shared/private-files.ts';
 
 /**
  * Secrets whose environment variable is unset get a generated value, kept in `secrets.json`
@@ -16,6 +16,8 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
     config.storage.sqlitePath === ':memory:' ? '.' : dirname(config.storage.sqlitePath),
     'secrets.json',
   );
+  // A copy an older version or an operator left readable by others is tightened first.
+  tightenIfOwned(file);
   const stored: Record<string, string> = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)
     : {};

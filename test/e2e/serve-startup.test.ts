@@ -192,9 +192,15 @@ describe('handoff serve: a start', () => {
     assert.equal(mode(join(data, 'secrets.json')), '600', 'the generated admin token');
   });
 
-  test('on 127.0.0.1: no warning', async () => {
+  test('on 127.0.0.1: no warning; a secrets.json left readable by others is tightened', async () => {
+    const secrets = join(dir, 'local', 'secrets.json');
+    mkdirSync(join(dir, 'local'));
+    writeFileSync(secrets, JSON.stringify({ HANDOFF_ADMIN_TOKEN: 'an-older-admin-token' }), { mode: 0o644 });
+    chmodSync(secrets, 0o644);
     const { log } = await startAndStop('local', ['--host', '127.0.0.1']);
     assert.match(log, /handoff is serving/);
     assert.doesNotMatch(log, /plain HTTP/);
+    assert.doesNotMatch(log, /generated values/, 'nothing was generated, so nothing was rewritten');
+    assert.equal((statSync(secrets).mode & 0o777).toString(8), '600');
   });
 });
