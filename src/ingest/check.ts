@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { IncomingEvent } from './event.ts';
 import type { Message, MessageType } from './messages.ts';
 import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, isPlainMessage, messageSchema } from './messages.ts';
-import { eventTime } from './timestamps.ts';
+import { MIN_EVENT_TIME, eventTime } from './timestamps.ts';
 
 /** Why one message was refused: a stable code and a sentence naming the field. */
 export interface Problem {
@@ -85,7 +85,9 @@ export function checkMessage(
   if (userId === null && anonymousId === null && !(rules.emailIdentifies && emailOf(message) !== undefined)) {
     return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
   }
-  const time = eventTime(message, context.receivedAt, context.maxFutureSkewMs);
+  const time = eventTime(message, context.receivedAt, context.maxFutureSkewMs, {
+    earliest: MIN_EVENT_TIME,
+  });
   if (!time.ok) return time.error;
   return {
     sourceId,

@@ -51,7 +51,7 @@ function statedTime(field: keyof MessageTimes, value: unknown): Result<number | 
   if (ms === undefined)
     return fail({
       code: 'invalid_timestamp',
-      message: `${field} ${sent} is not an ISO-8601 time or an epoch number (seconds, or milliseconds from 1e11)`,
+      message: `${field} ${sent} is not an ISO-8601 time or epoch number`,
     });
   if (ms < MIN_EVENT_TIME)
     return fail({ code: 'invalid_timestamp', message: `${field} ${sent} is before 1970-01-01` });
@@ -66,13 +66,15 @@ function statedTime(field: keyof MessageTimes, value: unknown): Result<number | 
 /**
  * The event's time per the Segment spec: `timestamp`, else `originalTimestamp`, shifted by the
  * client's clock skew (`receivedAt − sentAt`) when the client said when it sent the call. Each
- * field must lie between 1970 and 9999, and the corrected time between 1970 and `receivedAt +
- * maxFutureSkewMs`.
+ * field must lie between 1970 and 9999, and the corrected time no further ahead than
+ * `maxFutureSkewMs`. With `earliest` (ingest passes MIN_EVENT_TIME), a corrected time before it is
+ * refused too; without it, the answer says whether the fields are readable, whatever the skew.
  */
 export function eventTime(
   m: MessageTimes,
   receivedAt: number,
   maxFutureSkewMs: number,
+  { earliest }: { earliest?: number } = {},
 ): Result<number, TimeProblem> {
   const timestamp = statedTime('timestamp', m.timestamp);
   if (!timestamp.ok) return timestamp;
@@ -87,10 +89,10 @@ export function eventTime(
   const time = stated + skew;
   const corrected =
     skew === 0 ? '' : ` (${field} corrected by sentAt for the client's clock, which is ${skewText(skew)})`;
-  if (time < MIN_EVENT_TIME)
+  if (earliest !== undefined && time < earliest)
     return fail({
       code: 'invalid_timestamp',
-      message: `the event time ${shown(time)}${corrected} is before 1970-01-01`,
+      message: `the event time ${shown(time)}${corrected} is before ${shown(earliest)}`,
     });
   if (time - receivedAt > maxFutureSkewMs) {
     return fail({
