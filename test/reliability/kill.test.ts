@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import type { Served } from '../helpers/serve-process.ts';
 import { kill9, metric, startServe, stopAll, stopServe, waitFor } from '../helpers/serve-process.ts';
 import type { Setup } from './setup.ts';
-import { SECRETS, segmentAuth, setUp } from './setup.ts';
+import { AUDIENCES, SECRETS, segmentAuth, setUp } from './setup.ts';
 
 const KILLS = 10;
 const CLIENTS = 4;
@@ -88,12 +88,12 @@ describe(`kill -9 of serve ${KILLS} times under ${CLIENTS} clients`, () => {
     const clients = Array.from({ length: CLIENTS }, (_, id) => client(id, () => running, totals));
     try {
       for (kills = 0; kills < KILLS;) {
+        const acknowledgedAtStart = totals.acknowledged.size;
         await sleep(800 + Math.random() * 1200);
-        const before = totals.acknowledged.size;
         await kill9(served);
         kills++;
         log(
-          `kill ${kills}: ${totals.acknowledged.size} messages acknowledged so far (${totals.acknowledged.size - before} since the last start)`,
+          `kill ${kills}: ${totals.acknowledged.size} messages acknowledged so far (${totals.acknowledged.size - acknowledgedAtStart} since the last start)`,
         );
         served = await startServe(setup.configFile, setup.env);
       }
@@ -151,6 +151,37 @@ describe(`kill -9 of serve ${KILLS} times under ${CLIENTS} clients`, () => {
       assert.deepEqual(missing.slice(0, 20), [], `${missing.length} acknowledged messages are not stored`);
       assert.deepEqual(repeated.slice(0, 20), [], `${repeated.length} messages are stored more than once`);
       assert.equal(cursor, head, 'the processor cursor is not at the head of the log');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('the cart audience holds exactly who a recompute from the log says', () => {
+    // Member iff the last Product Added (within 4h: the whole test) is later than the last Order
+    // Completed; events are stamped with their receive time, read back from the log.
+    const db = new Database(setup.dbPath, { readonly: true });
+    try {
+      const last = db
+        .prepare<[], { user_id: string; added: number | null; ordered: number | null }>(
+          `SELECT user_id,
+                  max(CASE WHEN name = 'Product Added' THEN ts END) AS added,
+                  max(CASE WHEN name = 'Order Completed' THEN ts END) AS ordered
+           FROM events WHERE source_id = 'web' AND user_id LIKE 'kill-u-%' GROUP BY user_id`,
+        )
+        .all();
+      const expected = last
+        .filter((u) => u.added !== null && (u.ordered === null || u.ordered < u.added))
+        .map((u) => u.user_id)
+        .sort();
+      const members = db
+        .prepare<[string], string>(
+          `SELECT i.value FROM memberships m JOIN identifiers i ON i.profile_id = m.profile_id AND i.kind = 'userId'
+           WHERE m.audience = ? ORDER BY i.value`,
+        )
+        .pluck()
+        .all(AUDIENCES.cart);
+      log(`${AUDIENCES.cart}: ${members.length} members, ${expected.length} expected from the log`);
+      assert.deepEqual(members, expected);
     } finally {
       db.close();
     }
