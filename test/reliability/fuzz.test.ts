@@ -77,6 +77,8 @@ describe(`fuzz (HANDOFF_FUZZ_SEED=${SEED}, ${REQUESTS} requests)`, () => {
     for (const o of totals.slowest) log(`slow: ${o.ms} ms ${describeOutcome(o).slice(0, 200)}`);
     for (const o of totals.serverErrors) log(`≥ 500: ${describeOutcome(o)}`);
     for (const o of totals.unanswered) log(`no response: ${describeOutcome(o)}`);
+    for (const o of totals.closedEarly)
+      log(`over 500 KB, closed by serve while sent: ${describeOutcome(o).slice(0, 200)}`);
     assert.equal(totals.requests, REQUESTS);
     assert.equal(
       totals.serverErrors.length,

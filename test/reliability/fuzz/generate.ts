@@ -23,6 +23,9 @@ function segmentAuthHeader(g: Gen): { headers: Record<string, string>; shape?: s
   return { headers, shape: `auth:${variant}` };
 }
 
+/** Auth shapes after which `writeKey` in the body is the key used. */
+const BODY_KEY_HONOURED = new Set(['auth:missing', 'auth:bearer', 'auth:empty-user', 'auth:colon-only']);
+
 function segmentSingle(g: Gen): FuzzRequest {
   const type = pick(g.rand, SEGMENT_TYPES);
   const messageId = g.id('m');
@@ -39,9 +42,10 @@ function segmentSingle(g: Gen): FuzzRequest {
       .join('/'),
     method: 'POST' as const,
     path: `/v1/${type}`,
-    headers: inBody && auth.shape === 'auth:missing' ? {} : auth.headers,
+    headers: auth.headers,
     tracked: [mutated && !mutated.trackable ? undefined : messageKey('web', messageId)],
-    valid: !hostile && (auth.shape === undefined || inBody),
+    // A Basic header naming a user wins over writeKey in the body; one naming none falls back to it.
+    valid: !hostile && (auth.shape === undefined || (inBody && BODY_KEY_HONOURED.has(auth.shape))),
   };
   return finish(
     g,

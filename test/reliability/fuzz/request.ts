@@ -63,13 +63,15 @@ export function mutateBody(
         shape: 'truncated-json',
         keepsMessage: false,
       };
-    case 'empty':
+    case 'empty': {
+      const contentType = chance(rand, 0.7) ? body.contentType : undefined;
       return {
         bytes: Buffer.alloc(0),
-        contentType: chance(rand, 0.7) ? body.contentType : undefined,
-        shape: 'empty-body',
+        contentType,
+        shape: `empty-body:content-type=${contentType ?? 'none'}`,
         keepsMessage: false,
       };
+    }
     case 'non-object': {
       const text = pick(rand, NON_OBJECTS);
       return {

@@ -18,6 +18,8 @@ export interface RunTotals {
   serverErrors: Outcome[];
   /** Requests that got no response. */
   unanswered: Outcome[];
+  /** Requests over the 500 KB limit whose connection the server closed while they were sent. */
+  closedEarly: Outcome[];
   /** Valid requests answered with anything but 2xx. */
   validRefused: Outcome[];
   /** Log key → how many times a request acknowledging it was answered. */
@@ -27,6 +29,14 @@ export interface RunTotals {
   /** The slowest requests, slowest first. */
   slowest: (Outcome & { ms: number })[];
 }
+
+/** The request limit: a server may answer and close before reading a body over it. */
+const MAX_REQUEST_BYTES = 500 * 1024;
+
+/** A body over the limit cut off by the server (an early answer and close), not a lost request. */
+const refusedUpload = (o: Outcome): boolean =>
+  (o.request.body?.length ?? 0) > MAX_REQUEST_BYTES &&
+  /EPIPE|ECONNRESET|other side closed/.test(o.error ?? '');
 
 /** The keys of the messages a response acknowledged (stored, or already stored). */
 export function acknowledgedKeys(request: FuzzRequest, status: number, body: string): string[] {
@@ -64,6 +74,7 @@ export async function sendAll(
     byStatus: new Map(),
     serverErrors: [],
     unanswered: [],
+    closedEarly: [],
     validRefused: [],
     acknowledged: new Map(),
     trackedMessages: 0,
@@ -97,7 +108,8 @@ export async function sendAll(
       totals.trackedMessages += request.tracked.filter((t) => t !== undefined).length;
       const bucket = status === undefined ? 'no response' : String(status);
       totals.byStatus.set(bucket, (totals.byStatus.get(bucket) ?? 0) + 1);
-      if (status === undefined) totals.unanswered.push(outcome);
+      if (status === undefined)
+        (refusedUpload(outcome) ? totals.closedEarly : totals.unanswered).push(outcome);
       else if (status >= 500) totals.serverErrors.push(outcome);
       else if (request.valid && (status < 200 || status > 299)) totals.validRefused.push(outcome);
       if (status !== undefined) {
@@ -116,4 +128,4 @@ export async function sendAll(
 
 /** One line for a failing request: route, status, body, the request's shape. */
 export const describeOutcome = (o: Outcome): string =>
-  `#${o.request.n} ${o.request.method} ${o.request.path.slice(0, 80)} → ${o.status ?? `no response (${o.error})`} ${o.body.slice(0, 240).replaceAll('\n', ' ')} [shape: ${o.request.shape}]`;
+  `n=${o.request.n} ${o.request.method} ${o.request.path.slice(0, 80)} → ${o.status ?? `no response (${o.error})`} ${o.body.slice(0, 240).replaceAll('\n', ' ')} [shape: ${o.request.shape}]`;
