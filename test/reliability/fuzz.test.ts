@@ -34,24 +34,22 @@ after(async () => {
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/** The serve's distinct error-level log lines (the last few kinds, with counts), to show why something failed. */
-function errors(served: Served, last = 5): string {
+/** The serve's distinct errors and warnings (the last few kinds, with counts), to show why something failed. */
+function errors(served: Served, last = 6): string {
   const kinds = new Map<string, number>();
   for (const line of served.output().split('\n')) {
-    if (!line.includes('"level":50') && !line.includes('"level":60')) continue;
-    let kind = line.slice(0, 600);
+    if (!/"level":(40|50|60)/.test(line)) continue;
+    let kind = line.slice(0, 300);
     try {
-      const entry = JSON.parse(line) as {
-        msg?: string;
-        err?: { type?: string; message?: string; stack?: string };
-      };
-      const at = entry.err?.stack?.split('\n').slice(1, 4).join(' ').replace(/\s+/g, ' ');
-      kind = `${entry.msg}: ${entry.err?.type}: ${entry.err?.message} ${at ?? ''}`;
+      const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; stack?: string } };
+      const where = /\n\s+at (.*)/.exec(entry.err?.stack ?? '')?.[1] ?? '';
+      kind = `${entry.msg ?? ''}: ${(entry.err?.message ?? '').split('\n')[0]!.slice(0, 200)} ${where}`;
     } catch {
       // not a JSON line: kept as text
     }
+    const seen = kinds.get(kind) ?? 0;
     kinds.delete(kind);
-    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    kinds.set(kind, seen + 1);
   }
   return [...kinds]
     .slice(-last)
