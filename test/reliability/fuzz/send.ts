@@ -128,4 +128,4 @@ export async function sendAll(
 
 /** One line for a failing request: route, status, body, the request's shape. */
 export const describeOutcome = (o: Outcome): string =>
-  `n=${o.request.n} ${o.request.method} ${o.request.path.slice(0, 80)} → ${o.status ?? `no response (${o.error})`} ${o.body.slice(0, 240).replaceAll('\n', ' ')} [shape: ${o.request.shape}]`;
+  `n=${o.request.n} ${o.request.method} ${o.request.path.slice(0, 80)} → ${o.status ?? `no response (${o.error})`} ${o.body.slice(0, 240).replaceAll('\n', ' ')} [shape: ${o.request.shape.slice(0, 400)}]`;
