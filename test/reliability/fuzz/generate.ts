@@ -5,7 +5,8 @@ import { segmentAuth } from '../setup.ts';
 import { HOSTILE_NUMBERS, chance, filler, pick } from './hostile.ts';
 import type { FuzzRequest, Gen } from './request.ts';
 import { finish, messageKey } from './request.ts';
-import { cioRequest, hookRequest, otherRequest } from './routes.ts';
+import { otherRequest } from './admin.ts';
+import { cioRequest, hookRequest } from './customerio.ts';
 import { SEGMENT_TYPES, mutateMessage, validMessage } from './segment.ts';
 
 /** Auth for the Segment routes: the right key mostly, and every way of getting it wrong. */
