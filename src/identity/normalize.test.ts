@@ -107,6 +107,8 @@ describe('normalizeEmail: rejected input', () => {
     ['trailing dot in local part', 'ann.@gmail.com', /not a valid email/],
     ['space inside', 'ann lee@example.com', /not a valid email/],
     ['zero-width space', 'ann\u200B@example.com', /invisible/],
+    ['lone high surrogate', 'ann\uD800@example.com', /lone UTF-16 surrogate/],
+    ['lone low surrogate alone', '\uDC00', /lone UTF-16 surrogate/],
     ['display name without address', 'Ann Lee', /not a valid email/],
     ['display name with junk in brackets', 'Ann <not an address>', /not a valid email/],
     ['two bracketed addresses', '<a@x.com> <b@x.com>', /not a valid email/],

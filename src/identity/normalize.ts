@@ -45,6 +45,10 @@ const NAME_ADDR = /^[^<>]*<([^<>]*)>$/;
 // part and make an invisible second identity.
 const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
 
+// Half of a UTF-16 pair alone is not text at all (a client's broken encoding); the validator
+// throws on it rather than saying no.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * Validates an email and derives its match key. `address` is trimmed and lowercased only;
  * the policies shape `matchKey` and never the address sent to destinations.
@@ -58,6 +62,8 @@ export function normalizeEmail(raw: unknown, policy: EmailMatchPolicy): Normaliz
   const nameAddr = NAME_ADDR.exec(text);
   if (nameAddr) text = (nameAddr[1] ?? '').trim();
   if (INVISIBLE.test(text)) return { ok: false, reason: 'contains an invisible or control character' };
+  if (LONE_SURROGATE.test(text))
+    return { ok: false, reason: 'contains a lone UTF-16 surrogate (not valid Unicode)' };
   // NFC so that a precomposed and a decomposed "é" are the same identity.
   const address = text.normalize('NFC').toLowerCase();
   if (!validator.isEmail(address, EMAIL_OPTIONS)) return { ok: false, reason: 'not a valid email address' };
