@@ -48,8 +48,15 @@ const GOLDEN = {
 };
 const SAMPLE = { events: 5_000, profiles: 200, seed: 1, spanMs: DAY, start: START };
 
+/** CPU seconds this process used since `from` (user + system), less sensitive to a busy machine than wall time. */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+};
+
 interface Run {
   seconds: number;
+  cpu: number;
   code: number;
   lines: number;
   sha256: string;
@@ -71,6 +78,7 @@ async function simulateFile(file: string): Promise<Run> {
   const stderr: string[] = [];
   const io: Io = { out: (l) => stdout.push(l), err: (l) => stderr.push(l), env: {}, isTTY: false };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const code = await simulateCommand({ config: CONFIG, events: file }, io);
   const seconds = (performance.now() - started) / 1000;
   const sha256 = createHash('sha256')
@@ -78,11 +86,13 @@ async function simulateFile(file: string): Promise<Run> {
     .update('\n--stderr--\n')
     .update(stderr.join('\n'))
     .digest('hex');
-  return { seconds, code, lines: stdout.length, sha256 };
+  return { seconds, cpu: cpuSince(cpu), code, lines: stdout.length, sha256 };
 }
 
 /** The engine's replay of the same events: ingested first (not timed), then one drain, timed. */
-async function replay(messages: readonly GeneratedMessage[]): Promise<{ seconds: number; events: number }> {
+async function replay(
+  messages: readonly GeneratedMessage[],
+): Promise<{ seconds: number; cpu: number; events: number }> {
   const loaded = loadConfigFile(CONFIG, {});
   if (!loaded.ok) throw new Error(loaded.error.message);
   const last = Math.max(...messages.map((m) => Date.parse(m.timestamp)));
@@ -97,8 +107,9 @@ async function replay(messages: readonly GeneratedMessage[]): Promise<{ seconds:
     for (let i = 0; i < messages.length; i += 1_000)
       await app.ingest.ingest(source, messages.slice(i, i + 1_000));
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const events = await app.processor.drain();
-    return { seconds: (performance.now() - started) / 1000, events };
+    return { seconds: (performance.now() - started) / 1000, cpu: cpuSince(cpu), events };
   } finally {
     await app.stop();
   }
@@ -148,13 +159,13 @@ async function main(): Promise<number> {
     const engine = await replay(messages);
     const simRate = messages.length / sim.seconds;
     const engineRate = engine.events / engine.seconds;
-    console.log('| run | events | seconds | events/s |');
-    console.log('|---|---|---|---|');
+    console.log('| run | events | seconds | events/s | CPU seconds | events per CPU second |');
+    console.log('|---|---|---|---|---|---|');
     console.log(
-      `| handoff simulate --events (exit ${sim.code}, ${fmt(sim.lines)} changes) | ${fmt(messages.length)} | ${fmt(sim.seconds, 1)} | ${fmt(simRate)} |`,
+      `| handoff simulate --events (exit ${sim.code}, ${fmt(sim.lines)} changes) | ${fmt(messages.length)} | ${fmt(sim.seconds, 1)} | ${fmt(simRate)} | ${fmt(sim.cpu, 1)} | ${fmt(messages.length / sim.cpu)} |`,
     );
     console.log(
-      `| engine replay, one drain (baseline) | ${fmt(engine.events)} | ${fmt(engine.seconds, 1)} | ${fmt(engineRate)} |`,
+      `| engine replay, one drain (baseline) | ${fmt(engine.events)} | ${fmt(engine.seconds, 1)} | ${fmt(engineRate)} | ${fmt(engine.cpu, 1)} | ${fmt(engine.events / engine.cpu)} |`,
     );
     console.log(
       `simulate runs at ${fmt(simRate / engineRate, 2)}× the engine's replay; target ${fmt(TARGET_EVENTS_PER_SEC)} events/s: ${simRate >= TARGET_EVENTS_PER_SEC ? 'met' : 'not met'}`,
