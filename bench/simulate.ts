@@ -1,5 +1,5 @@
 /**
- * `npm run bench:simulate [-- --events 64852 --profiles 2600 --days 1 --seed 1]`
+ * `npm run bench:simulate [-- --events 64852 --profiles 2600 --days 1 --seed 1 --check-all]`
  *
  * How fast `handoff simulate --events` runs a day's export, against the engine's replay of the
  * same events, in one run:
@@ -13,10 +13,12 @@
  * 3. Baseline: the same events ingested into a fresh in-memory store (not timed), then one
  *    `processor.drain()` with the clock a minute after the last event, timed: the engine's replay
  *    as bench/engine.ts measures it, without the wake-ups simulate also fires.
- * 4. Output check: a fixed sample (seed 1, 5,000 events, 200 shoppers, one day) through simulate;
- *    the SHA-256 of what it prints (stdout, then stderr) must equal GOLDEN, recorded from the
- *    one-message-at-a-time simulation this benchmark was written against. A change to the
- *    simulation that alters a single printed byte fails here.
+ * 4. Output check: a fixed sample (seed 1, 5,000 events, 200 shoppers, one day) through simulate,
+ *    batched and one message at a time (`oneAtATime`, the path simulate had before batching); the
+ *    SHA-256 of what each prints (stdout, then stderr) must equal GOLDEN, recorded from the
+ *    one-at-a-time simulation before batching. A change that alters a single printed byte fails.
+ *    The same check runs on the N events of step 2 against the one-at-a-time path with
+ *    `--check-all` (it doubles the run).
  *
  * Exit status 1 when the sample's output differs from GOLDEN (not for missing the target).
  */
@@ -73,13 +75,13 @@ function writeJsonl(dir: string, name: string, messages: readonly GeneratedMessa
 }
 
 /** `handoff simulate --events <file>` in-process; what it printed, hashed. */
-async function simulateFile(file: string): Promise<Run> {
+async function simulateFile(file: string, oneAtATime = false): Promise<Run> {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const io: Io = { out: (l) => stdout.push(l), err: (l) => stderr.push(l), env: {}, isTTY: false };
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const code = await simulateCommand({ config: CONFIG, events: file }, io);
+  const code = await simulateCommand({ config: CONFIG, events: file, oneAtATime }, io);
   const seconds = (performance.now() - started) / 1000;
   const sha256 = createHash('sha256')
     .update(stdout.join('\n'))
@@ -115,18 +117,21 @@ async function replay(
   }
 }
 
-function options(): { events: number; profiles: number; days: number; seed: string } {
+function options(): { events: number; profiles: number; days: number; seed: string; checkAll: boolean } {
   const { values } = parseArgs({
     options: {
       events: { type: 'string', default: '64852' },
       profiles: { type: 'string', default: '2600' },
       days: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
+      'check-all': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:simulate -- [--events 64852] [--profiles 2600] [--days 1] [--seed 1]');
+    console.log(
+      'usage: npm run bench:simulate -- [--events 64852] [--profiles 2600] [--days 1] [--seed 1] [--check-all]',
+    );
     process.exit(0);
   }
   return {
@@ -134,6 +139,7 @@ function options(): { events: number; profiles: number; days: number; seed: stri
     profiles: count('profiles', values.profiles),
     days: count('days', values.days),
     seed: values.seed,
+    checkAll: values['check-all'],
   };
 }
 
@@ -141,11 +147,16 @@ async function main(): Promise<number> {
   const opts = options();
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-simulate-'));
   try {
-    const sample = await simulateFile(writeJsonl(dir, 'sample.jsonl', generate(SAMPLE)));
-    const same = sample.sha256 === GOLDEN.sha256 && sample.lines === GOLDEN.lines;
-    console.log(
-      `output check (5,000-event sample): ${fmt(sample.lines)} lines, sha256 ${sample.sha256} ${same ? 'identical to' : 'DIFFERS FROM'} the one-at-a-time simulation (${fmt(GOLDEN.lines)} lines, ${GOLDEN.sha256.slice(0, 16)}…)`,
-    );
+    const sampleFile = writeJsonl(dir, 'sample.jsonl', generate(SAMPLE));
+    let same = true;
+    for (const oneAtATime of [false, true]) {
+      const sample = await simulateFile(sampleFile, oneAtATime);
+      const equal = sample.sha256 === GOLDEN.sha256 && sample.lines === GOLDEN.lines;
+      same &&= equal;
+      console.log(
+        `output check, 5,000-event sample, ${oneAtATime ? 'one at a time' : 'batched'}: ${fmt(sample.lines)} lines, sha256 ${sample.sha256} ${equal ? 'identical to' : 'DIFFERS FROM'} the recorded one-at-a-time output (${fmt(GOLDEN.lines)} lines, ${GOLDEN.sha256.slice(0, 16)}…)`,
+      );
+    }
 
     const messages = generate({
       events: opts.events,
@@ -156,6 +167,14 @@ async function main(): Promise<number> {
     });
     const file = writeJsonl(dir, 'events.jsonl', messages);
     const sim = await simulateFile(file);
+    if (opts.checkAll) {
+      const reference = await simulateFile(file, true);
+      const equal = reference.sha256 === sim.sha256;
+      same &&= equal;
+      console.log(
+        `output check, all ${fmt(messages.length)} events: batched ${equal ? 'identical to' : 'DIFFERS FROM'} one at a time (${fmt(reference.lines)} lines, ${fmt(reference.seconds, 1)} s, ${fmt(reference.cpu, 1)} CPU s one at a time: ${fmt(messages.length / reference.cpu)} events per CPU second)`,
+      );
+    }
     const engine = await replay(messages);
     const simRate = messages.length / sim.seconds;
     const engineRate = engine.events / engine.seconds;

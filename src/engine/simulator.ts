@@ -11,6 +11,7 @@ import { createSqliteStore } from '../store/sqlite/index.ts';
 import type { AudienceVerdict } from './explain.ts';
 import { explainProfile } from './explain.ts';
 import type { MembershipChange } from './model.ts';
+import { ProfileIds, simulationStep } from './simulation-batch.ts';
 import { describeCause } from './model.ts';
 import type { SimulatedChange, SimulationInput, SimulationNotice } from './simulation.ts';
 
@@ -19,8 +20,13 @@ export const SIMULATION_SOURCE = 'simulate';
 
 /** Profile ids a simulation assigns, in creation order: p1, p2, … (holdouts hash them). */
 export function simulatedProfileIds(): () => string {
-  let n = 0;
-  return () => `p${++n}`;
+  return new ProfileIds().next;
+}
+
+/** A message to receive at `t` (ms): its stated time, or the clock's when it states none. */
+export interface TimedInput {
+  input: SimulationInput;
+  t: number;
 }
 
 const WAKE_BATCH = 1000;
@@ -41,16 +47,17 @@ export class Simulator {
   private readonly known = new Map<string, Identifiers>();
   private readonly rankingEvery: number | undefined;
   private refreshAt: number | null = null;
+  private readonly ids = new ProfileIds();
 
   constructor(
-    config: Config,
+    private readonly config: Config,
     private readonly notify: (notice: SimulationNotice) => void = () => {},
   ) {
     this.app = createApp({
       config,
       store: createSqliteStore(':memory:'),
       clock: this.clock,
-      newProfileId: simulatedProfileIds(),
+      newProfileId: this.ids.next,
     });
     this.sourceId = config.sources[0]?.id ?? SIMULATION_SOURCE;
     this.app.bus.on('engine.changes', (e) => this.pending.push(...e.changes));
@@ -100,17 +107,50 @@ export class Simulator {
     }
   }
 
-  /** Ingests one message at the clock's reading and processes it. */
+  /** Ingests one message at the clock's reading and processes it on its own. */
   async receive(input: SimulationInput): Promise<SimulatedChange[]> {
-    const result = await this.app.ingest.ingest(this.sourceId, [withoutClientSkew(input.message)]);
-    for (const r of result.rejected) this.notify({ ...lineOf(input), kind: 'rejected', message: r.message });
-    if (result.duplicates > 0)
-      this.notify({ ...lineOf(input), kind: 'duplicate', message: duplicateMessage(input) });
     // The log holds this one message past the cursor: one batch takes it, no second read is needed.
-    if (result.accepted > 0) await this.app.processor.processBatch();
+    if (await this.ingest(input)) await this.app.processor.processBatch();
     const changes = await this.flush();
     this.scoresMayHaveMoved();
     return changes;
+  }
+
+  /**
+   * Receives each message at its time, with every timer due before it fired first: the changes
+   * `receive` would make one message at a time, but the messages between two timers are
+   * committed together where that changes nothing (see simulationStep).
+   */
+  async receiveAll(run: readonly TimedInput[]): Promise<SimulatedChange[]> {
+    const out: SimulatedChange[] = [];
+    let last = this.clock.now();
+    // Ingest reads only the clock, so every message is logged at its own time first.
+    const instants: number[] = [];
+    for (const { input, t } of run) {
+      this.clock.set(Math.max(this.clock.now(), t));
+      if (await this.ingest(input)) instants.push(this.clock.now());
+    }
+    const end = this.clock.now();
+    for (let done = 0; done < instants.length;) {
+      this.clock.set(last);
+      out.push(...(await this.timersThrough(instants[done]!)));
+      const bound = await this.nextTimer(instants[done]!);
+      let n = 1;
+      while (done + n < instants.length && instants[done + n]! < bound) n++;
+      const options = { store: this.app.store, set: this.app.audiences, bus: this.app.bus, ids: this.ids };
+      done += await simulationStep(
+        { ...options, policy: this.config.identity },
+        instants.slice(done, done + n),
+      );
+      last = instants[done - 1]!;
+      this.clock.set(last);
+      out.push(...(await this.flush()));
+      this.scoresMayHaveMoved();
+    }
+    this.clock.set(last);
+    out.push(...(await this.timersThrough(end)));
+    this.advance(end);
+    return out;
   }
 
   /** The audiences the profile known by `key` is in now, as committed; undefined when no such profile. */
@@ -128,6 +168,26 @@ export class Simulator {
 
   stop(): Promise<void> {
     return this.app.stop();
+  }
+
+  /** Logs a message at the clock's reading; whether it was stored (not refused, not a repeat). */
+  private async ingest(input: SimulationInput): Promise<boolean> {
+    const result = await this.app.ingest.ingest(this.sourceId, [withoutClientSkew(input.message)]);
+    for (const r of result.rejected) this.notify({ ...lineOf(input), kind: 'rejected', message: r.message });
+    if (result.duplicates > 0)
+      this.notify({ ...lineOf(input), kind: 'duplicate', message: duplicateMessage(input) });
+    return result.accepted - result.duplicates > 0;
+  }
+
+  /** The next timer after a message received at `instant`: a wake-up, or the ranking refresh it would set. */
+  private async nextTimer(instant: number): Promise<number> {
+    const wake = (await this.app.store.audiences.nextWakeAt()) ?? Infinity;
+    const refresh =
+      this.refreshAt ??
+      (this.rankingEvery === undefined
+        ? Infinity
+        : (Math.floor(instant / this.rankingEvery) + 1) * this.rankingEvery);
+    return Math.min(wake, refresh);
   }
 
   private scoresMayHaveMoved(): void {
