@@ -137,11 +137,13 @@ export class Simulator {
       const bound = await this.nextTimer(instants[done]!);
       let n = 1;
       while (done + n < instants.length && instants[done + n]! < bound) n++;
-      const options = { store: this.app.store, set: this.app.audiences, bus: this.app.bus, ids: this.ids };
-      done += await simulationStep(
-        { ...options, policy: this.config.identity },
-        instants.slice(done, done + n),
-      );
+      const { store, audiences: set, bus } = this.app;
+      const step = { store, set, bus, ids: this.ids, policy: this.config.identity };
+      const taken = await simulationStep(step, instants.slice(done, done + n));
+      // Every stored message is in the log past the cursor: finding none means something else moved it.
+      if (taken === 0)
+        throw new HandoffError('simulation_log', 'the event log holds fewer messages than were stored');
+      done += taken;
       last = instants[done - 1]!;
       this.clock.set(last);
       out.push(...(await this.flush()));
