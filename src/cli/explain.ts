@@ -1,5 +1,6 @@
 import type { Explanation } from '../audiences/index.ts';
 import { definitionDiff, isEmptyDiff } from '../engine/backfill.ts';
+import type { AudienceVerdict } from '../engine/explain.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { parseTime } from '../ingest/timestamps.ts';
 import { withApp } from './app-from-config.ts';
@@ -18,6 +19,17 @@ const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 
 function lines(e: Explanation, depth: number, out: string[]): void {
   out.push(`${'  '.repeat(depth)}- ${e.text}`);
   for (const child of e.children) lines(child, depth + 1, out);
+}
+
+/** One audience's verdict as `handoff explain` prints it: the IN/OUT line, then the reasons. */
+export function verdictText(v: AudienceVerdict): string[] {
+  const next =
+    v.nextChangeAt === null ? 'only an event can change this' : `next change at ${iso(v.nextChangeAt)}`;
+  const since =
+    v.since === undefined ? '' : ` since ${iso(v.since)}${v.heldOut ? ' (held out: never sent)' : ''}`;
+  const out = [`${v.member ? 'IN ' : 'OUT'} ${v.audience} (${v.name})${since}; ${next}`];
+  for (const child of v.explanation.children) lines(child, 1, out);
+  return out;
 }
 
 /** `handoff explain --profile <ref>`: for each audience, in or out, why, and when that next changes. */
@@ -65,15 +77,8 @@ export function explain(options: ExplainOptions, io: Io): Promise<number> {
     for (const m of profile.merges) io.out(`  merged ${m.from} into ${m.into} (${m.cause}) at ${iso(m.at)}`);
     io.out(`as of ${iso(now)}`);
     for (const v of verdicts) {
-      const next =
-        v.nextChangeAt === null ? 'only an event can change this' : `next change at ${iso(v.nextChangeAt)}`;
-      const since =
-        v.since === undefined ? '' : ` since ${iso(v.since)}${v.heldOut ? ' (held out: never sent)' : ''}`;
       io.out('');
-      io.out(`${v.member ? 'IN ' : 'OUT'} ${v.audience} (${v.name})${since}; ${next}`);
-      const out: string[] = [];
-      for (const child of v.explanation.children) lines(child, 1, out);
-      for (const l of out) io.out(l);
+      for (const line of verdictText(v)) io.out(line);
     }
     return 0;
   });

@@ -8,6 +8,7 @@ import { apply, plan } from './plan.ts';
 import { explain } from './explain.ts';
 import { docs } from './docs.ts';
 import { simulateCommand } from './simulate.ts';
+import { testJourneys } from './test-journeys.ts';
 import { syncConfirm, syncFlush, syncPlan, syncPoll, syncReconcile, syncRetry, syncStatus } from './sync.ts';
 import { configJsonSchema } from '../config/json-schema.ts';
 import { demo } from './demo.ts';
@@ -91,6 +92,16 @@ export function program(io: Io, setExit: (code: number) => void): Command {
       'ISO-8601 time with Z or an offset: simulate up to here (default: until no wake-up is pending, at most 400 days after the last event)',
     )
     .action(async (opts) => setExit(await simulateCommand(opts, io)));
+
+  cli
+    .command('test')
+    .description(
+      'run journey files against the configured audiences and check their expectations; a PASS/FAIL line per journey (exit 1 on a failure, 2 on an invalid file)',
+    )
+    .argument('[paths...]', 'journey files or directories (default: journeys/ beside the config)')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (paths: string[], opts) => setExit(await testJourneys(paths, opts, io)));
 
   const sync = cli.command('sync').description('Cordial sync: status, dry run, dead letters, reconciliation');
   sync

@@ -15,6 +15,8 @@ export interface SimulateOptions {
   journey?: string;
   /** ISO-8601 time with a zone: nothing after it is simulated. */
   until?: string;
+  /** Commit each message on its own (the reference the batched path is checked against). */
+  oneAtATime?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
   try {
     for await (const change of simulate(config, inputs.messages, {
       ...(until !== undefined && { until }),
+      ...(options.oneAtATime && { oneAtATime: true }),
       onNotice,
     }))
       io.out(JSON.stringify(change));

@@ -33,6 +33,11 @@ export async function evaluateBatch(
   now: number,
   /** The current top_percent thresholds, when the caller has just read them. */
   current?: ReadonlyMap<string, number>,
+  /**
+   * The instant each profile's events are evaluated at, when not `now`: a simulation evaluates a
+   * profile at its own event's time, as if its event had come alone. Merges still happen at `now`.
+   */
+  instantOf?: (profileId: string) => number,
 ): Promise<AudienceWrites> {
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
@@ -131,6 +136,7 @@ export async function evaluateBatch(
   const { compiled } = set;
   for (const [profileId, own] of batchEvents) {
     if (deleted.has(profileId)) continue;
+    const at = instantOf?.(profileId) ?? now;
     const record = records.get(profileId) ?? emptyRecord(profileId);
     const group = groups.get(profileId);
     let state;
@@ -140,16 +146,16 @@ export async function evaluateBatch(
       // so neither history is read again. (A source's last word on a sourced audience is not
       // in the state: with sourced audiences a merge replays the history below.)
       const merged = group.reduce(
-        (s, id) => compiled.merge(s, records.get(id)?.state ?? compiled.emptyState(), now),
+        (s, id) => compiled.merge(s, records.get(id)?.state ?? compiled.emptyState(), at),
         compiled.emptyState(),
       );
-      state = applyAll(set, merged, own, now);
+      state = applyAll(set, merged, own, at);
     } else if (group !== undefined || !summed(profileId)) {
       // Rebuilt from the whole history: the merged profiles' events, or a profile never evaluated.
       replayed = [...(await store.audiences.history(group ?? [profileId])), ...own];
-      state = applyAll(set, compiled.emptyState(), replayed, now);
+      state = applyAll(set, compiled.emptyState(), replayed, at);
     } else {
-      state = applyAll(set, record.state ?? compiled.emptyState(), own, now);
+      state = applyAll(set, record.state ?? compiled.emptyState(), own, at);
     }
     // A profile already evaluated needs a look only at the audiences its events and traits feed;
     // a new, merged or rebuilt one at all of them.
@@ -160,7 +166,7 @@ export async function evaluateBatch(
       state,
       traits.get(profileId) ?? {},
       limits,
-      now,
+      at,
       replayed
         ? { events: own, replayed }
         : incremental

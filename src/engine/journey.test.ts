@@ -112,7 +112,7 @@ steps:
 `),
       [
         'j.yaml:5:11: steps[1].wait: invalid duration "5 hours": write whole numbers followed by a unit (e.g. 500ms, 30s, 15m, 4h, 7d, 2w, or a compound like 1h30m)',
-        'j.yaml:6:5: steps[2]: a step is one of view, add, checkout, purchase, refund, track, identify, wait, written as one key, e.g. "- wait: 5h" or "- add: { product_id: sku-1 }"',
+        'j.yaml:6:5: steps[2]: a step is one of view, add, checkout, purchase, refund, track, identify, wait, written as one key (and an optional name), e.g. "- wait: 5h" or "- add: { product_id: sku-1 }"',
         'j.yaml:7:12: steps[3].track.event: the event name, e.g. Coupon Applied',
         'j.yaml:8:11: steps[4].view: the event properties as a mapping, e.g. { product_id: sku-1, price: 49 }',
       ],

@@ -5,9 +5,12 @@ import { z } from 'zod';
 import type { ConfigProblem } from '../config/load.ts';
 import { formatProblem } from '../config/load.ts';
 import { parseDuration } from '../shared/duration.ts';
+import { isZonedTime } from '../shared/zoned-time.ts';
 import { pathText, positionOf } from '../shared/yaml-position.ts';
 import type { Result } from '../shared/result.ts';
 import { assertNever, fail, ok } from '../shared/result.ts';
+import type { Expectation } from './journey-expect.ts';
+import { expectationSchema, resolveExpectations } from './journey-expect.ts';
 import type { SimulationInput } from './simulation.ts';
 
 /** The e-commerce spec event each shorthand step sends. */
@@ -21,18 +24,17 @@ const SHORTHAND_EVENTS = {
 type Shorthand = keyof typeof SHORTHAND_EVENTS;
 const STEP_KINDS = [...Object.keys(SHORTHAND_EVENTS), 'track', 'identify', 'wait'];
 
-/** One step, as the journey runs it. */
-export type JourneyStep =
+/**
+ * One step, as the journey runs it. `name` is the one written beside the step (`name: first-order`);
+ * `alias` the name it answers to without one: its shorthand (`purchase`), or a track step's event.
+ */
+export type JourneyStep = (
   | { kind: 'track'; event: string; properties: Record<string, unknown> }
   | { kind: 'identify'; traits: Record<string, unknown> }
-  | { kind: 'wait'; ms: number };
+  | { kind: 'wait'; ms: number }
+) & { name?: string; alias?: string };
 
-// A time without a zone would be read in the machine's time zone, and the journey would differ between machines.
-const ZONED_TIME = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d))?$/i;
-
-/** Whether `text` is an ISO-8601 date, or a time with `Z` or an offset: the same instant on every machine. */
-export const isZonedTime = (text: string): boolean =>
-  ZONED_TIME.test(text) && !Number.isNaN(Date.parse(text));
+export { isZonedTime } from '../shared/zoned-time.ts';
 
 const fields = (what: string) =>
   z.record(z.string(), z.unknown(), `${what} as a mapping, e.g. { product_id: sku-1, price: 49 }`);
@@ -56,13 +58,19 @@ const payloads = {
 };
 
 const step = z.unknown().transform((raw, ctx): JourneyStep => {
-  const keys = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.keys(raw) : [];
+  const object = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  const keys = object ? Object.keys(raw).filter((k) => k !== 'name') : [];
+  const name = object ? (raw as Record<string, unknown>).name : undefined;
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: 'a step name is text, e.g. name: first-order' });
+    return z.NEVER;
+  }
   const kind = keys[0];
   if (keys.length !== 1 || kind === undefined || !STEP_KINDS.includes(kind)) {
     const found = keys.length > 1 ? ` (this one has ${keys.join(', ')})` : '';
     ctx.addIssue({
       code: 'custom',
-      message: `a step is one of ${STEP_KINDS.join(', ')}, written as one key, e.g. "- wait: 5h" or "- add: { product_id: sku-1 }"${found}`,
+      message: `a step is one of ${STEP_KINDS.join(', ')}, written as one key (and an optional name), e.g. "- wait: 5h" or "- add: { product_id: sku-1 }"${found}`,
     });
     return z.NEVER;
   }
@@ -88,7 +96,10 @@ const step = z.unknown().transform((raw, ctx): JourneyStep => {
     const properties = payload(payloads.shorthand);
     result = properties && { kind: 'track', event: SHORTHAND_EVENTS[kind as Shorthand], properties };
   }
-  return result ?? z.NEVER;
+  if (result === undefined) return z.NEVER;
+  const alias =
+    kind === 'wait' ? undefined : kind === 'track' && result.kind === 'track' ? result.event : kind;
+  return { ...result, ...(name !== undefined && { name }), ...(alias !== undefined && { alias }) };
 });
 
 const journeySchema = z.strictObject({
@@ -106,6 +117,9 @@ const journeySchema = z.strictObject({
     .string('an ISO-8601 time, e.g. 2026-11-28T21:10:00Z')
     .refine(isZonedTime, 'an ISO-8601 time with Z or an offset, e.g. 2026-11-28T21:10:00Z'),
   steps: z.array(step).min(1, 'list at least one step'),
+  expect: z
+    .array(expectationSchema, 'a list of expectations, e.g. - { at: +4h, in: [cart_4_24h] }')
+    .optional(),
 });
 
 export type Journey = z.infer<typeof journeySchema>;
@@ -118,8 +132,22 @@ export interface JourneyError {
   problems: ConfigProblem[];
 }
 
+/** A journey file read: the messages it sends and what it expects of the audiences. */
+export interface JourneyPlan {
+  journey: Journey;
+  /** The profile's identify first, then one message per step that sends one. */
+  inputs: SimulationInput[];
+  expectations: Expectation[];
+}
+
 /** Parses a journey file into messages for `simulate`, each with the line of the step that made it. */
 export function parseJourney(text: string, file: string): Result<SimulationInput[], JourneyError> {
+  const plan = readJourney(text, file);
+  return plan.ok ? ok(plan.value.inputs) : plan;
+}
+
+/** Parses a journey file with its expectations; every problem is reported with its line. */
+export function readJourney(text: string, file: string): Result<JourneyPlan, JourneyError> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const problems: ConfigProblem[] = doc.errors.map((e) => {
@@ -134,16 +162,25 @@ export function parseJourney(text: string, file: string): Result<SimulationInput
   });
   if (problems.length === 0) {
     const parsed = journeySchema.safeParse(doc.toJS() ?? {});
-    if (parsed.success) return ok(journeyMessages(parsed.data, (path) => positionOf(doc, lines, path).line));
-    for (const issue of parsed.error.issues) {
-      const path = issue.path as (string | number)[];
-      problems.push({
-        code: 'journey_invalid',
-        message: issue.message,
-        path: pathText(path),
-        ...positionOf(doc, lines, path),
-      });
-    }
+    const place = (path: (string | number)[]) => positionOf(doc, lines, path);
+    if (parsed.success) {
+      const journey = parsed.data;
+      const resolved = resolveExpectations(journey.expect ?? [], journey, place);
+      problems.push(...resolved.problems);
+      if (problems.length === 0) {
+        const inputs = journeyMessages(journey, (path) => place(path).line);
+        return ok({ journey, inputs, expectations: resolved.expectations });
+      }
+    } else
+      for (const issue of parsed.error.issues) {
+        const path = issue.path as (string | number)[];
+        problems.push({
+          code: 'journey_invalid',
+          message: issue.message,
+          path: pathText(path),
+          ...place(path),
+        });
+      }
   }
   const message = problems.map((p) => formatProblem(file, p)).join('\n');
   return fail({ code: 'journey_invalid', message, problems });
