@@ -12,6 +12,7 @@ import { syncConfirm, syncFlush, syncPlan, syncPoll, syncReconcile, syncRetry, s
 import { configJsonSchema } from '../config/json-schema.ts';
 import { demo } from './demo.ts';
 import { audit } from './audit.ts';
+import { describeFailure } from './failure.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -193,7 +194,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     await cli.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    // Never exit without saying what failed; the stack is for a bug report.
+    io.err(describeFailure(argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' '), error));
+    if (error instanceof Error && error.stack) io.err(error.stack);
+    return 1;
   }
   return code;
 }
