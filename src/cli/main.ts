@@ -128,7 +128,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('-a, --audience <key>', 'only this audience')
     .option(
       '--verify',
-      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift)',
+      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift or when a contact could not be read)',
     )
     .action(async (opts) => setExit(await syncReconcile(opts, io)));
   sync
