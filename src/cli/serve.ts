@@ -1,5 +1,6 @@
 import { createApp } from '../app/app.ts';
-import { checkDefinitions } from '../app/definitions.ts';
+import { checkDefinitions, startWhenReady } from '../app/definitions.ts';
+import { clearServeMark } from '../app/serve-mark.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
 import { buildServer } from '../server/server.ts';
 import type { Io } from './config-path.ts';
@@ -10,7 +11,7 @@ export interface ServeOptions {
   config?: string;
   port?: string;
   host?: string;
-  /** Apply changed audience definitions (backfill) before serving. */
+  /** Apply changed audience definitions: rebuild audience state while accepting events, then process them. */
   apply?: boolean;
 }
 
@@ -33,28 +34,33 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     await app.stop();
     return 2;
   }
-  if (definitions.applied) {
-    const summary = definitions.applied.lines.map((l) => `${l.audience} +${l.enter}/-${l.exit}`).join(', ');
-    logger.info({ audiences: definitions.applied.lines }, `applied audience definitions: ${summary}`);
-  }
   const server = buildServer(app, { logger });
-  app.start();
-  app.monitor.checks.start();
   const port = options.port === undefined ? config.server.port : Number(options.port);
   const address = await server.listen({ port, host: options.host ?? config.server.host });
   logger.info(
     { address, config: config.file, sources: config.sources.map((s) => s.id) },
     'handoff is serving',
   );
+  // Ingest is answered from here on; processing starts once audience state matches the definitions.
+  const rebuild = new AbortController();
+  const ready = startWhenReady(app, definitions, { logger, signal: rebuild.signal });
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const code = await new Promise<number>((resolve) => {
+    const stop = () => resolve(0);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    ready.catch((error: unknown) => {
+      if (rebuild.signal.aborted) return;
+      logger.error({ err: error }, 'rebuilding audience state failed; stopping (events received are kept)');
+      resolve(1);
+    });
   });
   logger.info({}, 'stopping: finishing in-flight requests and the current batch');
+  rebuild.abort(new Error('serve is stopping'));
+  await ready.catch(() => undefined);
   await server.close();
   await app.monitor.checks.stop();
   await app.stop();
-  return 0;
+  clearServeMark(config.storage.sqlitePath);
+  return code;
 }

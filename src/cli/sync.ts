@@ -1,4 +1,5 @@
 import type { App } from '../app/app.ts';
+import { checkDefinitions } from '../app/definitions.ts';
 import { coalesce } from '../sync/model.ts';
 import { withApp } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
@@ -21,6 +22,13 @@ function checkAudience(app: App, audience: string | undefined, io: Io): boolean 
     `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ')}`,
   );
   return false;
+}
+
+/** Commands that process events do so only under the definitions audience state was built with. */
+async function definitionsApplied(app: App, io: Io): Promise<boolean> {
+  const definitions = await checkDefinitions(app, { apply: false });
+  if (!definitions.ready) io.err(definitions.message);
+  return definitions.ready;
 }
 
 /** `handoff sync status`: per audience and list, what Cordial holds, what is pending, dead letters. */
@@ -187,6 +195,7 @@ export function syncConfirm(audience: string, options: SyncOptions, io: Io): Pro
       io.err('no audience is sourced from a Customer.io segment (or customerio is not configured)');
       return 2;
     }
+    if (!(await definitionsApplied(app, io))) return 2;
     const confirmed = await app.segments.confirm(audience);
     if (!confirmed.ok) {
       io.err(confirmed.error.message);
@@ -213,6 +222,7 @@ export function syncPoll(audience: string | undefined, options: SyncOptions, io:
       );
       return 2;
     }
+    if (!(await definitionsApplied(app, io))) return 2;
     const polls = audience === undefined ? await app.segments.pollAll() : [await app.segments.poll(audience)];
     await app.processor.drain();
     for (const p of polls) {
