@@ -119,7 +119,7 @@ const commands: { args: () => string[]; allowed: Record<number, RegExp> }[] = [
 test(
   'every operator command works beside a running serve under a steady ingest load',
   { timeout: 240_000 },
-  async () => {
+  async (t) => {
     // About 500 events a second, in batches, from 5,000 shoppers.
     const load = steadyLoad({
       url: serve.address,
@@ -150,6 +150,11 @@ test(
       tally = await load.stop();
     }
 
+    for (const run of [...runs].sort((a, b) => b.ms - a.ms).slice(0, 8))
+      t.diagnostic(`${run.command}: ${run.ms} ms`);
+    t.diagnostic(
+      `ingest: ${tally.events} events acknowledged, slowest batch ${Math.round(tally.slowestMs)} ms`,
+    );
     const problems: string[] = [];
     for (const run of runs) {
       const spec = commands.find((c) => c.args().join(' ') === run.command)!;
