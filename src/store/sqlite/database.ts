@@ -9,9 +9,10 @@ export type SqliteDatabase = Database.Database;
 /**
  * How long a write waits for another process's write to finish before it fails (ms). It must
  * outlast the longest write transaction another process makes: `serve` committing a full
- * 40,000-event processor batch or wake-up step, or an `import` doing the same beside it.
+ * 40,000-event processor batch or wake-up step, or an `import` doing the same beside it, on a
+ * machine busy with other work too. A command that waits this long and still fails says so.
  */
-export const BUSY_TIMEOUT_MS = 60_000;
+export const BUSY_TIMEOUT_MS = 120_000;
 
 /**
  * A write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`). A deferred
