@@ -4,7 +4,10 @@ import type { App, AppLogger } from './app.ts';
 import { markServe, runningServe } from './serve-mark.ts';
 
 export type DefinitionsCheck =
-  | { ready: true; /** Set when the definitions changed and `apply` asked for a rebuild. */ rebuild?: DefinitionDiff }
+  | {
+      ready: true;
+      /** Set when the definitions changed and `apply` asked for a rebuild. */ rebuild?: DefinitionDiff;
+    }
   | { ready: false; message: string };
 
 const describe = (diff: DefinitionDiff): string =>

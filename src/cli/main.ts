@@ -195,7 +195,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     // Never exit without saying what failed; the stack is for a bug report.
-    io.err(describeFailure(argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' '), error));
+    io.err(
+      describeFailure(
+        argv
+          .slice(2)
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 2)
+          .join(' '),
+        error,
+      ),
+    );
     if (error instanceof Error && error.stack) io.err(error.stack);
     return 1;
   }

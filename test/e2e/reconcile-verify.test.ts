@@ -93,12 +93,18 @@ describe('sync reconcile --verify against a Cordial that rate-limits and fails',
     assert.deepEqual(report.unreadable, [], 'no contact is left unread');
     assert.equal(report.checked, CONTACTS);
     const expected = Array.from({ length: CONTACTS }, (_, i) => i + 1).filter(drifted);
-    assert.deepEqual(report.drift.map((d) => d.contact).sort(), expected.map((i) => `email:${email(i)}`));
+    assert.deepEqual(
+      report.drift.map((d) => d.contact).sort(),
+      expected.map((i) => `email:${email(i)}`),
+    );
 
     const gets = fake.requests.filter((r) => r.method === 'GET');
     assert.ok(gets.filter((r) => r.status === 429).length >= 2, 'the fake rate-limited some reads');
     assert.ok(gets.filter((r) => (r.status ?? 0) >= 500).length >= 5, 'and failed some');
-    assert.ok(gets.some((r) => r.status === null), 'and reset some connections');
+    assert.ok(
+      gets.some((r) => r.status === null),
+      'and reset some connections',
+    );
     assert.deepEqual(
       fake.requestsInsideRetryAfter().map((r) => `${r.method} ${r.path} at ${r.at}`),
       [],

@@ -118,7 +118,7 @@ const commands: { args: () => string[]; allowed: Record<number, RegExp> }[] = [
 
 test(
   'every operator command works beside a running serve under a steady ingest load',
-  { timeout: 240_000 },
+  { timeout: 360_000 },
   async (t) => {
     // About 500 events a second, in batches, from 5,000 shoppers.
     const load = steadyLoad({

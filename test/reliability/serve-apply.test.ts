@@ -73,7 +73,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test(
   'serve --apply answers events while it rebuilds, then processes them under the new definitions',
-  { timeout: 240_000 },
+  { timeout: 360_000 },
   async (t) => {
     const serve = await startServe(configFile, env, '--apply');
     const rebuilt = serve.waitFor(/audience state rebuilt/, 180_000);

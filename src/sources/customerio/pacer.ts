@@ -21,7 +21,8 @@ export class SlidingWindowPacer {
     private readonly clock: PacerClock,
     private readonly windowMs = 1000,
   ) {
-    if (!(limit >= 1)) throw new RangeError(`a rate limit must be at least 1 request per window, not ${limit}`);
+    if (!(limit >= 1))
+      throw new RangeError(`a rate limit must be at least 1 request per window, not ${limit}`);
   }
 
   /** Waits until a request may go out, and counts it as sent at that moment. */

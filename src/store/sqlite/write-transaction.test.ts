@@ -48,7 +48,12 @@ test('a read-then-write transaction does not fail when another connection commit
   const { first, second, close } = twoConnections();
   try {
     let other = '';
-    assert.doesNotThrow(writeTransaction(first, readThenWrite(first, () => (other = otherCommit(second)))));
+    assert.doesNotThrow(
+      writeTransaction(
+        first,
+        readThenWrite(first, () => (other = otherCommit(second))),
+      ),
+    );
     assert.equal(other, 'SQLITE_BUSY', 'the other writer waits for the lock instead of slipping in between');
     assert.equal(otherCommit(second), 'committed', 'and gets it once the first has committed');
     assert.equal(first.prepare('SELECT n FROM counter').pluck().get(), 11, 'no update is lost');
