@@ -6,7 +6,8 @@ import { markServe, runningServe } from './serve-mark.ts';
 export type DefinitionsCheck =
   | {
       ready: true;
-      /** Set when the definitions changed and `apply` asked for a rebuild. */ rebuild?: DefinitionDiff;
+      /** Set when the definitions changed and `apply` asked for a rebuild. */
+      rebuild?: DefinitionDiff;
     }
   | { ready: false; message: string };
 
