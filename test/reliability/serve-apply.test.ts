@@ -82,7 +82,6 @@ test(
       () => (rebuiltYet = true),
       () => undefined,
     );
-    const listenedAt = performance.now();
     const answers: { ms: number; duringRebuild: boolean; status: number }[] = [];
     let sent = 0;
     try {
@@ -123,10 +122,11 @@ test(
         [],
         'every batch was acknowledged',
       );
-      // A second under no load; the machine running the suite is shared, so allow for it.
-      assert.ok(answers[0]!.ms < 3_000, `the first batch took ${answers[0]!.ms} ms`);
-      assert.ok(performance.now() - listenedAt > 0);
-      const slow = during.filter((a) => a.ms > 3_000);
+      // About a second on an idle machine (1.1 s measured at load average 15 on two cores, 3.6 s
+      // with the whole suite beside it); the bound is for a shared CI machine. The proof that
+      // ingest does not wait for the rebuild is the batches answered before it ended, above.
+      assert.ok(answers[0]!.ms < 8_000, `the first batch took ${answers[0]!.ms} ms`);
+      const slow = during.filter((a) => a.ms > 8_000);
       assert.deepEqual(slow, [], 'no batch waited for the rebuild');
 
       // Beside it, `handoff apply` is refused and says what to do instead.
