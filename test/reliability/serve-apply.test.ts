@@ -122,9 +122,9 @@ test(
         [],
         'every batch was acknowledged',
       );
-      // About a second on an idle machine (1.1 s measured at load average 15 on two cores, 3.6 s
-      // with the whole suite beside it); the bound is for a shared CI machine. The proof that
-      // ingest does not wait for the rebuild is the batches answered before it ended, above.
+      // About a second on an idle machine, several when the whole suite shares two cores; the
+      // bound is for a shared CI machine. The proof that ingest does not wait for the rebuild is
+      // the batches answered before it ended, above.
       assert.ok(answers[0]!.ms < 8_000, `the first batch took ${answers[0]!.ms} ms`);
       const slow = during.filter((a) => a.ms > 8_000);
       assert.deepEqual(slow, [], 'no batch waited for the rebuild');
