@@ -8,6 +8,7 @@ import { sqliteSyncStore } from './sync-store.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
+import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /** The embedded store: one SQLite file (`:memory:` for a throwaway one). */
 export function createSqliteStore(path: string): Store {
@@ -18,6 +19,7 @@ export function createSqliteStore(path: string): Store {
   );
   const applyIdentity = identityWriter(db);
   const applyAudiences = audienceWriter(db);
+  const applyQuarantine = quarantineWriter(db);
   const commitBatch = db.transaction((batch: BatchCommit) => {
     if (batch.cursor) {
       const actual = cursor.get(batch.cursor.name)?.position ?? 0;
@@ -26,6 +28,7 @@ export function createSqliteStore(path: string): Store {
     }
     applyIdentity(batch.identity);
     applyAudiences(batch.audiences);
+    applyQuarantine(batch.quarantine);
     if (batch.cursor) moveCursor.run(batch.cursor.name, batch.cursor.to);
   });
   const commit = (batch: BatchCommit) => settle(() => commitBatch(batch));
@@ -38,6 +41,7 @@ export function createSqliteStore(path: string): Store {
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     admin: sqliteAdminQueries(db),
+    quarantine: sqliteQuarantineStore(db),
     commit,
     close: () => settle(() => void db.close()),
   };
