@@ -23,7 +23,7 @@ import {
 import { classifyFailure, describeFailure } from './failure.ts';
 import type { AudienceWrites } from './model.ts';
 import { emptyWrites } from './model.ts';
-import { retryQuarantined } from './quarantine-retry.ts';
+import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
 
 export interface ProcessorOptions {
   store: Store;
@@ -258,6 +258,7 @@ export class Processor {
     const now = (this.options.clock ?? systemClock).now();
     const started = performance.now();
     const after = (this.position ??= await store.cursors.get(this.cursorName));
+    const retries = await store.cursors.get(retriesCursor(this.cursorName));
     const set = this.options.audiences;
     const read = await readBatch(store.events, after, this.size, this.readChunk, policy, (e) =>
       set ? readByAudiences(set, e) : false,
@@ -274,6 +275,7 @@ export class Processor {
       evaluated = await this.evaluate(events, identities, now);
       await store.commit({
         cursor: { name: this.cursorName, from: after, to: last },
+        guards: [{ name: retriesCursor(this.cursorName), from: retries, to: retries }],
         identity: evaluated.ops,
         audiences: evaluated.writes,
         ...(aside.length > 0 ? { quarantine: quarantineOf(aside, now) } : {}),

@@ -9,6 +9,9 @@ import { classifyFailure, describeFailure } from './failure.ts';
 import type { AudienceWrites } from './model.ts';
 import { emptyWrites } from './model.ts';
 
+/** The position counting a processor's retry commits: a log batch checks it has not moved. */
+export const retriesCursor = (cursorName: string): string => `${cursorName}.retries`;
+
 /** The processor's evaluation, as the retry of quarantined events needs it. */
 export interface RetryEngine {
   evaluate(
@@ -56,12 +59,17 @@ export async function retryQuarantined(engine: RetryEngine, ctx: RetryContext): 
       } catch (own) {
         if (own instanceof CursorMovedError) return 0;
         if (classifyFailure(own) === 'transient') throw own;
-        await commit(ctx, await ctx.store.cursors.get(ctx.cursorName), {
-          failed: [{ event, error: own }],
-          released: [],
-          writes: emptyWrites(),
-          ops: [],
-        });
+        try {
+          await commit(ctx, await positions(ctx), {
+            failed: [{ event, error: own }],
+            released: [],
+            writes: emptyWrites(),
+            ops: [],
+          });
+        } catch (lost) {
+          if (lost instanceof CursorMovedError) return 0;
+          throw lost;
+        }
       }
     }
   }
@@ -89,7 +97,7 @@ async function attempt(
   }
   if (readable.length === 0 && failed.length === 0 && gone.length === 0) return;
   // Read before the profiles are: the commit checks that no batch moved the cursor since.
-  const at = await ctx.store.cursors.get(ctx.cursorName);
+  const at = await positions(ctx);
   const { ops, writes, before } =
     readable.length === 0
       ? { ops: [], writes: emptyWrites(), before: undefined }
@@ -99,9 +107,14 @@ async function attempt(
   await engine.afterCommit(writes, before);
 }
 
+const positions = async (ctx: RetryContext) => ({
+  cursor: await ctx.store.cursors.get(ctx.cursorName),
+  retries: await ctx.store.cursors.get(retriesCursor(ctx.cursorName)),
+});
+
 async function commit(
   ctx: RetryContext,
-  at: number,
+  at: { cursor: number; retries: number },
   step: {
     failed: readonly { event: LoggedEvent; error: unknown }[];
     released: readonly number[];
@@ -116,7 +129,8 @@ async function commit(
     at: now,
   }));
   await ctx.store.commit({
-    cursor: { name: ctx.cursorName, from: at, to: at },
+    cursor: { name: ctx.cursorName, from: at.cursor, to: at.cursor },
+    guards: [{ name: retriesCursor(ctx.cursorName), from: at.retries, to: at.retries + 1 }],
     identity: step.ops,
     audiences: step.writes,
     quarantine: {

@@ -143,6 +143,12 @@ export interface AdminQueries {
 /** One processor step: identity changes, audience results and the cursor, committed together. */
 export interface BatchCommit {
   cursor?: { name: string; from: number; to: number };
+  /**
+   * Further positions checked and moved like `cursor` (CursorMovedError if one is not at `from`):
+   * a retry of quarantined events counts its commits on one, so a log batch evaluated before a
+   * retry committed is refused rather than overwriting what the retry applied.
+   */
+  guards?: readonly { name: string; from: number; to: number }[];
   identity: readonly IdentityOp[];
   audiences: AudienceWrites;
   /** Events set aside or retried in this step; committed with the rest, or not at all. */

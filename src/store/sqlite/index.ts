@@ -21,15 +21,16 @@ export function createSqliteStore(path: string): Store {
   const applyAudiences = audienceWriter(db);
   const applyQuarantine = quarantineWriter(db);
   const commitBatch = db.transaction((batch: BatchCommit) => {
-    if (batch.cursor) {
-      const actual = cursor.get(batch.cursor.name)?.position ?? 0;
-      if (actual !== batch.cursor.from)
-        throw new CursorMovedError(batch.cursor.name, batch.cursor.from, actual);
+    const cursors = batch.guards ? [batch.cursor, ...batch.guards] : [batch.cursor];
+    for (const c of cursors) {
+      if (c === undefined) continue;
+      const actual = cursor.get(c.name)?.position ?? 0;
+      if (actual !== c.from) throw new CursorMovedError(c.name, c.from, actual);
     }
+    applyQuarantine(batch.quarantine);
     applyIdentity(batch.identity);
     applyAudiences(batch.audiences);
-    applyQuarantine(batch.quarantine);
-    if (batch.cursor) moveCursor.run(batch.cursor.name, batch.cursor.to);
+    for (const c of cursors) if (c !== undefined && c.to !== c.from) moveCursor.run(c.name, c.to);
   });
   const commit = (batch: BatchCommit) => settle(() => commitBatch(batch));
   return {
