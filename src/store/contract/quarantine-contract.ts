@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingEvent } from '../../ingest/event.ts';
 import type { FailureRecord, QuarantineWrites, Store } from '../ports.ts';
