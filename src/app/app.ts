@@ -59,6 +59,8 @@ export interface App {
   sourceForKey(writeKey: string): string | undefined;
   /** Source id of the Customer.io source with this site id and API key (Track API Basic auth). */
   sourceForSiteKey(siteId: string, apiKey: string): string | undefined;
+  /** Asks the processor loop (when started) to run now: quarantined events were marked for retry. */
+  pokeProcessor(): void;
   /** Starts background work (the processor loop). */
   start(): void;
   /** Resolves when everything ingested so far has been processed. */
@@ -184,6 +186,7 @@ export function createApp(options: AppOptions): App {
       const site = sites.get(siteId);
       return site !== undefined && site.apiKey === apiKey ? site.id : undefined;
     },
+    pokeProcessor: () => runner.poke(),
     start: () => {
       runner.start();
       scheduler.start();
