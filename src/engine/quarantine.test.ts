@@ -166,3 +166,61 @@ describe('events failing on their own are quarantined without a search', () => {
     }
   });
 });
+
+describe('wake-ups: one profile that fails every time does not hold up the others', () => {
+  test('a profile whose stored state is corrupt is skipped with a record, and its wake-up cleared; the rest exit on time', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'handoff-wakeup-')), 'handoff.db');
+    const store = createSqliteStore(path);
+    const clock = new ManualClock(T0);
+    const bus = new EventBus<HandoffEvents>();
+    const skipped: string[] = [];
+    bus.on('processor.skipped', (e) => skipped.push(`${e.profileId} ${e.reason} ${e.error.errorClass}`));
+    let created = 0;
+    const processor = new Processor({
+      store,
+      policy: config.identity,
+      bus,
+      clock,
+      audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+      newProfileId: () => `p${++created}`,
+    });
+    try {
+      const added = (n: number): IncomingEvent => ({
+        ...view(n),
+        userId: `cart${n}`,
+        name: 'Product Added',
+        timestamp: T0,
+        message: {
+          type: 'track',
+          event: 'Product Added',
+          userId: `cart${n}`,
+          properties: { product_id: 'x' },
+        } as unknown as Message,
+      });
+      await store.events.append([added(1), added(2), added(3)]);
+      await processor.drain();
+      assert.deepEqual((await store.audiences.members('cart_0_4h')).map((m) => m.profileId).sort(), [
+        'p1',
+        'p2',
+        'p3',
+      ]);
+      const raw = new Database(path);
+      raw.prepare(`UPDATE profile_state SET state = '{"v":1,"trackers":' WHERE profile_id = 'p2'`).run();
+      raw.close();
+      clock.advance(5 * 3_600_000);
+      while ((await processor.processWakeups()) > 0);
+      assert.deepEqual(
+        (await store.audiences.members('cart_0_4h')).map((m) => m.profileId),
+        ['p2'],
+      );
+      assert.deepEqual(skipped, ['p2 window SyntaxError']);
+      const far = clock.now() + 365 * 86_400_000;
+      assert.ok(
+        !(await store.audiences.due(far, 10)).includes('p2'),
+        "p2's wake-up is cleared, not retried forever",
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
