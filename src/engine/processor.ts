@@ -110,21 +110,7 @@ export class Processor {
       const now = clock.now();
       const due = await store.audiences.due(now, limit);
       if (due.length === 0) return 0;
-      try {
-        await this.wakeUp(audiences, due, now);
-      } catch (error) {
-        if (classifyFailure(error) === 'transient') throw error;
-        // Reading one profile's rows fails (a corrupt state, say): one profile at a time, to find it.
-        for (const profileId of due) {
-          try {
-            await this.wakeUp(audiences, [profileId], now);
-          } catch (own) {
-            if (classifyFailure(own) === 'transient') throw own;
-            await store.quarantine.dropWakeup(profileId);
-            this.skipped([{ profileId, error: own }], 'window');
-          }
-        }
-      }
+      await this.wakeUpIsolating(audiences, due, now);
       return due.length;
     });
   }
@@ -204,6 +190,26 @@ export class Processor {
     if (reranked.changes.length > 0 || reranked.states.length > 0) {
       await store.commit({ identity: [], audiences: reranked });
       if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });
+    }
+  }
+
+  /**
+   * Wakes `due` up; when that fails deterministically (a profile's stored rows cannot be read,
+   * say), each half on its own, down to the profile that fails, whose wake-up is dropped.
+   */
+  private async wakeUpIsolating(audiences: AudienceSet, due: readonly string[], now: number): Promise<void> {
+    try {
+      await this.wakeUp(audiences, due, now);
+    } catch (error) {
+      if (classifyFailure(error) === 'transient') throw error;
+      if (due.length === 1) {
+        await this.options.store.quarantine.dropWakeup(due[0]!);
+        this.skipped([{ profileId: due[0]!, error }], 'window');
+        return;
+      }
+      const half = Math.ceil(due.length / 2);
+      await this.wakeUpIsolating(audiences, due.slice(0, half), now);
+      await this.wakeUpIsolating(audiences, due.slice(half), now);
     }
   }
 
