@@ -7,6 +7,7 @@ import type { Store } from '../store/ports.ts';
 import { CordialClient } from '../sync/destinations/cordial/client.ts';
 import { CordialDestination } from '../sync/destinations/cordial/destination.ts';
 import { RateLimiter } from '../sync/rate-limiter.ts';
+import { requestOutcome } from '../sync/requests.ts';
 import type { RetryPolicy } from '../sync/retry-policy.ts';
 import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
@@ -52,6 +53,22 @@ export function createSync(
     baseUrl: cordial.baseUrl,
     apiKey: cordial.apiKey.value,
     connections: cordial.concurrency,
+    // Counted as they are answered, so the log holds what Cordial saw even if the process dies mid-batch.
+    onRequest: ({ method, endpoint, status }) => {
+      const record = {
+        destination: 'cordial',
+        method,
+        endpoint,
+        status,
+        outcome: requestOutcome(status),
+        at: clock.now(),
+      };
+      store.requests
+        .append([record])
+        .catch((error: unknown) =>
+          logger.warn({ err: error }, 'a Cordial request could not be counted in the request log'),
+        );
+    },
   });
   const limiter = new RateLimiter(cordial.rateLimit, clock);
   const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));

@@ -40,6 +40,7 @@ export class CheckRunner {
     const snapshot = await takeSnapshot(store, settings, now);
     await store.monitor.record(samplesOf(snapshot));
     await store.monitor.prune(now - settings.monitoring.retentionMs);
+    await store.requests.prune(now - settings.monitoring.retentionMs);
     this.last = snapshot;
     return snapshot;
   }

@@ -1,3 +1,4 @@
+import type { RequestLog } from '../sync/requests.ts';
 import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { SyncStore } from '../sync/ports.ts';
@@ -157,6 +158,8 @@ export interface Store {
   sync: SyncStore;
   sources: SourceStore;
   monitor: MonitorStore;
+  /** One row per request sent to a destination. */
+  requests: RequestLog;
   admin: AdminQueries;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;

@@ -10,6 +10,7 @@ import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
+import { sqliteRequestLog } from './request-log.ts';
 
 /**
  * The embedded store: one SQLite file (`:memory:` for a throwaway one). `db` is a handle already
@@ -41,6 +42,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sync: sqliteSyncStore(db),
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
+    requests: sqliteRequestLog(db),
     admin: sqliteAdminQueries(db),
     commit,
     readiness: sqliteReadiness(db, path),

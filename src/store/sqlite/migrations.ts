@@ -252,4 +252,18 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX identifiers_by_profile;
   CREATE INDEX identifiers_by_profile ON identifiers (profile_id, first_seen, kind, value, address);
   `,
+  // One row per HTTP request sent to a destination (the sync log is per item): requests and
+  // 429s are counted from here, so the figures match what the destination received.
+  `
+  CREATE TABLE sync_requests (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX sync_requests_by_time ON sync_requests (destination, at);
+  `,
 ];
