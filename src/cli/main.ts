@@ -13,6 +13,7 @@ import { syncConfirm, syncFlush, syncPlan, syncPoll, syncReconcile, syncRetry, s
 import { configJsonSchema } from '../config/json-schema.ts';
 import { demo } from './demo.ts';
 import { audit } from './audit.ts';
+import { describeFailure } from './failure.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -138,7 +139,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('-a, --audience <key>', 'only this audience')
     .option(
       '--verify',
-      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift)',
+      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift or when a contact could not be read)',
     )
     .action(async (opts) => setExit(await syncReconcile(opts, io)));
   sync
@@ -204,7 +205,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     await cli.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    // Never exit without saying what failed; the stack is for a bug report.
+    io.err(
+      describeFailure(
+        argv
+          .slice(2)
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 2)
+          .join(' '),
+        error,
+      ),
+    );
+    if (error instanceof Error && error.stack) io.err(error.stack);
+    return 1;
   }
   return code;
 }

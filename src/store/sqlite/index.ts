@@ -2,7 +2,7 @@ import type { BatchCommit, Store } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import { audienceWriter, sqliteAudienceStore } from './audience-store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { openSqlite, settle } from './database.ts';
+import { openSqlite, settle, writeTransaction } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
@@ -23,7 +23,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
   );
   const applyIdentity = identityWriter(db);
   const applyAudiences = audienceWriter(db);
-  const commitBatch = db.transaction((batch: BatchCommit) => {
+  const commitBatch = writeTransaction(db, (batch: BatchCommit) => {
     if (batch.cursor) {
       const actual = cursor.get(batch.cursor.name)?.position ?? 0;
       if (actual !== batch.cursor.from)
