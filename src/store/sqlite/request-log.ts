@@ -1,13 +1,13 @@
 import type { RequestBucket, RequestCount, RequestLog, RequestRecord } from '../../sync/requests.ts';
 import type { SqliteDatabase } from './database.ts';
-import { settle } from './database.ts';
+import { settle, writeTransaction } from './database.ts';
 
 /** The request log in the `sync_requests` table. */
 export function sqliteRequestLog(db: SqliteDatabase): RequestLog {
   const insert = db.prepare(
     'INSERT INTO sync_requests (destination, method, endpoint, outcome, status, at) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const append = db.transaction((records: readonly RequestRecord[]) => {
+  const append = writeTransaction(db, (records: readonly RequestRecord[]) => {
     for (const r of records)
       insert.run(r.destination, r.method, r.endpoint, r.outcome, r.status ?? null, r.at);
   });
