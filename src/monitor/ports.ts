@@ -100,3 +100,14 @@ export interface MonitorStore {
   /** What was logged after the watermarks. */
   tallies(eventSeq: number, logId: number): Promise<LogTallies>;
 }
+
+/** A check's status as announced to an alert webhook. */
+export type AlertStatus = 'pass' | 'warn' | 'fail';
+
+/** Where each alert target's last announced status per check is kept, so a restart does not repeat it. */
+export interface AlertStateStore {
+  /** Every announced status, by key. */
+  alertStates(): Promise<Map<string, AlertStatus>>;
+  /** Records that `status` was announced for `key` at `at` (ms). */
+  setAlertState(key: string, status: AlertStatus, at: number): Promise<void>;
+}

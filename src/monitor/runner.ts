@@ -8,6 +8,8 @@ export interface CheckRunnerOptions {
   settings: CheckSettings;
   clock: Clock;
   onError: (error: unknown) => void;
+  /** Told of each stored snapshot (alerting); must not throw or wait. */
+  onSnapshot?: (snapshot: Snapshot) => void;
 }
 
 /**
@@ -42,6 +44,7 @@ export class CheckRunner {
     await store.monitor.prune(now - settings.monitoring.retentionMs);
     await store.requests.prune(now - settings.monitoring.retentionMs);
     this.last = snapshot;
+    this.options.onSnapshot?.(snapshot);
     return snapshot;
   }
 

@@ -1,3 +1,4 @@
+import type { AlertStateStore } from '../monitor/ports.ts';
 import type { RequestLog } from '../sync/requests.ts';
 import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
@@ -160,6 +161,8 @@ export interface Store {
   monitor: MonitorStore;
   /** One row per request sent to a destination. */
   requests: RequestLog;
+  /** What each alert webhook was last told, per check. */
+  alerts: AlertStateStore;
   admin: AdminQueries;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;

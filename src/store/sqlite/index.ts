@@ -11,6 +11,7 @@ import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
 import { sqliteRequestLog } from './request-log.ts';
+import { sqliteAlertState } from './alert-state.ts';
 
 /**
  * The embedded store: one SQLite file (`:memory:` for a throwaway one). `db` is a handle already
@@ -43,6 +44,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     requests: sqliteRequestLog(db),
+    alerts: sqliteAlertState(db),
     admin: sqliteAdminQueries(db),
     commit,
     readiness: sqliteReadiness(db, path),

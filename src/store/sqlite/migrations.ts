@@ -266,4 +266,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sync_requests_by_time ON sync_requests (destination, at);
   `,
+  // The status each alert webhook was last told of, per check: no repeats across restarts.
+  `
+  CREATE TABLE monitor_alert_state (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
