@@ -7,6 +7,7 @@ import { adminAuth } from '../server/admin-auth.ts';
 import { errorBody } from '../server/errors.ts';
 import * as s from './schemas.ts';
 import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
+import { markForRetry, quarantineView } from './quarantine.ts';
 
 /** One admin endpoint, as data: the OpenAPI document and the server are both built from this table. */
 export interface AdminRoute {
@@ -87,6 +88,26 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.retryResponse,
     errors: { 404: 'no audience with this key syncs to Cordial' },
     handle: (app, { body }) => retryDeadLetters(app, body),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/quarantine',
+    summary: 'Quarantined events: set aside because processing them failed every time, with the error',
+    response: s.quarantineResponse,
+    handle: async (app) => ok(await quarantineView(app.store)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/quarantine/retry',
+    summary: 'Process quarantined events again (after a fix): every one, or these offsets',
+    body: s.quarantineRetryBody,
+    response: s.quarantineRetryResponse,
+    errors: { 404: 'an offset given is not quarantined (nothing is marked)' },
+    handle: async (app, { body }) => {
+      const marked = await markForRetry(app.store, body);
+      if (marked.ok) app.pokeProcessor();
+      return marked;
+    },
   }),
 ];
 

@@ -14,6 +14,7 @@ import { configJsonSchema } from '../config/json-schema.ts';
 import { demo } from './demo.ts';
 import { audit } from './audit.ts';
 import { describeFailure } from './failure.ts';
+import { quarantineList, quarantineRetry } from './events.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -164,6 +165,25 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--since <duration>', 'the period to report on, back from now', '7d')
     .option('--format <format>', 'md, html or json', 'md')
     .action(async (opts) => setExit(await audit(opts, io)));
+
+  const quarantine = cli
+    .command('events')
+    .description('the event log: events the processor set aside')
+    .command('quarantine')
+    .description('events quarantined because processing them failed every time');
+  quarantine
+    .command('list')
+    .description('list quarantined events with their errors')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => setExit(await quarantineList(opts, io)));
+  quarantine
+    .command('retry')
+    .description('process quarantined events again, once the cause is fixed (safe beside a running serve)')
+    .option(...configOption)
+    .option('--offset <n>', 'this event (repeat for more)', (v: string, all: string[]) => [...all, v], [])
+    .option('--all', 'every quarantined event')
+    .action(async (opts) => setExit(await quarantineRetry(opts, io)));
 
   cli
     .command('docs')

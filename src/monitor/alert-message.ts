@@ -15,6 +15,8 @@ const NEXT_STEP: Record<CheckName, string> = {
   dead_letters:
     'run `handoff sync status` for each refusal and its reason; fix it, then `handoff sync retry --all`',
   overdue_wakeups: 'check the processor: its log for repeated failures, the lag on the dashboard, the disk',
+  quarantined_events:
+    'run `handoff events quarantine list` for the errors; fix the cause, then `handoff events quarantine retry --all`',
   source_poll:
     'run `handoff sync poll <audience>`: it says why the poll fails (or `handoff sync confirm <audience>` for a held removal)',
 };

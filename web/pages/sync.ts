@@ -3,10 +3,11 @@ import { api } from '../api.ts';
 import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
 import { count, time } from '../format.ts';
+import { fetchQuarantine, quarantineCard, quarantineSection } from './quarantine.ts';
 
 /** Cordial sync: the queue, send rate, 429s and dead letters, with a retry button. */
 export async function syncPage(root: HTMLElement, refresh: () => void): Promise<void> {
-  const data = await api<SyncResponse>('/api/admin/sync');
+  const [data, quarantined] = await Promise.all([api<SyncResponse>('/api/admin/sync'), fetchQuarantine()]);
   const pending = data.queue.reduce((n, q) => n + q.pending, 0);
   const status = h('span', { id: 'retry-status', class: 'muted' });
   const retry = async (body: { all: true } | { audience: string }) => {
@@ -38,6 +39,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
       card('429s (last hour)', count(data.rateLimited), 'rateLimited'),
       card('Dead letters', count(data.queue.reduce((n, q) => n + q.dead, 0)), 'deadLetters'),
       card('Next send due', time(data.nextDueAt), 'nextDueAt'),
+      quarantineCard(quarantined),
     ),
     lines(
       `Items per ${data.bucketMs / 60_000} minute, last hour`,
@@ -110,5 +112,6 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
             ),
           ),
         ),
+    quarantineSection(quarantined, refresh),
   );
 }
