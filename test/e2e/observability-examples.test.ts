@@ -101,6 +101,7 @@ describe('examples/prometheus/alerts.yaml', () => {
     const byMetric: Record<string, string> = {
       dead_letters: 'handoff_sync_dead_letters',
       overdue_wakeups: 'handoff_wakeups_overdue',
+      quarantined_events: 'handoff_processor_quarantined_events',
     };
     const missing = CHECK_NAMES.filter((c) => c !== 'size').filter(
       (c) => !exprs.includes(`check="${c}"`) && !(byMetric[c] && exprs.includes(byMetric[c])),
