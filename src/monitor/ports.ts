@@ -51,8 +51,6 @@ export interface LogTallies {
   logId: number;
   /** Stored events by source and type. */
   stored: { source: string; type: string; count: number }[];
-  /** Distinct requests answered 429, by destination. */
-  rateLimited: { destination: string; count: number }[];
   /** Event received → destination acknowledged (ms), per acknowledged item caused by an event. */
   acknowledged: { destination: string; audience: string; ms: number }[];
 }

@@ -272,7 +272,7 @@ export const MIGRATIONS: readonly string[] = [
   // One row per HTTP request sent to a destination (the sync log is per item): requests and
   // 429s are counted from here, so the figures match what the destination received.
   `
-  CREATE TABLE sync_requests (
+  CREATE TABLE IF NOT EXISTS sync_requests (
     id INTEGER PRIMARY KEY,
     destination TEXT NOT NULL,
     method TEXT NOT NULL,
@@ -281,11 +281,11 @@ export const MIGRATIONS: readonly string[] = [
     status INTEGER,
     at INTEGER NOT NULL
   );
-  CREATE INDEX sync_requests_by_time ON sync_requests (destination, at);
+  CREATE INDEX IF NOT EXISTS sync_requests_by_time ON sync_requests (destination, at);
   `,
   // The status each alert webhook was last told of, per check: no repeats across restarts.
   `
-  CREATE TABLE monitor_alert_state (
+  CREATE TABLE IF NOT EXISTS monitor_alert_state (
     key TEXT PRIMARY KEY,
     status TEXT NOT NULL,
     at INTEGER NOT NULL
