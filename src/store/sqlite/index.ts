@@ -10,6 +10,8 @@ import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
+import { sqliteRequestLog } from './request-log.ts';
+import { sqliteAlertState } from './alert-state.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -45,6 +47,8 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sync: sqliteSyncStore(db),
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
+    requests: sqliteRequestLog(db),
+    alerts: sqliteAlertState(db),
     admin: sqliteAdminQueries(db),
     quarantine: sqliteQuarantineStore(db),
     commit,
