@@ -32,7 +32,7 @@ import { createApp } from '../src/app/app.ts';
 import type { Io } from '../src/cli/config-path.ts';
 import { simulateCommand } from '../src/cli/simulate.ts';
 import { loadConfigFile } from '../src/config/load.ts';
-import { simulatedProfileIds } from '../src/engine/simulation.ts';
+import { simulatedProfileIds } from '../src/app/simulation/simulation.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { count, fmt } from './lib.ts';

@@ -3,7 +3,7 @@ import type { App } from '../app/app.ts';
 import { normalizeEmail } from '../identity/normalize.ts';
 import type { SegmentMember } from '../sources/customerio/app-api.ts';
 import { sameSecret } from '../shared/secrets.ts';
-import { errorBody } from './errors.ts';
+import { errorBody } from '../http/errors.ts';
 
 type HookRoute = { Params: { audience: string; change: string } };
 

@@ -1,15 +1,15 @@
 // One step of a simulation over events already in the log, committed as one batch but with the
 // changes the events would have made one at a time: each profile is evaluated at its own event's
 // instant, and the step takes only as many events as keep that true.
-import type { IdentityOp, IdentityPolicy } from '../identity/model.ts';
-import { lookupKeys, resolve } from '../identity/resolve.ts';
-import { WorkingSet } from '../identity/working-set.ts';
-import type { LoggedEvent } from '../ingest/event.ts';
-import type { Store } from '../store/ports.ts';
-import type { AudienceSet } from './audience-stage.ts';
-import { readBatch } from './batch-read.ts';
-import { evaluateBatch, evaluateMovedRankings, readByAudiences, thresholds } from './evaluate-batch.ts';
-import type { Bus } from './events.ts';
+import type { IdentityOp, IdentityPolicy } from '../../identity/model.ts';
+import { lookupKeys, resolve } from '../../identity/resolve.ts';
+import { WorkingSet } from '../../identity/working-set.ts';
+import type { LoggedEvent } from '../../ingest/event.ts';
+import type { Store } from '../../store/ports.ts';
+import type { AudienceSet } from '../../engine/audience-stage.ts';
+import { readBatch } from '../../engine/batch-read.ts';
+import { evaluateBatch, evaluateMovedRankings, readByAudiences, thresholds } from '../../engine/evaluate-batch.ts';
+import type { Bus } from '../../engine/events.ts';
 
 /** The processor's cursor: a step moves it as a processor batch would. */
 const CURSOR = 'processor';
