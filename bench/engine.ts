@@ -48,6 +48,7 @@ import { compileAudiences } from '../src/audiences/index.ts';
 import type { Config } from '../src/config/load.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { audienceSet } from '../src/engine/audience-stage.ts';
+import { SEGMENT_EVENTS } from '../src/sources/customerio/messages.ts';
 import type { Bus } from '../src/engine/events.ts';
 import { Processor } from '../src/engine/processor.ts';
 import type { IncomingEvent } from '../src/ingest/event.ts';
@@ -220,7 +221,7 @@ async function drainCopy(
     policy: config.identity,
     bus,
     clock: new ManualClock(now),
-    audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+    audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS),
     // Profile ids as serve mode makes them: uuidv7 at the wall clock (the ManualClock only
     // decides windows), so profiles created together sit together in the tables.
     newProfileId: () => uuidv7(Date.now()),

@@ -40,6 +40,7 @@ import Database from 'better-sqlite3';
 import { createApp } from '../src/app/app.ts';
 import { compileAudiences } from '../src/audiences/index.ts';
 import { audienceSet } from '../src/engine/audience-stage.ts';
+import { SEGMENT_EVENTS } from '../src/sources/customerio/messages.ts';
 import type { Bus } from '../src/engine/events.ts';
 import { Processor } from '../src/engine/processor.ts';
 import type { IncomingEvent } from '../src/ingest/event.ts';
@@ -504,7 +505,7 @@ async function pilotRate(
     store,
     policy: config.identity,
     bus,
-    audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+    audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS),
     newProfileId: () => `pilot${++k}`,
   });
   started = performance.now();

@@ -5,6 +5,7 @@ import { TRANSIENT_RETRY } from '../engine/failure.ts';
 import { Scheduler } from '../shared/scheduler.ts';
 import type { AudienceSet } from '../engine/audience-stage.ts';
 import { audienceSet } from '../engine/audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import { compileAudiences } from '../audiences/index.ts';
 import { IngestService } from '../ingest/service.ts';
 import { EventBus } from '../shared/bus.ts';
@@ -80,7 +81,7 @@ export function createApp(options: AppOptions): App {
     bus,
     maxFutureSkewMs: config.ingest.maxFutureSkewMs,
   });
-  const audiences = audienceSet(compileAudiences(config.audiences), config.audiences);
+  const audiences = audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS);
   const processor = new Processor({
     store,
     policy: config.identity,

@@ -8,7 +8,12 @@ import type { LoggedEvent } from '../../ingest/event.ts';
 import type { Store } from '../../store/ports.ts';
 import type { AudienceSet } from '../../engine/audience-stage.ts';
 import { readBatch } from '../../engine/batch-read.ts';
-import { evaluateBatch, evaluateMovedRankings, readByAudiences, thresholds } from '../../engine/evaluate-batch.ts';
+import {
+  evaluateBatch,
+  evaluateMovedRankings,
+  readByAudiences,
+  thresholds,
+} from '../../engine/evaluate-batch.ts';
 import type { Bus } from '../../engine/events.ts';
 
 /** The processor's cursor: a step moves it as a processor batch would. */
@@ -94,7 +99,16 @@ async function attempt(options: StepOptions, instants: readonly number[], limit:
   const now = instants[events.length - 1]!;
   const ranked = set.compiled.topPercentRankings.length > 0;
   const before = ranked ? await thresholds(store, set) : undefined;
-  const writes = await evaluateBatch(store, set, events, profileOf, ops, now, before, (p) => instant.get(p)!);
+  const writes = await evaluateBatch({
+    store,
+    set,
+    events,
+    profileOf,
+    ops,
+    now,
+    current: before,
+    instantOf: (p) => instant.get(p)!,
+  });
   const wake = Math.min(...writes.states.map((s) => s.wakeAt ?? Infinity));
   const beforeWake = events.findIndex((_, i) => instants[i]! >= wake);
   if (beforeWake > 0) return refuse(beforeWake);
