@@ -60,8 +60,8 @@ import { describePhases, timePhases } from './drain-phases.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { uuidv7 } from '../src/shared/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import type { GeneratedMessage } from './generate.ts';
-import { generateEvents } from './generate.ts';
+import type { GeneratedMessage } from './generate/index.ts';
+import { generateEvents } from './generate/index.ts';
 import type { Comparison } from './sql-baseline.ts';
 import { AUDIENCE_QUERIES, compare, engineMembers, printComparison, recomputeAll } from './sql-baseline.ts';
 

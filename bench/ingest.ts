@@ -42,7 +42,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
 import { openSqlite } from '../src/store/sqlite/database.ts';
-import { generateEvents } from './generate.ts';
+import { generateEvents } from './generate/index.ts';
 import { fmt, mb, percentile, runOnWorker, summarizeProfile, count } from './lib.ts';
 
 /** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */

@@ -60,7 +60,7 @@ import {
   wall,
   count,
 } from './lib.ts';
-import { Rng } from './generate.ts';
+import { Rng } from './generate/index.ts';
 
 const TARGET_ENTER_P99_MS = 50;
 const TARGET_LATENESS_P99_MS = 1_000;

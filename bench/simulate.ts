@@ -36,8 +36,8 @@ import { simulatedProfileIds } from '../src/app/simulation/simulation.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { count, fmt } from './lib.ts';
-import type { GeneratedMessage } from './generate.ts';
-import { generateEvents } from './generate.ts';
+import type { GeneratedMessage } from './generate/index.ts';
+import { generateEvents } from './generate/index.ts';
 
 const TARGET_EVENTS_PER_SEC = 25_000;
 const DAY = 86_400_000;

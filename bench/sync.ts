@@ -67,7 +67,7 @@ import { buildServer } from '../src/server/server.ts';
 import { openSqlite } from '../src/store/sqlite/database.ts';
 import type { FakeCordial, RecordedRequest } from '../test/fakes/cordial/index.ts';
 import { startFakeCordial } from '../test/fakes/cordial/index.ts';
-import { Rng } from './generate.ts';
+import { Rng } from './generate/index.ts';
 import { fmt, percentile, runOnWorker, sleep, wall } from './lib.ts';
 
 const TARGET_RATE_RATIO = 0.9;
