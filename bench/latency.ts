@@ -35,7 +35,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { gc } from './engine.ts';
+import { gc } from './engine/setup.ts';
 import { fmt } from './lib.ts';
 import { TARGET_ENTER_P99_MS, TARGET_LATENESS_P99_MS, round, showDist } from './latency/common.ts';
 import { options } from './latency/options.ts';

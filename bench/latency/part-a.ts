@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app/app.ts';
 import { buildServer } from '../../src/server/server.ts';
-import { exampleConfig } from '../engine.ts';
+import { exampleConfig } from '../engine/setup.ts';
 import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
 import type { Dist } from './common.ts';
 import { WEB_KEY, dist } from './common.ts';

@@ -12,7 +12,7 @@ import type { IncomingEvent } from '../../src/ingest/event.ts';
 import type { Message } from '../../src/ingest/messages.ts';
 import { EventBus } from '../../src/shared/bus.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
-import { exampleConfig, gc } from '../engine.ts';
+import { exampleConfig, gc } from '../engine/setup.ts';
 import { fmt, mb, sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
 import { Rng } from '../generate/index.ts';
 import type { Dist } from './common.ts';
