@@ -29,11 +29,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', 'scripts/**', 'bin/**'],
+    files: ['**/*.mjs', '**/*.cjs', 'scripts/**', 'bin/**'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false },
-      globals: { process: 'readonly', console: 'readonly' },
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', module: 'writable' },
     },
   },
 );

@@ -36,332 +36,35 @@
  * missing the target).
  */
 import Database from 'better-sqlite3';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { compileAudiences } from '../src/audiences/index.ts';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Config } from '../src/config/load.ts';
-import { parseConfig } from '../src/config/load.ts';
-import { audienceSet } from '../src/engine/audience-stage.ts';
-import type { Bus } from '../src/engine/events.ts';
-import { Processor } from '../src/engine/processor.ts';
 import type { IncomingEvent } from '../src/ingest/event.ts';
-import type { Message } from '../src/ingest/messages.ts';
 import { EventBus } from '../src/shared/bus.ts';
-import { fmt, mb, startProfiler, summarizeProfile, count } from './lib.ts';
-import type { Phases } from './drain-phases.ts';
-import { describePhases, timePhases } from './drain-phases.ts';
+import { fmt, mb } from './lib.ts';
+import { describePhases } from './drain-phases.ts';
 import { ManualClock } from '../src/shared/clock.ts';
-import { uuidv7 } from '../src/shared/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import type { GeneratedMessage } from './generate.ts';
-import { generateEvents } from './generate.ts';
+import { generateEvents } from './generate/index.ts';
 import type { Comparison } from './sql-baseline.ts';
 import { AUDIENCE_QUERIES, compare, engineMembers, printComparison, recomputeAll } from './sql-baseline.ts';
-
-const TARGET_EVENTS_PER_SEC = 100_000;
-const TARGET_CEILING_FACTOR = 3;
-const APPEND_CHUNK = 10_000;
-const WARM_UP_EVENTS = 20_000;
-const CEILING_READS = 3;
-const DAY = 86_400_000;
-
-/** A full GC, without needing --expose-gc on the command line. */
-export function gc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-interface Options {
-  events: number;
-  profiles: number;
-  batches: number[];
-  reads: number[];
-  days: number;
-  seed: string;
-  profile: string | undefined;
-  keep: boolean;
-}
-
-function options(): Options {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--profile');
-  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
-  const { values } = parseArgs({
-    args,
-    options: {
-      events: { type: 'string', default: '1000000' },
-      profiles: { type: 'string', default: '100000' },
-      batch: { type: 'string', default: '20000,40000' },
-      read: { type: 'string', default: '1000,2000,5000' },
-      days: { type: 'string', default: '120' },
-      seed: { type: 'string', default: '1' },
-      profile: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 20000,40000] [--read 1000,2000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
-    );
-    process.exit(0);
-  }
-  return {
-    events: count('events', values.events),
-    profiles: count('profiles', values.profiles),
-    batches: values.batch.split(',').map((b) => count('batch', b)),
-    reads: values.read.split(',').map((b) => count('read', b)),
-    days: count('days', values.days),
-    seed: values.seed,
-    profile:
-      values.profile === undefined
-        ? undefined
-        : values.profile || `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
-    keep: values.keep,
-  };
-}
-
-/** The example configuration, as `handoff serve` would load it (write keys from a made-up env). */
-export function exampleConfig(sqlitePath: string): Config {
-  const text = readFileSync(new URL('../examples/handoff.yaml', import.meta.url), 'utf8').replace(
-    /path: \.\/data\/handoff\.db/,
-    `path: ${JSON.stringify(sqlitePath)}`,
-  );
-  const parsed = parseConfig(text, 'examples/handoff.yaml', {
-    HANDOFF_WEB_WRITE_KEY: 'bench-web-key',
-    HANDOFF_BACKEND_WRITE_KEY: 'bench-backend-key',
-    HANDOFF_ADMIN_TOKEN: 'bench-admin-token',
-    HANDOFF_CORDIAL_API_KEY: 'bench-cordial-key',
-  });
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
-}
-
-/**
- * A generated message as IngestService would log it: the event time is its stated timestamp (no
- * sentAt, so no skew correction), received one second later. Checked against IngestService itself
- * on a sample at start-up.
- */
-export function toIncoming(m: GeneratedMessage): IncomingEvent {
-  const timestamp = Date.parse(m.timestamp);
-  const library = (m.context.library as { name?: string } | undefined)?.name;
-  return {
-    sourceId: library === '@segment/analytics-node' ? 'backend' : 'web',
-    messageId: m.messageId,
-    type: m.type,
-    userId: m.userId ?? null,
-    anonymousId: m.anonymousId ?? null,
-    name: m.type === 'track' ? (m.event ?? null) : (m.name ?? null),
-    timestamp,
-    receivedAt: timestamp + 1_000,
-    message: m as unknown as Message,
-  };
-}
-
-/** Renames one product to `bundle-01` wherever it appears; picks the first "Sets" product seen. */
-function bundleRenamer(): { rename: (m: GeneratedMessage) => void; chosen: () => string | undefined } {
-  let chosen: string | undefined;
-  const rename = (m: GeneratedMessage): void => {
-    const p = m.properties;
-    if (!p) return;
-    if (chosen === undefined && p.category === 'Sets' && typeof p.product_id === 'string')
-      chosen = p.product_id;
-    if (chosen === undefined) return;
-    if (p.product_id === chosen) p.product_id = 'bundle-01';
-    if (Array.isArray(p.products))
-      for (const line of p.products as { product_id?: unknown }[])
-        if (line.product_id === chosen) line.product_id = 'bundle-01';
-  };
-  return { rename, chosen: () => chosen };
-}
-
-/** Prints where the profiled thread spent its time: by area, then the top functions by self time. */
-
-interface DrainResult {
-  batch: number;
-  events: number;
-  seconds: number;
-  changes: number;
-  byAudience: Map<string, { enter: number; exit: number }>;
-  merges: number;
-  rssBefore: number;
-  rssPeak: number;
-  cpuSeconds: number;
-  path: string;
-  /** Members per audience right after the drain, before any ranking refresh. */
-  drained: Map<string, Set<string>>;
-  /** The one `refreshRankings()` serve mode runs every engine.rankingRefresh, after the drain. */
-  refresh: { seconds: number; changes: number };
-  phases: Phases;
-}
-
-/** Drains a copy of the log with a Processor wired as app.ts wires it; times the drain only. */
-async function drainCopy(
-  config: Config,
-  logPath: string,
-  path: string,
-  batch: number,
-  now: number,
-  profileTo?: string,
-): Promise<DrainResult> {
-  copyFileSync(logPath, path);
-  const store = createSqliteStore(path);
-  const bus: Bus = new EventBus((error) => {
-    throw error;
-  });
-  const processor = new Processor({
-    store,
-    policy: config.identity,
-    bus,
-    clock: new ManualClock(now),
-    audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
-    // Profile ids as serve mode makes them: uuidv7 at the wall clock (the ManualClock only
-    // decides windows), so profiles created together sit together in the tables.
-    newProfileId: () => uuidv7(Date.now()),
-    batchSize: batch,
-  });
-  let changes = 0;
-  let merges = 0;
-  const byAudience = new Map<string, { enter: number; exit: number }>();
-  bus.on('engine.changes', (e) => {
-    changes += e.changes.length;
-    for (const c of e.changes) {
-      let t = byAudience.get(c.audience);
-      if (!t) byAudience.set(c.audience, (t = { enter: 0, exit: 0 }));
-      t[c.change]++;
-    }
-  });
-  // RSS is sampled on the processor's own per-batch event, at the end of each batch.
-  let rssPeak = 0;
-  bus.on('processor.batch', (e) => {
-    merges += e.merges;
-    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
-  });
-  gc();
-  const rssBefore = process.memoryUsage.rss();
-  rssPeak = rssBefore;
-  const profiler = profileTo ? await startProfiler() : undefined;
-  const timing = timePhases(store);
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const events = await processor.drain();
-  const seconds = (performance.now() - started) / 1000;
-  const phases = timing.stop();
-  const cpu = process.cpuUsage(cpuBefore);
-  if (profiler && profileTo) {
-    const { profile } = await profiler.post('Profiler.stop');
-    profiler.disconnect();
-    writeFileSync(profileTo, JSON.stringify(profile));
-    console.log(`wrote ${profileTo}`);
-    summarizeProfile(profile, `drain (batch ${batch})`);
-  }
-  // Serve mode re-ranks top-percent audiences on a timer (engine.rankingRefresh): one refresh,
-  // timed on its own, so memberships can be compared both before and after it.
-  const reader = new Database(path, { readonly: true });
-  const drained = engineMembers(reader);
-  reader.close();
-  const refreshStarted = performance.now();
-  const refreshChanges = await processor.refreshRankings();
-  const refresh = { seconds: (performance.now() - refreshStarted) / 1000, changes: refreshChanges };
-  await store.close();
-  return {
-    drained,
-    refresh,
-    phases,
-    batch,
-    events,
-    seconds,
-    changes,
-    byAudience,
-    merges,
-    rssBefore,
-    rssPeak,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    path,
-  };
-}
-
-/** One batch size's drain, as a child process is given it. */
-interface DrainJob {
-  logPath: string;
-  /** The log's first events, drained first to warm the JIT. */
-  warmPath: string;
-  path: string;
-  batch: number;
-  now: number;
-  profileTo: string | undefined;
-}
-
-/** A DrainResult as it crosses between processes: maps and sets as arrays. */
-type SentDrain = Omit<DrainResult, 'byAudience' | 'drained'> & {
-  byAudience: [string, { enter: number; exit: number }][];
-  drained: [string, string[]][];
-};
-
-const DRAIN_CHILD = '--drain-child';
-
-/** Runs one drain in a child process: each batch size starts from a fresh heap, not the last one's. */
-function drainInChild(job: DrainJob): Promise<DrainResult> {
-  const child = fork(fileURLToPath(import.meta.url), [DRAIN_CHILD], { execArgv: process.execArgv });
-  const sent = new Promise<SentDrain>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as SentDrain));
-    child.once('exit', (code) =>
-      reject(new Error(`the batch ${job.batch} drain exited (code ${code}) before it reported`)),
-    );
-  });
-  child.send(job);
-  return sent.then((r) => ({
-    ...r,
-    byAudience: new Map(r.byAudience),
-    drained: new Map(r.drained.map(([audience, ids]) => [audience, new Set(ids)])),
-  }));
-}
-
-/** The child's side: a warm-up drain, then the measured one, reported to the parent. */
-async function drainChild(): Promise<void> {
-  const job = await new Promise<DrainJob>((resolve) =>
-    process.once('message', (m) => resolve(m as DrainJob)),
-  );
-  const config = exampleConfig(join(dirname(job.path), 'unused.db'));
-  const warmRun = `${job.path}.warm`;
-  await drainCopy(config, job.warmPath, warmRun, job.batch, job.now);
-  for (const suffix of ['', '-wal', '-shm']) rmSync(warmRun + suffix, { force: true });
-  const r = await drainCopy(config, job.logPath, job.path, job.batch, job.now, job.profileTo);
-  const sent: SentDrain = {
-    ...r,
-    byAudience: [...r.byAudience],
-    drained: [...r.drained].map(([audience, ids]) => [audience, [...ids]]),
-  };
-  await new Promise<void>((resolve, reject) =>
-    process.send!(sent, (error: Error | null) => (error ? reject(error) : resolve())),
-  );
-  process.disconnect();
-}
-
-/** The ceiling: reading and decoding the whole log, `perRead` events a read. */
-async function readCeiling(logPath: string, perRead: number): Promise<{ events: number; seconds: number }> {
-  const store = createSqliteStore(logPath);
-  let events = 0;
-  let after = 0;
-  const started = performance.now();
-  for (;;) {
-    const page = await store.events.readAfter(after, perRead);
-    const last = page.at(-1);
-    if (last === undefined) break;
-    for (const e of page) void e.message; // the log read as the engine would, every body decoded
-    events += page.length;
-    after = last.offset;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await store.close();
-  return { events, seconds };
-}
+import type { DrainResult } from './engine/drain.ts';
+import { drainInChild, readCeiling } from './engine/drain.ts';
+import { options } from './engine/options.ts';
+import {
+  APPEND_CHUNK,
+  CEILING_READS,
+  DAY,
+  TARGET_CEILING_FACTOR,
+  TARGET_EVENTS_PER_SEC,
+  WARM_UP_EVENTS,
+  bundleRenamer,
+  exampleConfig,
+  gc,
+  toIncoming,
+} from './engine/setup.ts';
 
 async function main(): Promise<void> {
   const opts = options();
@@ -613,6 +316,5 @@ async function checkConversion(config: Config): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv[2] === DRAIN_CHILD) await drainChild();
-  else await main();
+  await main();
 }

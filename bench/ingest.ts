@@ -29,242 +29,33 @@
  * Exit status 1 when a request failed or the row count is wrong (not for missing the target).
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { request } from 'undici';
+import { isMainThread } from 'node:worker_threads';
 import { createApp } from '../src/app/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
 import { openSqlite } from '../src/store/sqlite/database.ts';
-import { generateEvents } from './generate.ts';
-import { fmt, mb, percentile, runOnWorker, summarizeProfile, count } from './lib.ts';
-
-/** The event log's INSERT (src/store/sqlite/event-log.ts); checked against the source at start-up. */
-const EVENT_INSERT = `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/** The event table before dedupe moved to event_ids, and openSqlite's pragmas, for the second baseline. */
-const UNIQUE_EVENTS_TABLE = `CREATE TABLE events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, source_id TEXT NOT NULL, message_id TEXT NOT NULL,
-  type TEXT NOT NULL, user_id TEXT, anonymous_id TEXT, name TEXT, ts INTEGER NOT NULL,
-  received_at INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (source_id, message_id))`;
-const UNIQUE_BASELINE_PRAGMAS = [
-  'journal_mode = WAL',
-  'synchronous = FULL',
-  'wal_autocheckpoint = 10000',
-  'cache_size = -65536',
-];
+import { generateEvents } from './generate/index.ts';
+import { fmt, mb, percentile, summarizeProfile } from './lib.ts';
+import type { Row } from './ingest/baseline.ts';
+import {
+  EVENT_INSERT,
+  UNIQUE_BASELINE_PRAGMAS,
+  UNIQUE_EVENTS_TABLE,
+  checkInsertMatchesStore,
+} from './ingest/baseline.ts';
+import { cpuByThread, cpuSplit } from './ingest/cpu.ts';
+import { options } from './ingest/options.ts';
+import type { ClientJob, ClientResult } from './ingest/worker-client.ts';
+import { sendAll, sendFromWorker } from './ingest/worker-client.ts';
 
 const TARGET_EVENTS_PER_SEC = 50_000;
 const TARGET_RATIO = 0.5;
-
-interface ClientJob {
-  url: string;
-  authorization: string;
-  bodies: Uint8Array[];
-  /** Events in each body. */
-  counts: number[];
-  clients: number;
-}
-
-interface ClientResult {
-  /** Per request, ms from send to the response body read; NaN when the request failed. */
-  latencies: Float64Array;
-  acknowledged: number;
-  /** Share of the run the clients' event loop was busy (0–1); near 1 means the clients limit the rate. */
-  loopBusy: number;
-  failures: string[];
-  /** The clients' OS thread id (Linux), to split the process's CPU time by thread. */
-  threadId: number | undefined;
-}
-
-/** This thread's OS id on Linux (/proc/thread-self), else undefined. */
-function osThreadId(): number | undefined {
-  try {
-    return Number(readlinkSync('/proc/thread-self').split('/').pop());
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds (user + system) each thread of this process has used, by OS thread id; empty off Linux. */
-function cpuByThread(): Map<number, number> {
-  const seconds = new Map<number, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      // Fields after the parenthesised name: state is the first, utime the 12th, stime the 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      seconds.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
-    }
-  } catch {
-    // Not Linux: the split is left out of the report.
-  }
-  return seconds;
-}
-/** Linux's USER_HZ, the unit of /proc's CPU times, on every common platform. */
-const CLOCK_TICKS = 100;
-
-/**
- * Cores each part of the run kept busy: the server's main thread, the threads started during the
- * run (the ingest parse workers), the clients' thread, and the rest (GC and libuv helpers).
- */
-function cpuSplit(
-  before: Map<number, number>,
-  after: Map<number, number>,
-  seconds: number,
-  clientThread: number | undefined,
-): { main: number; started: number; startedThreads: number; clients: number; other: number } | undefined {
-  if (after.size === 0) return undefined;
-  const split = { main: 0, started: 0, startedThreads: 0, clients: 0, other: 0 };
-  for (const [tid, cpu] of after) {
-    const used = (cpu - (before.get(tid) ?? 0)) / seconds;
-    if (tid === process.pid) split.main += used;
-    if (tid === clientThread && tid !== process.pid) split.clients += used;
-    else if (!before.has(tid)) {
-      split.started += used;
-      split.startedThreads++;
-    } else if (tid !== process.pid) split.other += used;
-  }
-  if (clientThread === process.pid) split.clients = split.main;
-  return split;
-}
-
-/** C loops, each taking the next body until none are left. */
-async function sendAll(job: ClientJob): Promise<ClientResult> {
-  const latencies = new Float64Array(job.bodies.length).fill(NaN);
-  const loopBefore = performance.eventLoopUtilization();
-  const failures: string[] = [];
-  let acknowledged = 0;
-  let next = 0;
-  const headers = { authorization: job.authorization, 'content-type': 'application/json' };
-  const loop = async (): Promise<void> => {
-    for (let i = next++; i < job.bodies.length; i = next++) {
-      const started = performance.now();
-      try {
-        const res = await request(job.url, { method: 'POST', headers, body: job.bodies[i] });
-        const text = await res.body.text();
-        latencies[i] = performance.now() - started;
-        if (res.statusCode !== 200) {
-          failures.push(`request ${i}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
-          continue;
-        }
-        const body = JSON.parse(text) as { accepted?: number; duplicates?: number };
-        if (body.accepted === undefined || body.accepted !== job.counts[i] || body.duplicates !== 0) {
-          failures.push(
-            `request ${i}: accepted ${body.accepted}, duplicates ${body.duplicates} of ${job.counts[i]}`,
-          );
-          continue;
-        }
-        acknowledged += body.accepted;
-      } catch (error) {
-        failures.push(`request ${i}: ${(error as Error).message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: job.clients }, loop));
-  const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
-  return { latencies, acknowledged, failures, loopBusy, threadId: osThreadId() };
-}
-
-// The worker side: receive the job, say ready, send on 'go', report back.
-if (!isMainThread) {
-  const port = parentPort!;
-  const job = workerData as ClientJob;
-  port.once('message', () => {
-    void sendAll(job).then((result) => port.postMessage(result, [result.latencies.buffer as ArrayBuffer]));
-  });
-  port.postMessage('ready');
-}
-
-/** Runs the clients on a worker thread; resolves with their result once they finish. */
-function sendFromWorker(job: ClientJob): { ready: Promise<void>; go: () => Promise<ClientResult> } {
-  return runOnWorker<ClientResult>(
-    import.meta.url,
-    job,
-    job.bodies.map((b) => b.buffer as ArrayBuffer),
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface Options {
-  events: number;
-  clients: number;
-  batch: number;
-  seed: string;
-  profiles: number | undefined;
-  sameThread: boolean;
-  profile: string | undefined;
-  /** Ingest parse workers; 0 parses every body on the server's main thread; undefined: the server's default. */
-  parseWorkers: number | undefined;
-}
-
-function options(): Options {
-  // `--profile` may come without a file name.
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--profile');
-  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
-  const { values } = parseArgs({
-    args,
-    options: {
-      events: { type: 'string', default: '1000000' },
-      clients: { type: 'string', default: '4' },
-      batch: { type: 'string', default: '500' },
-      seed: { type: 'string', default: '1' },
-      profiles: { type: 'string' },
-      'same-thread': { type: 'boolean', default: false },
-      'parse-workers': { type: 'string' },
-      profile: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]]',
-    );
-    process.exit(0);
-  }
-  return {
-    events: count('events', values.events),
-    clients: count('clients', values.clients),
-    batch: count('batch', values.batch),
-    seed: values.seed,
-    profiles: values.profiles === undefined ? undefined : count('profiles', values.profiles),
-    sameThread: values['same-thread'],
-    parseWorkers:
-      values['parse-workers'] === undefined
-        ? undefined
-        : values['parse-workers'] === '0'
-          ? 0
-          : count('parse-workers', values['parse-workers']),
-    profile:
-      values.profile === undefined
-        ? undefined
-        : values.profile || `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
-  };
-}
-
-/** Fails loudly if the store's INSERT has drifted from the copy the baseline uses. */
-function checkInsertMatchesStore(): void {
-  const source = readFileSync(new URL('../src/store/sqlite/event-log.ts', import.meta.url), 'utf8');
-  const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
-  if (!squash(source).includes(squash(EVENT_INSERT))) {
-    throw new Error(
-      'the INSERT in src/store/sqlite/event-log.ts changed; update EVENT_INSERT in bench/ingest.ts',
-    );
-  }
-}
-
-/** Prints where the profiled thread spent its time: by package or area, then the top functions by self time. */
-
-type Row = [string, string, string, string | null, string | null, string | null, number, number, string];
 
 async function main(): Promise<void> {
   const opts = options();

@@ -32,12 +32,12 @@ import { createApp } from '../src/app/app.ts';
 import type { Io } from '../src/cli/config-path.ts';
 import { simulateCommand } from '../src/cli/simulate.ts';
 import { loadConfigFile } from '../src/config/load.ts';
-import { simulatedProfileIds } from '../src/engine/simulation.ts';
+import { simulatedProfileIds } from '../src/app/simulation/simulation.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { count, fmt } from './lib.ts';
-import type { GeneratedMessage } from './generate.ts';
-import { generateEvents } from './generate.ts';
+import type { GeneratedMessage } from './generate/index.ts';
+import { generateEvents } from './generate/index.ts';
 
 const TARGET_EVENTS_PER_SEC = 25_000;
 const DAY = 86_400_000;

@@ -1,16 +1,19 @@
 import type { Config } from '../config/load.ts';
 import { Processor } from '../engine/processor.ts';
-import { Runner } from '../engine/runner.ts';
+import { Runner } from '../shared/runner.ts';
 import { TRANSIENT_RETRY } from '../engine/failure.ts';
-import { Scheduler } from '../engine/scheduler.ts';
+import { Scheduler } from '../shared/scheduler.ts';
 import type { AudienceSet } from '../engine/audience-stage.ts';
 import { audienceSet } from '../engine/audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import { compileAudiences } from '../audiences/index.ts';
 import { IngestService } from '../ingest/service.ts';
 import { EventBus } from '../shared/bus.ts';
 import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { silentLogger } from '../shared/logger.ts';
 import { uuidv7 } from '../shared/ids.ts';
 import { sameSecret, secretDigest } from '../shared/secrets.ts';
 import type { Store } from '../store/ports.ts';
@@ -24,11 +27,7 @@ import type { HandoffMetrics } from '../monitor/handoff-metrics.ts';
 import { createHandoffMetrics } from '../monitor/handoff-metrics.ts';
 
 /** Where operational errors go; pino's logger satisfies it. */
-export interface AppLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type AppLogger = Logger;
 
 export interface AppOptions {
   config: Config;
@@ -70,12 +69,11 @@ export interface App {
   stop(): Promise<void>;
 }
 
-const silent: AppLogger = { info() {}, warn() {}, error() {} };
 
 export function createApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? silent;
+  const logger = options.logger ?? silentLogger;
   const store = options.store ?? createSqliteStore(config.storage.sqlitePath);
   const bus: Bus = new EventBus((error) => logger.error({ err: error }, 'event listener failed'));
   const ingest = new IngestService({
@@ -84,7 +82,7 @@ export function createApp(options: AppOptions): App {
     bus,
     maxFutureSkewMs: config.ingest.maxFutureSkewMs,
   });
-  const audiences = audienceSet(compileAudiences(config.audiences), config.audiences);
+  const audiences = audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS);
   const processor = new Processor({
     store,
     policy: config.identity,

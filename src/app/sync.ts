@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.ts';
 import type { Bus } from '../engine/events.ts';
-import { Runner } from '../engine/runner.ts';
-import { Scheduler } from '../engine/scheduler.ts';
+import { Runner } from '../shared/runner.ts';
+import { Scheduler } from '../shared/scheduler.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { CordialClient } from '../sync/destinations/cordial/client.ts';
@@ -13,7 +13,7 @@ import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
 import type { VerifyReport } from '../sync/reconcile.ts';
 import { verify } from '../sync/reconcile.ts';
-import type { AppLogger } from './app.ts';
+import type { Logger } from '../shared/logger.ts';
 
 const REMATCH_EVERY_MS = 5_000;
 
@@ -41,7 +41,7 @@ export function createSync(
   store: Store,
   bus: Bus,
   clock: Clock,
-  logger: AppLogger,
+  logger: Logger,
   overrides: SyncOverrides = {},
 ): SyncService | undefined {
   const cordial = config.destinations.cordial;

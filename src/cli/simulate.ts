@@ -1,8 +1,8 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseJourney, isZonedTime } from '../engine/journey.ts';
-import type { SimulationInput, SimulationNotice } from '../engine/simulation.ts';
-import { simulate } from '../engine/simulation.ts';
+import { parseJourney, isZonedTime } from '../app/simulation/journey.ts';
+import type { SimulationInput, SimulationNotice } from '../app/simulation/simulation.ts';
+import { simulate } from '../app/simulation/simulation.ts';
 import { detectFormat, parseImportLines } from '../ingest/import-file.ts';
 import type { Io } from './config-path.ts';
 import { loadConfigOrReport } from './config-path.ts';

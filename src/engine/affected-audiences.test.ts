@@ -5,13 +5,14 @@ import { loadExampleAudiences } from '../audiences/testing/examples.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { Message } from '../ingest/messages.ts';
 import { applyAll, audienceSet, evaluateProfile } from './audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import type { Membership, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
 // An event re-evaluates only the audiences it can move; the others keep their stored answers,
 // which only time could have changed, so a wake-up due by now makes the evaluation whole.
 const audiences = loadExampleAudiences();
-const set = audienceSet(compileAudiences(audiences), audiences);
+const set = audienceSet(compileAudiences(audiences), audiences, SEGMENT_EVENTS);
 const T0 = Date.UTC(2025, 0, 1);
 const H = 3_600_000;
 

@@ -10,7 +10,7 @@ import { audienceReferences } from '../audiences/conditions.ts';
 import type { TraitValue } from '../identity/model.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, ChangeCause, Membership, ProfileRecord } from './model.ts';
-import type { SourceVerdict } from './source-membership.ts';
+import type { SourceEventNames, SourceVerdict } from './source-membership.ts';
 import { sourceVerdicts } from './source-membership.ts';
 
 /**
@@ -35,11 +35,14 @@ export interface AudienceSet {
   references: ReadonlyMap<string, readonly string[]>;
   /** Audiences whose membership a source (a Customer.io segment) decides. */
   sourced: ReadonlySet<string>;
+  /** The events through which that source speaks. */
+  sourceEvents: SourceEventNames;
 }
 
 export function audienceSet(
   compiled: CompiledAudiences,
   definitions: readonly AudienceDefinition[],
+  sourceEvents: SourceEventNames,
 ): AudienceSet {
   return {
     compiled,
@@ -47,6 +50,7 @@ export function audienceSet(
     versions: new Map(definitions.map((d) => [d.key, versionOf(d)])),
     references: new Map(definitions.map((d) => [d.key, audienceReferences(d, '').map((r) => r.audience)])),
     sourced: new Set(definitions.filter((d) => d.source !== undefined).map((d) => d.key)),
+    sourceEvents,
   };
 }
 
@@ -172,7 +176,7 @@ class ProfileInputs implements EvaluationContext {
     private readonly trigger: Trigger,
   ) {
     this.verdicts =
-      'events' in trigger ? sourceVerdicts(set.sourced, trigger.replayed ?? trigger.events) : undefined;
+      'events' in trigger ? sourceVerdicts(set.sourceEvents, set.sourced, trigger.replayed ?? trigger.events) : undefined;
   }
 
   trait(name: string): unknown {

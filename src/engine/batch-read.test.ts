@@ -12,6 +12,7 @@ import { ManualClock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import { audienceSet } from './audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import { readBatch } from './batch-read.ts';
 import type { HandoffEvents } from './events.ts';
 import { Processor } from './processor.ts';
@@ -113,7 +114,7 @@ async function run(specs: readonly Spec[], batchSize: number, readChunk: number)
       policy: config.identity,
       bus,
       clock: new ManualClock(NOW),
-      audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+      audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS),
       newProfileId: () => `p${++created}`,
       batchSize,
       readChunk,

@@ -24,21 +24,26 @@ const newer = (a: TraitValue | undefined, b: TraitValue): boolean => a === undef
  * events; a profile that merged takes the merged profiles' states too (or, where one has none,
  * is rebuilt from the full history), and the profiles merged away leave every audience.
  */
-export async function evaluateBatch(
-  store: Store,
-  set: AudienceSet,
-  events: readonly LoggedEvent[],
-  profileOf: readonly string[],
-  ops: readonly IdentityOp[],
-  now: number,
+/** One processor batch, as evaluateBatch takes it. */
+export interface BatchToEvaluate {
+  store: Store;
+  set: AudienceSet;
+  events: readonly LoggedEvent[];
+  /** The profile each event resolved to, by index. */
+  profileOf: readonly string[];
+  ops: readonly IdentityOp[];
+  now: number;
   /** The current top_percent thresholds, when the caller has just read them. */
-  current?: ReadonlyMap<string, number>,
+  current?: ReadonlyMap<string, number>;
   /**
    * The instant each profile's events are evaluated at, when not `now`: a simulation evaluates a
    * profile at its own event's time, as if its event had come alone. Merges still happen at `now`.
    */
-  instantOf?: (profileId: string) => number,
-): Promise<AudienceWrites> {
+  instantOf?: (profileId: string) => number;
+}
+
+export async function evaluateBatch(batch: BatchToEvaluate): Promise<AudienceWrites> {
+  const { store, set, events, profileOf, ops, now, current, instantOf } = batch;
   const mergedInto = new Map<string, string>();
   const deleted = new Set<string>();
   const created = new Set<string>();
@@ -309,7 +314,7 @@ function affectedBy(
 ): Set<string> | undefined {
   const out = new Set<string>();
   for (const e of events) {
-    if (set.sourced.size > 0 && sourceEventAudience(e) !== undefined) return undefined;
+    if (set.sourced.size > 0 && sourceEventAudience(set.sourceEvents, e) !== undefined) return undefined;
     for (const a of set.compiled.relevantAudiences(e.name ?? e.type)) out.add(a);
   }
   for (const name of traits ?? []) for (const a of set.compiled.audiencesUsingTrait(name)) out.add(a);
@@ -321,7 +326,8 @@ function affectedBy(
  * is named as a source's word and some audience is sourced. Decided from the columns alone.
  */
 export const readByAudiences = (set: AudienceSet, e: LoggedEvent): boolean =>
-  set.compiled.relevantAudiences(e.name ?? e.type).length > 0 || (set.sourced.size > 0 && isSourceEvent(e));
+  set.compiled.relevantAudiences(e.name ?? e.type).length > 0 ||
+  (set.sourced.size > 0 && isSourceEvent(set.sourceEvents, e));
 
 /** A profile with no rows stored. */
 const emptyRecord = (profileId: string): ProfileRecord => ({

@@ -174,7 +174,9 @@ export class Processor {
     const set = this.options.audiences;
     const before =
       set && set.compiled.topPercentRankings.length > 0 ? await thresholds(store, set) : undefined;
-    const writes = set ? await evaluateBatch(store, set, events, profileOf, ops, now, before) : emptyWrites();
+    const writes = set
+      ? await evaluateBatch({ store, set, events, profileOf, ops, now, current: before })
+      : emptyWrites();
     return { ops, writes, before };
   }
 

@@ -12,6 +12,7 @@ import { ManualClock } from '../shared/clock.ts';
 import type { BatchCommit, Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import { audienceSet } from './audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import type { HandoffEvents } from './events.ts';
 import { Processor } from './processor.ts';
 
@@ -22,7 +23,7 @@ const parsed = parseConfig(
 );
 if (!parsed.ok) throw new Error(parsed.error.message);
 const config = parsed.value;
-const set = audienceSet(compileAudiences(config.audiences), config.audiences);
+const set = audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS);
 const NOW = Date.UTC(2026, 0, 10);
 
 const order = (n: number, userId: string): IncomingEvent => ({

@@ -13,6 +13,7 @@ import { ManualClock } from '../shared/clock.ts';
 import type { BatchCommit, Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import { audienceSet } from './audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import type { HandoffEvents } from './events.ts';
 import { Processor } from './processor.ts';
 
@@ -79,7 +80,7 @@ async function world(
     bus,
     clock: new ManualClock(T0 + n + 1000),
     ...(options.audiences
-      ? { audiences: audienceSet(compileAudiences(config.audiences), config.audiences) }
+      ? { audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS) }
       : {}),
     newProfileId: () => `p${++created}`,
   });
@@ -181,7 +182,7 @@ describe('wake-ups: one profile that fails every time does not hold up the other
       policy: config.identity,
       bus,
       clock,
-      audiences: audienceSet(compileAudiences(config.audiences), config.audiences),
+      audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS),
       newProfileId: () => `p${++created}`,
     });
     try {

@@ -6,6 +6,7 @@ import { parseConfig } from '../config/load.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { Message } from '../ingest/messages.ts';
 import { applyAll, audienceSet, evaluateProfile } from './audience-stage.ts';
+import { SEGMENT_EVENTS } from '../sources/customerio/messages.ts';
 import type { ProfileRecord, StoredRows } from './model.ts';
 import { emptyWrites } from './model.ts';
 
@@ -22,7 +23,7 @@ const parsed = parseConfig(
 );
 if (!parsed.ok) throw new Error(parsed.error.message);
 const { audiences } = parsed.value;
-const set = audienceSet(compileAudiences(audiences), audiences);
+const set = audienceSet(compileAudiences(audiences), audiences, SEGMENT_EVENTS);
 const vip = set.compiled.topPercentRankings[0]!;
 
 const T0 = Date.UTC(2025, 0, 1);

@@ -14,8 +14,8 @@ import {
   noMergeOn,
   receivedAt,
   closeWorlds,
-} from './testing/world.ts';
-import type { World } from './testing/world.ts';
+} from '../app/testing/identity-world.ts';
+import type { World } from '../app/testing/identity-world.ts';
 
 after(closeWorlds);
 

@@ -3,6 +3,7 @@ import type { Identifier, IdentifierKind, IdentityOp, IdentityPolicy, MergeCause
 import { DELETION_EVENT } from './model.ts';
 import { normalizeEmail, normalizePhone } from './normalize.ts';
 import type { WorkingSet } from './working-set.ts';
+import { isRecord } from '../shared/is-record.ts';
 
 /** The identifiers and traits one message carries, normalised. */
 export interface MessageIdentity {
@@ -12,9 +13,6 @@ export interface MessageIdentity {
   invalid: { kind: 'email' | 'phone'; value: string; reason: string }[];
   traits: Record<string, unknown>;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Whether the message may say more about who sent it than its userId and anonymousId columns:

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { BatchDefaults, CheckContext, Problem } from './check.ts';
-import { checkMessage, isRecord, typeOf } from './check.ts';
+import { isRecord } from '../shared/is-record.ts';
+import { checkMessage, typeOf } from './check.ts';
 import type { EventColumns } from './event.ts';
 import { columnsOf } from './event.ts';
 import type { MessageType } from './messages.ts';

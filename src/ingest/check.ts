@@ -4,6 +4,7 @@ import type { IncomingEvent } from './event.ts';
 import type { Message, MessageType } from './messages.ts';
 import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, isPlainMessage, messageSchema } from './messages.ts';
 import { MIN_EVENT_TIME, eventTime } from './timestamps.ts';
+import { isRecord } from '../shared/is-record.ts';
 
 /** Why one message was refused: a stable code and a sentence naming the field. */
 export interface Problem {
@@ -31,9 +32,6 @@ export interface CheckContext {
   /** Events stamped further ahead of `receivedAt` than this are rejected (ms). */
   maxFutureSkewMs: number;
 }
-
-export const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Checks one Segment-spec message and returns it as the log stores it (with `body`, its JSON

@@ -3,6 +3,7 @@ import { DELETION_EVENT } from '../identity/model.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import type { messageSchema } from './messages.ts';
+import { isRecord } from '../shared/is-record.ts';
 
 /**
  * Customer.io Track API v1 calls as Segment-spec messages, so they go through the same
@@ -82,9 +83,6 @@ export const cioIdentifySchema = z.looseObject({
 
 /** Reserved identify fields that are not attributes: identifiers, ordering, and actions Handoff lacks. */
 const NOT_ATTRIBUTES = new Set(['id', 'anonymous_id', '_timestamp', '_update', 'cio_relationships']);
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const problem = (code: string, message: string): Result<never, Problem> => fail({ code, message });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRecord } from '../shared/is-record.ts';
 
 /** Byte limits from the Segment HTTP API: larger calls get a 400 naming the limit. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
@@ -49,8 +50,6 @@ export const messageSchema = z.discriminatedUnion('type', [
 
 export type Message = z.infer<typeof messageSchema>;
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 512;
 const isOptionalName = (v: unknown): boolean => v === undefined || isName(v);
 const isNullishName = (v: unknown): boolean => v === undefined || v === null || isName(v);

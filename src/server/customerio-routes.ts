@@ -7,7 +7,7 @@ import { anonymousEventMessage, deleteMessage, eventMessage, identifyMessage } f
 import { MAX_MESSAGE_BYTES } from '../ingest/messages.ts';
 import { shapeProblem } from '../ingest/nesting.ts';
 import type { Problem, Result } from '../shared/result.ts';
-import { mapRequestError } from './errors.ts';
+import { mapRequestError } from '../http/errors.ts';
 
 /** Customer.io's 400 body (its OpenAPI): `{ "meta": { "errors": [reason, …] } }`. */
 export const cioErrors = (...errors: string[]) => ({ meta: { errors } });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Readiness } from '../store/failures.ts';
 import { storeUnavailableReason } from '../store/failures.ts';
-import { STORE_RETRY_AFTER_S, errorBody } from './errors.ts';
+import { STORE_RETRY_AFTER_S, errorBody } from '../http/errors.ts';
 
 /** How long a failed write keeps /readyz at 503 when the probe itself passes. */
 export const WRITE_FAILURE_MEMORY_MS = 30_000;

@@ -3,12 +3,10 @@ import type { App } from '../app/app.ts';
 import { normalizeEmail } from '../identity/normalize.ts';
 import type { SegmentMember } from '../sources/customerio/app-api.ts';
 import { sameSecret } from '../shared/secrets.ts';
-import { errorBody } from './errors.ts';
+import { errorBody } from '../http/errors.ts';
+import { isRecord } from '../shared/is-record.ts';
 
 type HookRoute = { Params: { audience: string; change: string } };
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Liquid renders a missing attribute as an empty string: that is "not given", not a value. */
 const given = (v: unknown): string | undefined =>

@@ -6,7 +6,7 @@ import { ParsePool } from '../ingest/parse-pool.ts';
 import type { IngestResult } from '../ingest/service.ts';
 import { MESSAGE_TYPES } from '../ingest/messages.ts';
 import { ingestCors } from './cors.ts';
-import { errorBody } from './errors.ts';
+import { errorBody } from '../http/errors.ts';
 
 /** The write key as the HTTP Basic user (empty password), as Segment's clients send it. */
 function headerKey(request: FastifyRequest): string | undefined {

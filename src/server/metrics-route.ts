@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../app/app.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../monitor/metrics.ts';
-import { adminAuth } from './admin-auth.ts';
+import { adminAuth } from '../http/admin-auth.ts';
 
 /**
  * GET /metrics in the Prometheus text format, behind the admin token sent as

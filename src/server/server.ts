@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { App } from '../app/app.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
 import type { ParsePool, ParsePoolOptions } from '../ingest/parse-pool.ts';
-import { mapRequestError } from './errors.ts';
+import { mapRequestError } from '../http/errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { hookRoutes } from './hook-routes.ts';

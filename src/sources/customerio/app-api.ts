@@ -6,6 +6,7 @@ import { request } from 'undici';
 import type { Result } from '../../shared/result.ts';
 import { fail, ok } from '../../shared/result.ts';
 import { SlidingWindowPacer } from './pacer.ts';
+import { isRecord } from '../../shared/is-record.ts';
 
 /** One person in a segment, by whichever identifiers the workspace has for them. */
 export interface SegmentMember {
@@ -34,9 +35,6 @@ export interface AppApiOptions {
 }
 
 type Reply = { status: number; body: unknown; retryAfterMs: number | undefined };
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' && v.trim() !== '' ? v.trim() : typeof v === 'number' ? String(v) : undefined;

@@ -1,10 +1,16 @@
 // The log entries through which a Customer.io segment moves people in and out of its audience:
 // Segment-spec track events, so identity resolution finds (or creates) the person exactly as it
 // would for any other event, and the engine applies them in log order.
-import { SOURCE_ENTERED, SOURCE_EXITED } from '../../engine/source-membership.ts';
+import type { SourceEventNames } from '../../engine/source-membership.ts';
 import type { ProfileView } from '../../identity/model.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { SegmentMember } from './app-api.ts';
+
+/** The track events a segment's enter and exit are logged as; the engine reads them by these names. */
+export const SEGMENT_EVENTS: SourceEventNames = {
+  entered: 'Customer.io Segment Entered',
+  exited: 'Customer.io Segment Exited',
+};
 
 /** The event-log source these entries are recorded under. */
 export const SEGMENT_SOURCE_ID = 'customerio-segments';
@@ -34,7 +40,7 @@ export function changeMessage(subject: Subject, change: SourceChange): Record<st
   if (ids === undefined) return undefined;
   return {
     type: 'track',
-    event: change.change === 'enter' ? SOURCE_ENTERED : SOURCE_EXITED,
+    event: change.change === 'enter' ? SEGMENT_EVENTS.entered : SEGMENT_EVENTS.exited,
     messageId: uuidv7(change.at),
     timestamp: new Date(change.at).toISOString(),
     ...ids.ids,

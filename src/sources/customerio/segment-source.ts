@@ -4,7 +4,7 @@
 // nothing; one that would remove more than the allowed share of an audience logs its enters but
 // holds its exits until an operator confirms them. Campaign webhooks log single changes at once;
 // the next poll confirms or corrects them, since it diffs against the audience as it stands.
-import type { AppLogger } from '../../app/app.ts';
+import type { Logger } from '../../shared/logger.ts';
 import type { AudienceDefinition } from '../../audiences/index.ts';
 import type { CustomerIoConfig } from './config.ts';
 import type { IdentifierKey, IdentityPolicy } from '../../identity/model.ts';
@@ -37,7 +37,7 @@ export interface SegmentSourceDeps {
   ingest: IngestService;
   identity: IdentityPolicy;
   clock: Clock;
-  logger: AppLogger;
+  logger: Logger;
   /** Applies everything logged so far, so a diff starts from the audience as it stands. */
   catchUp: () => Promise<unknown>;
   /** The membership reader; default: the App API at `config.baseUrl`. */

@@ -3,9 +3,7 @@ import type { ContactLists, Destination, RateInfo, SendResult } from '../../dest
 import type { ContactUpdate } from '../../model.ts';
 import { classifyStatus, retryAfterMs } from '../../retry-policy.ts';
 import type { CordialClient, CordialResponse } from './client.ts';
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isRecord } from '../../../shared/is-record.ts';
 
 /** Turns a Cordial answer into a classified outcome, with its error key and message for the dead-letter table. */
 export function classify(response: CordialResponse, request: string, now: number): SendResult {

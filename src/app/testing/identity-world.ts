@@ -8,7 +8,7 @@ import type { Message } from '../../ingest/messages.ts';
 import { EventBus } from '../../shared/bus.ts';
 import type { Store } from '../../store/ports.ts';
 import { createSqliteStore } from '../../store/sqlite/index.ts';
-import type { IdentifierKind, IdentityPolicy, MergeRecord, ProfileView } from '../model.ts';
+import type { IdentifierKind, IdentityPolicy, MergeRecord, ProfileView } from '../../identity/model.ts';
 
 export const DEFAULTS: IdentityPolicy = configSchema.parse({}).identity;
 export const BASE = Date.UTC(2025, 0, 1);

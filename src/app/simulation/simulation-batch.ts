@@ -1,15 +1,20 @@
 // One step of a simulation over events already in the log, committed as one batch but with the
 // changes the events would have made one at a time: each profile is evaluated at its own event's
 // instant, and the step takes only as many events as keep that true.
-import type { IdentityOp, IdentityPolicy } from '../identity/model.ts';
-import { lookupKeys, resolve } from '../identity/resolve.ts';
-import { WorkingSet } from '../identity/working-set.ts';
-import type { LoggedEvent } from '../ingest/event.ts';
-import type { Store } from '../store/ports.ts';
-import type { AudienceSet } from './audience-stage.ts';
-import { readBatch } from './batch-read.ts';
-import { evaluateBatch, evaluateMovedRankings, readByAudiences, thresholds } from './evaluate-batch.ts';
-import type { Bus } from './events.ts';
+import type { IdentityOp, IdentityPolicy } from '../../identity/model.ts';
+import { lookupKeys, resolve } from '../../identity/resolve.ts';
+import { WorkingSet } from '../../identity/working-set.ts';
+import type { LoggedEvent } from '../../ingest/event.ts';
+import type { Store } from '../../store/ports.ts';
+import type { AudienceSet } from '../../engine/audience-stage.ts';
+import { readBatch } from '../../engine/batch-read.ts';
+import {
+  evaluateBatch,
+  evaluateMovedRankings,
+  readByAudiences,
+  thresholds,
+} from '../../engine/evaluate-batch.ts';
+import type { Bus } from '../../engine/events.ts';
 
 /** The processor's cursor: a step moves it as a processor batch would. */
 const CURSOR = 'processor';
@@ -94,7 +99,16 @@ async function attempt(options: StepOptions, instants: readonly number[], limit:
   const now = instants[events.length - 1]!;
   const ranked = set.compiled.topPercentRankings.length > 0;
   const before = ranked ? await thresholds(store, set) : undefined;
-  const writes = await evaluateBatch(store, set, events, profileOf, ops, now, before, (p) => instant.get(p)!);
+  const writes = await evaluateBatch({
+    store,
+    set,
+    events,
+    profileOf,
+    ops,
+    now,
+    current: before,
+    instantOf: (p) => instant.get(p)!,
+  });
   const wake = Math.min(...writes.states.map((s) => s.wakeAt ?? Infinity));
   const beforeWake = events.findIndex((_, i) => instants[i]! >= wake);
   if (beforeWake > 0) return refuse(beforeWake);

@@ -1,40 +1,14 @@
 // The whole pipeline in memory on a virtual clock that follows the events' timestamps: what
 // `handoff simulate` prints, and what tests and the dashboard replay journeys with.
-import type { Config } from '../config/load.ts';
-import { eventTime, parseTime } from '../ingest/timestamps.ts';
+import type { Config } from '../../config/load.ts';
+import { eventTime, parseTime } from '../../ingest/timestamps.ts';
+import type { SimulatedChange, SimulationInput, SimulationNotice } from './model.ts';
 import type { TimedInput } from './simulator.ts';
 import { iso, Simulator } from './simulator.ts';
 
 export { SIMULATION_SOURCE, simulatedProfileIds } from './simulator.ts';
 
-/** One membership change as `handoff simulate` prints it; absent identifiers are left out. */
-export interface SimulatedChange {
-  /** When the change took effect, ISO-8601 UTC. */
-  at: string;
-  audience: string;
-  userId?: string;
-  anonymousId?: string;
-  /** The address destinations would receive. */
-  email?: string;
-  change: 'enter' | 'exit';
-  /** Why, as describeCause renders it: `event Product Added (m1)`, `window elapsed`, … */
-  cause: string;
-  heldOut: boolean;
-}
-
-/** One message to simulate; `line` (1-based) is where it came from, for reports. */
-export interface SimulationInput {
-  line?: number;
-  message: Record<string, unknown>;
-}
-
-/** A message the simulation did not run, and why. */
-export interface SimulationNotice {
-  line?: number;
-  /** `rejected`: bad input; `duplicate`: its messageId was seen before; `after_until`: stamped after `until`. */
-  kind: 'rejected' | 'duplicate' | 'after_until';
-  message: string;
-}
+export type { SimulatedChange, SimulationInput, SimulationNotice } from './model.ts';
 
 export interface SimulationOptions {
   /**

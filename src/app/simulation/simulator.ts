@@ -1,19 +1,19 @@
 // The pipeline `simulate` and `handoff test` drive: an app in memory on a virtual clock that moves
 // only when the caller says so, reporting each membership change as it is committed.
-import type { App } from '../app/app.ts';
-import { createApp } from '../app/app.ts';
-import type { Config } from '../config/load.ts';
-import type { IdentifierKey, ProfileView } from '../identity/model.ts';
-import { eventTime } from '../ingest/timestamps.ts';
-import { ManualClock } from '../shared/clock.ts';
-import { HandoffError } from '../shared/result.ts';
-import { createSqliteStore } from '../store/sqlite/index.ts';
-import type { AudienceVerdict } from './explain.ts';
-import { explainProfile } from './explain.ts';
-import type { MembershipChange } from './model.ts';
+import type { App } from '../app.ts';
+import { createApp } from '../app.ts';
+import type { Config } from '../../config/load.ts';
+import type { IdentifierKey, ProfileView } from '../../identity/model.ts';
+import { eventTime } from '../../ingest/timestamps.ts';
+import { ManualClock } from '../../shared/clock.ts';
+import { HandoffError } from '../../shared/result.ts';
+import { createSqliteStore } from '../../store/sqlite/index.ts';
+import type { AudienceVerdict } from '../../engine/explain.ts';
+import { explainProfile } from '../../engine/explain.ts';
+import type { MembershipChange } from '../../engine/model.ts';
 import { ProfileIds, simulationStep } from './simulation-batch.ts';
-import { describeCause } from './model.ts';
-import type { SimulatedChange, SimulationInput, SimulationNotice } from './simulation.ts';
+import { describeCause } from '../../engine/model.ts';
+import type { SimulatedChange, SimulationInput, SimulationNotice } from './model.ts';
 
 /** The source simulated messages are recorded under when the config has none. */
 export const SIMULATION_SOURCE = 'simulate';

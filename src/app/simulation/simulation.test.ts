@@ -2,14 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { isHeldOut } from '../audiences/holdout.ts';
-import type { Config } from '../config/load.ts';
-import { parseConfig } from '../config/load.ts';
+import { isHeldOut } from '../../audiences/holdout.ts';
+import type { Config } from '../../config/load.ts';
+import { parseConfig } from '../../config/load.ts';
 import type { SimulatedChange, SimulationNotice, SimulationOptions } from './simulation.ts';
 import { SETTLE_LIMIT_MS, simulate } from './simulation.ts';
 
 // The reference audiences from the example config, without its sources: messages go in as `simulate`.
-const example = parse(readFileSync(new URL('../../examples/handoff.yaml', import.meta.url), 'utf8')) as {
+const example = parse(readFileSync(new URL('../../../examples/handoff.yaml', import.meta.url), 'utf8')) as {
   audiences: unknown[];
 };
 function configWith(audiences: unknown[]): Config {

@@ -2,16 +2,16 @@
 // Segment-spec messages `handoff simulate --journey` runs. YAML or JSON (JSON is YAML).
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { ConfigProblem } from '../config/load.ts';
-import { formatProblem } from '../config/load.ts';
-import { parseDuration } from '../shared/duration.ts';
-import { isZonedTime } from '../shared/zoned-time.ts';
-import { pathText, positionOf } from '../shared/yaml-position.ts';
-import type { Result } from '../shared/result.ts';
-import { assertNever, fail, ok } from '../shared/result.ts';
+import type { ConfigProblem } from '../../config/load.ts';
+import { formatProblem } from '../../config/load.ts';
+import { parseDuration } from '../../shared/duration.ts';
+import { isZonedTime } from '../../shared/zoned-time.ts';
+import { pathText, positionOf } from '../../shared/yaml-position.ts';
+import type { Result } from '../../shared/result.ts';
+import { assertNever, fail, ok } from '../../shared/result.ts';
 import type { Expectation } from './journey-expect.ts';
 import { expectationSchema, resolveExpectations } from './journey-expect.ts';
-import type { SimulationInput } from './simulation.ts';
+import type { JourneyStep, SimulationInput } from './model.ts';
 
 /** The e-commerce spec event each shorthand step sends. */
 const SHORTHAND_EVENTS = {
@@ -24,17 +24,9 @@ const SHORTHAND_EVENTS = {
 type Shorthand = keyof typeof SHORTHAND_EVENTS;
 const STEP_KINDS = [...Object.keys(SHORTHAND_EVENTS), 'track', 'identify', 'wait'];
 
-/**
- * One step, as the journey runs it. `name` is the one written beside the step (`name: first-order`);
- * `alias` the name it answers to without one: its shorthand (`purchase`), or a track step's event.
- */
-export type JourneyStep = (
-  | { kind: 'track'; event: string; properties: Record<string, unknown> }
-  | { kind: 'identify'; traits: Record<string, unknown> }
-  | { kind: 'wait'; ms: number }
-) & { name?: string; alias?: string };
+export type { JourneyStep } from './model.ts';
 
-export { isZonedTime } from '../shared/zoned-time.ts';
+export { isZonedTime } from '../../shared/zoned-time.ts';
 
 const fields = (what: string) =>
   z.record(z.string(), z.unknown(), `${what} as a mapping, e.g. { product_id: sku-1, price: 49 }`);

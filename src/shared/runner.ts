@@ -1,5 +1,5 @@
-import type { RetryPolicy } from './failure.ts';
-import { backoffMs } from './failure.ts';
+import type { RetryPolicy } from './backoff.ts';
+import { backoffMs } from './backoff.ts';
 
 /** Once a second, as the safety-net interval would: the default for work with no policy of its own. */
 const STEADY: RetryPolicy = { initialMs: 1_000, multiplier: 1, maxMs: 1_000, jitter: 0 };

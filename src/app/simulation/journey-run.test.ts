@@ -2,12 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import type { Config } from '../config/load.ts';
-import { parseConfig } from '../config/load.ts';
+import type { Config } from '../../config/load.ts';
+import { parseConfig } from '../../config/load.ts';
 import { runJourney } from './journey-run.ts';
 import { readJourney } from './journey.ts';
 
-const example = parse(readFileSync(new URL('../../examples/handoff.yaml', import.meta.url), 'utf8')) as {
+const example = parse(readFileSync(new URL('../../../examples/handoff.yaml', import.meta.url), 'utf8')) as {
   audiences: unknown[];
 };
 const parsed = parseConfig(stringify({ audiences: example.audiences }), 'journey-run-test.yaml', {});

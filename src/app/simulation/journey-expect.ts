@@ -1,11 +1,11 @@
 // Expectations in a journey file: who is in and out of which audiences at an instant, or right
 // after a named step, so a journey can be run as a test (`handoff test`).
 import { z } from 'zod';
-import type { ConfigProblem } from '../config/load.ts';
-import { parseDuration } from '../shared/duration.ts';
-import { pathText } from '../shared/yaml-position.ts';
-import { isZonedTime } from '../shared/zoned-time.ts';
-import type { JourneyStep } from './journey.ts';
+import type { ConfigProblem } from '../../config/load.ts';
+import { parseDuration } from '../../shared/duration.ts';
+import { pathText } from '../../shared/yaml-position.ts';
+import { isZonedTime } from '../../shared/zoned-time.ts';
+import type { JourneyStep } from './model.ts';
 
 const audienceKeys = z.union([
   z

@@ -1,8 +1,8 @@
 // A journey run as a test: its messages through the simulated pipeline, each expectation checked
 // against the committed memberships at its instant, with the engine's reasons when one fails.
-import type { Config } from '../config/load.ts';
-import type { IdentifierKey } from '../identity/model.ts';
-import type { AudienceVerdict } from './explain.ts';
+import type { Config } from '../../config/load.ts';
+import type { IdentifierKey } from '../../identity/model.ts';
+import type { AudienceVerdict } from '../../engine/explain.ts';
 import type { Expectation } from './journey-expect.ts';
 import type { JourneyPlan } from './journey.ts';
 import type { SimulationNotice } from './simulation.ts';

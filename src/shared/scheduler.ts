@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.ts';
+import type { Clock } from './clock.ts';
 
 /**
  * Fires wake-ups on time: one timer, armed for the earliest pending wake-up, so a 0–4h audience

@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { count } from '../lib.ts';
+
+interface Options {
+  events: number;
+  profiles: number;
+  batches: number[];
+  reads: number[];
+  days: number;
+  seed: string;
+  profile: string | undefined;
+  keep: boolean;
+}
+
+export function options(): Options {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: 'string', default: '1000000' },
+      profiles: { type: 'string', default: '100000' },
+      batch: { type: 'string', default: '20000,40000' },
+      read: { type: 'string', default: '1000,2000,5000' },
+      days: { type: 'string', default: '120' },
+      seed: { type: 'string', default: '1' },
+      profile: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 20000,40000] [--read 1000,2000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
+    );
+    process.exit(0);
+  }
+  return {
+    events: count('events', values.events),
+    profiles: count('profiles', values.profiles),
+    batches: values.batch.split(',').map((b) => count('batch', b)),
+    reads: values.read.split(',').map((b) => count('read', b)),
+    days: count('days', values.days),
+    seed: values.seed,
+    profile:
+      values.profile === undefined
+        ? undefined
+        : values.profile || `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+    keep: values.keep,
+  };
+}
+
+/** The example configuration, as `handoff serve` would load it (write keys from a made-up env). */

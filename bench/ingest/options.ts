@@ -1,0 +1,62 @@
+// ---------------------------------------------------------------------------------------------
+import { parseArgs } from 'node:util';
+import { count } from '../lib.ts';
+
+interface Options {
+  events: number;
+  clients: number;
+  batch: number;
+  seed: string;
+  profiles: number | undefined;
+  sameThread: boolean;
+  profile: string | undefined;
+  /** Ingest parse workers; 0 parses every body on the server's main thread; undefined: the server's default. */
+  parseWorkers: number | undefined;
+}
+
+export function options(): Options {
+  // `--profile` may come without a file name.
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: 'string', default: '1000000' },
+      clients: { type: 'string', default: '4' },
+      batch: { type: 'string', default: '500' },
+      seed: { type: 'string', default: '1' },
+      profiles: { type: 'string' },
+      'same-thread': { type: 'boolean', default: false },
+      'parse-workers': { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]]',
+    );
+    process.exit(0);
+  }
+  return {
+    events: count('events', values.events),
+    clients: count('clients', values.clients),
+    batch: count('batch', values.batch),
+    seed: values.seed,
+    profiles: values.profiles === undefined ? undefined : count('profiles', values.profiles),
+    sameThread: values['same-thread'],
+    parseWorkers:
+      values['parse-workers'] === undefined
+        ? undefined
+        : values['parse-workers'] === '0'
+          ? 0
+          : count('parse-workers', values['parse-workers']),
+    profile:
+      values.profile === undefined
+        ? undefined
+        : values.profile || `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+  };
+}
+
+/** Fails loudly if the store's INSERT has drifted from the copy the baseline uses. */

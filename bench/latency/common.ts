@@ -1,0 +1,35 @@
+import { fmt, percentile } from '../lib.ts';
+
+export const TARGET_ENTER_P99_MS = 50;
+export const TARGET_LATENESS_P99_MS = 1_000;
+export const HOUR = 3_600_000;
+export const WEB_KEY = 'bench-web-key';
+
+/** Wall-clock ms with sub-ms precision, comparable across threads. */
+
+const sortedOf = (values: number[]): Float64Array => Float64Array.from(values).sort();
+export interface Dist {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+export function dist(values: number[]): Dist {
+  const s = sortedOf(values);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s.at(-1) ?? NaN,
+  };
+}
+export const showDist = (d: Dist, unit = 'ms', digits = 1): string =>
+  `p50 ${fmt(d.p50, digits)} ${unit}, p95 ${fmt(d.p95, digits)} ${unit}, p99 ${fmt(d.p99, digits)} ${unit}, max ${fmt(d.max, digits)} ${unit}`;
+export const round = (d: Dist, digits = 1) => ({
+  p50: Number(d.p50.toFixed(digits)),
+  p95: Number(d.p95.toFixed(digits)),
+  p99: Number(d.p99.toFixed(digits)),
+  max: Number(d.max.toFixed(digits)),
+});

@@ -1,0 +1,62 @@
+// ---------------------------------------------------------------------------------------------
+import { parseArgs } from 'node:util';
+import { count } from '../lib.ts';
+
+export interface Options {
+  rate: number;
+  seconds: number;
+  wakeups: number;
+  /** How many of the wake-ups fall due in the window (default: all). */
+  due: number;
+  window: number;
+  perRequest: number;
+  maxInFlight: number;
+  ingestOnly: boolean;
+  only: 'a' | 'b' | undefined;
+  profile: string | undefined;
+}
+
+export function options(): Options {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  const { values } = parseArgs({
+    args,
+    options: {
+      rate: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '20' },
+      wakeups: { type: 'string', default: '1000000' },
+      due: { type: 'string' },
+      window: { type: 'string', default: '45' },
+      'per-request': { type: 'string', default: '1' },
+      'max-in-flight': { type: 'string', default: '64' },
+      'ingest-only': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]]',
+    );
+    process.exit(0);
+  }
+  if (values.only !== undefined && values.only !== 'a' && values.only !== 'b')
+    throw new Error('--only is a or b');
+  return {
+    rate: count('rate', values.rate),
+    seconds: count('seconds', values.seconds),
+    wakeups: count('wakeups', values.wakeups),
+    due: values.due === undefined ? count('wakeups', values.wakeups) : count('due', values.due),
+    window: count('window', values.window),
+    perRequest: count('per-request', values['per-request']),
+    maxInFlight: count('max-in-flight', values['max-in-flight']),
+    ingestOnly: values['ingest-only'],
+    only: values.only,
+    profile:
+      values.profile === undefined
+        ? undefined
+        : values.profile || `latency-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+  };
+}
