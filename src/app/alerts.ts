@@ -3,14 +3,14 @@ import { AlertNotifier, postJson } from '../monitor/alert-notifier.ts';
 import type { AlertPoster } from '../monitor/alert-notifier.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
-import type { AppLogger } from './app.ts';
+import type { Logger } from '../shared/logger.ts';
 
 /** The webhook notifier for `monitoring.alerts`; undefined when none is configured (or none has its URL set). */
 export function createAlertNotifier(
   config: Config,
   store: Store,
   clock: Clock,
-  logger: AppLogger,
+  logger: Logger,
   post: AlertPoster = postJson(),
 ): { observe(snapshot: Parameters<AlertNotifier['observe']>[0]): void; stop(): Promise<void> } | undefined {
   const urls: string[] = [];

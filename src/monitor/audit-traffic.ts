@@ -1,6 +1,6 @@
 import type { Store } from '../store/ports.ts';
-import type { RequestCount, RequestOutcome } from '../sync/requests.ts';
-import { REQUEST_OUTCOMES } from '../sync/requests.ts';
+import type { RequestCount, RequestOutcome } from '../sync/model.ts';
+import { REQUEST_OUTCOMES } from '../sync/model.ts';
 
 /** What was sent to one destination over the audit's period, counted as the destination saw it. */
 export interface DestinationTraffic {

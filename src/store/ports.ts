@@ -1,5 +1,5 @@
 import type { AlertStateStore } from '../monitor/ports.ts';
-import type { RequestLog } from '../sync/requests.ts';
+import type { RequestLog } from '../sync/ports.ts';
 import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { SyncStore } from '../sync/ports.ts';

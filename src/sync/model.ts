@@ -58,3 +58,57 @@ export function coalesce(items: readonly SyncItem[]): ContactUpdate[] {
   }
   return [...byContact.values()];
 }
+
+/** What a request to a destination was for: a contact's lists, a list lookup or creation, a read. */
+export type RequestEndpoint = 'contact' | 'list' | 'read';
+
+/** How a request ended; `network_error` when no response came back (reset, timeout, refused). */
+export type RequestOutcome = '2xx' | '404' | '429' | '4xx' | '5xx' | 'network_error';
+
+export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
+  '2xx',
+  '404',
+  '429',
+  '4xx',
+  '5xx',
+  'network_error',
+];
+
+/** One HTTP request a destination's client sent, as observed at its edge. */
+export interface RequestRecord {
+  destination: string;
+  method: 'GET' | 'PUT' | 'POST';
+  endpoint: RequestEndpoint;
+  outcome: RequestOutcome;
+  /** The HTTP status, absent on a network error. */
+  status?: number;
+  /** When the answer (or the failure) came back (ms). */
+  at: number;
+}
+
+/** Requests of one (method, endpoint, outcome), counted. */
+export interface RequestCount {
+  destination: string;
+  method: string;
+  endpoint: string;
+  outcome: RequestOutcome;
+  count: number;
+}
+
+/** Requests answered 429 in one time bucket. */
+export interface RequestBucket {
+  /** Start of the bucket (ms). */
+  at: number;
+  requests: number;
+  rateLimited: number;
+}
+
+/** Maps an HTTP status (undefined: no response) to its outcome class. */
+export function requestOutcome(status: number | undefined): RequestOutcome {
+  if (status === undefined) return 'network_error';
+  if (status === 404) return '404';
+  if (status === 429) return '429';
+  if (status >= 500) return '5xx';
+  if (status >= 200 && status < 300) return '2xx';
+  return '4xx';
+}

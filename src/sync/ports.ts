@@ -1,4 +1,4 @@
-import type { SyncItem } from './model.ts';
+import type { RequestBucket, RequestCount, RequestRecord, SyncItem } from './model.ts';
 
 /** A membership change turned into the desired state of one (contact, list). */
 export interface DesiredState {
@@ -98,4 +98,29 @@ export interface SyncStore {
   ): Promise<{ audience: string; profileId: string }[]>;
   /** Items of the destination, optionally for one contact; for verification and tests. */
   items(destination: string, contact?: string): Promise<SyncItem[]>;
+}
+
+/**
+ * The durable log of requests sent to destinations, one row per request: what `/metrics`, the
+ * audit and the dashboard count requests and 429s from, so they agree with what the destination
+ * saw, across restarts and across processes (`handoff sync` run beside `handoff serve`).
+ */
+export interface RequestLog {
+  append(records: readonly RequestRecord[]): Promise<void>;
+  /** The highest row id, where a tally starts. */
+  watermark(): Promise<number>;
+  /** Requests logged after row `afterId`, counted; `to` is the highest id read. */
+  tally(afterId: number): Promise<{ to: number; counts: RequestCount[] }>;
+  /** Requests to `destination` answered in [since, until), counted. */
+  counts(destination: string, since: number, until: number): Promise<RequestCount[]>;
+  /** Requests and 429s to `destination` at or after `since`, in buckets of `bucketMs`; empty buckets omitted. */
+  buckets(destination: string, since: number, bucketMs: number): Promise<RequestBucket[]>;
+  /** Items (contact, list) settled by sends to `destination` in [since, until), by result (from the sync log). */
+  items(
+    destination: string,
+    since: number,
+    until: number,
+  ): Promise<{ ok: number; retry: number; dead: number }>;
+  /** Drops rows answered before `before` (ms); returns how many. */
+  prune(before: number): Promise<number>;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.ts';
-import type { RequestEndpoint, RequestLog, RequestRecord } from './requests.ts';
-import { requestOutcome } from './requests.ts';
+import type { RequestEndpoint, RequestRecord } from './model.ts';
+import type { RequestLog } from './ports.ts';
+import { requestOutcome } from './model.ts';
 
 export interface RequestRecorderOptions {
   log: RequestLog;

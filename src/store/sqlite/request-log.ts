@@ -1,4 +1,5 @@
-import type { RequestBucket, RequestCount, RequestLog, RequestRecord } from '../../sync/requests.ts';
+import type { RequestBucket, RequestCount, RequestRecord } from '../../sync/model.ts';
+import type { RequestLog } from '../../sync/ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle, writeTransaction } from './database.ts';
 

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { Agent, request } from 'undici';
-import type { RequestEndpoint } from '../../requests.ts';
+import type { RequestEndpoint } from '../../model.ts';
 
 /** A Cordial REST v2 response, or the network error that stood in for one. */
 export type CordialResponse =
