@@ -51,6 +51,18 @@ export const audienceSummary = z.object({
   pending: z.number().int(),
   deadLetters: z.number().int(),
   unmatched: z.number().int(),
+  advice: z
+    .array(
+      z.object({
+        status: z.enum(['warn', 'fail']),
+        check: z.string().describe('the check it comes from, or `unmatched`'),
+        destination: z.string(),
+        count: z.number(),
+        cause: z.string().describe('what is wrong, in words'),
+        next: z.string().describe('what to do about it'),
+      }),
+    )
+    .describe('every failing or warning finding in words, worst first'),
 });
 
 export const audiencesResponse = z.object({

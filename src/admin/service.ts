@@ -1,6 +1,7 @@
 import type { App } from '../app/app.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
+import { adviseAudience } from '../monitor/advice.ts';
 import { audienceHealth } from '../monitor/health.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -74,6 +75,7 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
   const sends = new Map((await app.store.admin.lastSends(DESTINATION)).map((s) => [s.audience, s]));
   const targets = new Map(app.config.targets.map((t) => [t.audience, t]));
   const health = new Map((await audienceHealth(app, { now: w.now, since: w.start })).map((a) => [a.key, a]));
+  const dead = await app.store.sync.deadLetters(DESTINATION);
   const out: AudienceSummary[] = [];
   for (const definition of app.config.audiences) {
     if (only !== undefined && definition.key !== only) continue;
@@ -105,6 +107,19 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
       pending: sync?.pending ?? 0,
       deadLetters: sync?.dead ?? 0,
       unmatched: sync?.unmatched ?? 0,
+      advice: adviseAudience({
+        checks: checked?.checks ?? [],
+        deadLetters: dead
+          .filter((d) => d.audience === definition.key)
+          .map((d) => ({
+            destination: DESTINATION,
+            status: d.status,
+            errorKey: d.errorKey,
+            message: d.message,
+          })),
+        unmatched: sync?.unmatched ?? 0,
+        ttlMs: definition.ttl,
+      }),
     });
   }
   return out;

@@ -16,6 +16,7 @@ describe('dashboard in a browser', { skip }, () => {
   let page: Page;
   // What the browser refused under the dashboard's Content-Security-Policy, on every page visited.
   const violations: string[] = [];
+  const consoleErrors: string[] = [];
 
   before(async () => {
     demo = await demoServer();
@@ -23,6 +24,7 @@ describe('dashboard in a browser', { skip }, () => {
     page = await browser.context.newPage();
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+      if (message.type() === 'error') consoleErrors.push(message.text());
     });
   });
   after(async () => {
@@ -53,6 +55,7 @@ describe('dashboard in a browser', { skip }, () => {
   test('the page shell asks for the admin token and shows no data without it', async () => {
     await page.goto(`${demo.url}/`);
     await page.locator('form.login').waitFor();
+    assert.equal(await page.title(), 'Sign in · Handoff');
     assert.equal(await page.locator('table').count(), 0);
     await page.fill('form.login input', 'wrong-token');
     await page.click('form.login button');
@@ -65,6 +68,7 @@ describe('dashboard in a browser', { skip }, () => {
     await page.fill('form.login input', ADMIN_TOKEN);
     await page.click('form.login button');
     await page.locator('tr[data-audience]').first().waitFor();
+    assert.equal(await page.title(), 'Audiences · Handoff');
     for (const definition of demo.h.app.config.audiences) {
       const members = await demo.h.app.store.audiences.members(definition.key);
       const row = `tr[data-audience="${definition.key}"]`;
@@ -77,6 +81,17 @@ describe('dashboard in a browser', { skip }, () => {
     const counts = await demo.h.app.store.sync.counts('cordial');
     const cart = counts.find((c) => c.audience === 'cart_0_2m')!;
     assert.equal(await text('tr[data-audience="cart_0_2m"] td[data-field=deadLetters]'), count(cart.dead));
+    // The dead letter is explained on the page, worst first: its cause and what to do.
+    const refused = page.locator('#attention li[data-audience="cart_0_2m"][data-check=dead_letters]');
+    assert.equal(
+      (await refused.locator('.cause').textContent())?.trim(),
+      `${cart.dead} ${cart.dead === 1 ? 'address' : 'addresses'} refused by Cordial: injected 422 error`,
+    );
+    assert.match(
+      (await refused.locator('.next').textContent()) ?? '',
+      /fix at the source, retrying will not help/,
+    );
+    assert.equal(await page.locator('#attention li').first().getAttribute('class'), 'advice status-fail');
     assert.equal(
       await page.locator('tr[data-audience] .sparkline canvas').count(),
       demo.h.app.config.audiences.length,
@@ -87,6 +102,7 @@ describe('dashboard in a browser', { skip }, () => {
   test('one audience: size, holdout split, charts and its newest members', async () => {
     await page.click('tr[data-audience="purchased_5m"] a');
     await page.locator('[data-field=treated]').waitFor();
+    assert.equal(await page.title(), 'purchased_5m · Handoff');
     const members = await demo.h.app.store.audiences.members('purchased_5m');
     const heldOut = members.filter((m) => m.heldOut).length;
     assert.equal(await text('.card [data-field=size]'), count(members.length));
@@ -158,5 +174,17 @@ describe('dashboard in a browser', { skip }, () => {
 
   test('nothing the pages above needed was refused by the Content-Security-Policy', () => {
     assert.deepEqual(violations, []);
+  });
+
+  test('a favicon is served, so no page logs an error for it', async () => {
+    const res = await fetch(`${demo.url}/favicon.ico`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/svg+xml');
+    assert.match(await res.text(), /^<svg /);
+    // The wrong token's 401 is the one error the pages above should log.
+    assert.deepEqual(
+      consoleErrors.filter((e) => !/401/.test(e)),
+      [],
+    );
   });
 });

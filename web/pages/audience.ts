@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { flow, lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
 import { ago, count, duration, percent, time } from '../format.ts';
+import { audienceAttention } from './attention.ts';
 import { rangePicker } from './range.ts';
 
 /** One audience: size over time, enters and exits, sync latency, holdout comparison, sample members. */
@@ -17,6 +18,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
     root,
     h('h1', {}, a.name),
     h('p', { class: 'muted' }, `${a.key} — ${a.purpose}`),
+    audienceAttention(a),
     rangePicker(`#/audiences/${a.key}`, range),
     h(
       'div',

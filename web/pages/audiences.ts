@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { sparkline } from '../charts.ts';
 import { fill, h, table } from '../dom.ts';
 import { ago, count, percent } from '../format.ts';
+import { attention } from './attention.ts';
 import { rangePicker } from './range.ts';
 
 /** Every audience: size, a sparkline over the range, match rate, last sync and errors. */
@@ -18,6 +19,7 @@ export async function audiencesPage(root: HTMLElement, query: URLSearchParams): 
       { class: 'muted' },
       `${data.audiences.length} audiences, ${count(total)} memberships. Updated ${ago(data.now, Date.now())}.`,
     ),
+    attention(data.audiences),
     rangePicker('#/audiences', range),
     table(
       [
