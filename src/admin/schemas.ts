@@ -89,6 +89,14 @@ export const audienceResponse = z.object({
     ttlMs: z.number().nullable(),
     activationDelayMs: z.number(),
     holdoutPercent: z.number().nullable(),
+    channels: z.array(z.string()),
+    cadenceMs: z.number().nullable().describe('ms between syncs; null for realtime'),
+    definition: z
+      .array(z.object({ depth: z.number().int(), text: z.string() }))
+      .describe('the condition read aloud, one line per node, in the words explanations use'),
+    source: z.string().nullable().describe('where a sourced audience’s membership comes from'),
+    dependencies: z.array(z.string()).describe('audiences this one refers to (in_audience)'),
+    dependents: z.array(z.string()).describe('audiences that refer to this one'),
   }),
   changes: z.array(changeBucket).describe('enters and exits per bucket, every bucket of the range'),
   latencyMs: percentiles.describe(

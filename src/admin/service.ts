@@ -1,4 +1,6 @@
 import type { App } from '../app/app.ts';
+import { describeDefinition } from '../audiences/describe.ts';
+import { neighbours } from '../audiences/graph.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
 import { adviseAudience } from '../monitor/advice.ts';
@@ -159,6 +161,14 @@ export async function audienceView(app: App, key: string, range: Range): Promise
       ttlMs: definition.ttl,
       activationDelayMs: definition.activationDelay,
       holdoutPercent: definition.holdout ?? null,
+      channels: definition.channels,
+      cadenceMs: definition.cadence === 'realtime' ? null : definition.cadence,
+      definition: definition.condition === undefined ? [] : describeDefinition(definition.condition),
+      source:
+        definition.source === undefined
+          ? null
+          : `mirrors Customer.io segment ${definition.source.customerio.segmentId}`,
+      ...neighbours(app.config.audiences, key),
     },
     changes: await changeSeries(app, key, w),
     latencyMs: {

@@ -94,3 +94,24 @@ export function describeCondition(condition: Condition): string {
 
 /** ISO time without the noise of zero milliseconds. */
 export const showTime = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** One line of a definition read aloud, indented under the `all of`/`any of`/`not` above it. */
+export interface DefinitionLine {
+  depth: number;
+  text: string;
+}
+
+/** A condition tree as lines, parents before children, in the words explanations use. */
+export function describeDefinition(condition: Condition, depth = 0): DefinitionLine[] {
+  const lines: DefinitionLine[] = [{ depth, text: describeCondition(condition) }];
+  const children =
+    condition.type === 'all'
+      ? condition.all
+      : condition.type === 'any'
+        ? condition.any
+        : condition.type === 'not'
+          ? [condition.not]
+          : [];
+  for (const child of children) lines.push(...describeDefinition(child, depth + 1));
+  return lines;
+}

@@ -113,7 +113,7 @@ function checkAdvice(c: AdviceCheck, ttlMs: number | null): Advice | undefined {
       return {
         ...base,
         count: 1,
-        cause: `few members are on the ${title(c.destination)} list: ${c.message}`,
+        cause: `only ${(n * 100).toFixed(1)}% of members are on the ${title(c.destination)} list`,
         next: 'see the match rate breakdown on the audience page: pending, no email or refused',
       };
     case 'size_drift':

@@ -6,6 +6,7 @@ import type { Browser } from '../helpers/browser.ts';
 import { ARTIFACTS, browserUnavailable, launchBrowser } from '../helpers/browser.ts';
 import type { DemoServer } from '../helpers/demo-server.ts';
 import { ADMIN_TOKEN, demoServer } from '../helpers/demo-server.ts';
+import { describeDefinition } from '../../src/audiences/describe.ts';
 
 // A real server fed with demo traffic, looked at through headless Chromium.
 const skip = browserUnavailable();
@@ -82,10 +83,14 @@ describe('dashboard in a browser', { skip }, () => {
     const cart = counts.find((c) => c.audience === 'cart_0_2m')!;
     assert.equal(await text('tr[data-audience="cart_0_2m"] td[data-field=deadLetters]'), count(cart.dead));
     // The dead letter is explained on the page, worst first: its cause and what to do.
-    const refused = page.locator('#attention li[data-audience="cart_0_2m"][data-check=dead_letters]');
+    const failing = counts.find((c) => c.dead > 0)!;
+    assert.ok(failing, 'the demo server has a dead letter');
+    const refused = page.locator(
+      `#attention li[data-audience="${failing.audience}"][data-check=dead_letters]`,
+    );
     assert.equal(
       (await refused.locator('.cause').textContent())?.trim(),
-      `${cart.dead} ${cart.dead === 1 ? 'address' : 'addresses'} refused by Cordial: injected 422 error`,
+      `${failing.dead} ${failing.dead === 1 ? 'address' : 'addresses'} refused by Cordial: injected 422 error`,
     );
     assert.match(
       (await refused.locator('.next').textContent()) ?? '',
@@ -110,7 +115,34 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(await text('.card [data-field=heldOut]'), count(heldOut));
     assert.equal(await page.locator('.chart canvas').count(), 2, 'size and flow charts');
     assert.equal(await page.locator('tr[data-profile]').count(), Math.min(20, members.length));
+    // What the audience is: its settings and its definition in the words explanations use.
+    const definition = demo.h.app.config.audiences.find((a) => a.key === 'purchased_5m')!;
+    assert.equal(await text('#about [data-field=name]'), definition.name);
+    assert.equal(await text('#about [data-field=purpose]'), definition.purpose);
+    assert.equal(await text('#about [data-field=ttl]'), '5m');
+    assert.equal(await text('#about [data-field=channels]'), definition.channels.join(', '));
+    assert.equal(await text('#about [data-field=list]'), 'demo-purchased-0-5m');
+    assert.equal(await text('#about [data-field=cadence]'), 'realtime');
+    assert.equal(await text('#about [data-field=dependencies]'), 'none');
+    assert.equal(await text('#about [data-field=dependents]'), 'none');
     await shot('audience');
+    for (const key of ['purchased_5m', 'cart_0_2m']) {
+      await page.goto(`${demo.url}/#/audiences/${key}`);
+      await page
+        .locator(`#about [data-field=name]`, { hasText: key === 'cart_0_2m' ? 'Cart' : 'Purchased' })
+        .waitFor();
+      const shown = await page
+        .locator('#about [data-field=definition] li')
+        .evaluateAll((els) => els.map((e) => e.firstChild?.textContent));
+      const condition = demo.h.app.config.audiences.find((a) => a.key === key)!.condition!;
+      assert.deepEqual(
+        shown,
+        describeDefinition(condition).map((l) => l.text),
+        key,
+      );
+    }
+    await page.goto(`${demo.url}/#/audiences/purchased_5m`);
+    await page.locator('tr[data-profile] a').first().waitFor();
     if (process.env.HANDOFF_DOCS_SCREENSHOT === '1') {
       // README's picture: the same page over the last 15 minutes, where the demo's windows show.
       await page.goto(`${demo.url}/#/audiences/purchased_5m?range=15m`);

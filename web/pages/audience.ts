@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { flow, lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
 import { ago, count, duration, percent, time } from '../format.ts';
+import { aboutAudience } from './about.ts';
 import { audienceAttention } from './attention.ts';
 import { rangePicker } from './range.ts';
 
@@ -59,6 +60,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       `In the last ${range}: ${count(data.changes.reduce((n, c) => n + c.enters, 0))} entered, ${count(data.changes.reduce((n, c) => n + c.exits, 0))} exited. ` +
         `TTL ${a.ttlMs === null ? 'none' : duration(a.ttlMs)}, activation delay ${a.activationDelayMs === 0 ? 'none' : duration(a.activationDelayMs)}.`,
     ),
+    aboutAudience(a),
     a.checks.length === 0
       ? null
       : [
