@@ -160,7 +160,10 @@ export const profileResponse = z.object({
       audience: z.string(),
       name: z.string(),
       member: z.boolean(),
-      since: ms.nullable(),
+      since: ms.nullable().describe('when Handoff processed the entry'),
+      qualifiedAt: ms
+        .nullable()
+        .describe('when the person qualified: the time of the event that made them enter, otherwise when the entry took effect'),
       heldOut: z.boolean(),
       nextChangeAt: ms.nullable(),
       explanation,

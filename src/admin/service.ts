@@ -193,8 +193,18 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
   if (!profile) return fail({ code: 'not_found', message: `no profile is known by ${ref}` });
   const now = app.clock.now();
   const events = await app.store.admin.recentEvents(profile.id, 50);
-  const changes = (await app.store.audiences.changesOf(profile.id)).reverse().slice(0, 50);
+  const history = await app.store.audiences.changesOf(profile.id);
+  const changes = [...history].reverse().slice(0, 50);
   const verdicts = await explainProfile(app.store, app.audiences, profile.id, now);
+  const qualified = new Map<string, number>();
+  for (const c of history) {
+    if (c.change === 'exit') qualified.delete(c.audience);
+    else if (c.cause.kind !== 'event') qualified.set(c.audience, c.at);
+    else {
+      const [event] = await app.store.events.readAfter(c.cause.offset - 1, 1);
+      qualified.set(c.audience, event?.offset === c.cause.offset ? event.timestamp : c.at);
+    }
+  }
   return ok({
     now,
     profile,
@@ -220,6 +230,7 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
       name: v.name,
       member: v.member,
       since: v.since ?? null,
+      qualifiedAt: v.member ? (qualified.get(v.audience) ?? null) : null,
       heldOut: v.heldOut ?? false,
       nextChangeAt: v.nextChangeAt,
       explanation: v.explanation,

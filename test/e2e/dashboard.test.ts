@@ -21,7 +21,8 @@ describe('dashboard in a browser', { skip }, () => {
 
   before(async () => {
     demo = await demoServer();
-    browser = await launchBrowser();
+    // A zone with a half-hour offset, so a local time on hover cannot pass for UTC.
+    browser = await launchBrowser({ timezoneId: 'Asia/Kolkata' });
     page = await browser.context.newPage();
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
@@ -40,6 +41,12 @@ describe('dashboard in a browser', { skip }, () => {
   };
   const text = async (selector: string) => (await page.locator(selector).first().textContent())?.trim();
   const count = (n: number) => n.toLocaleString('en-US');
+  const utc = (ms: number) =>
+    new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
+  const kolkata = (ms: number) => `local: ${utc(ms + 330 * 60_000).replace('Z', '')} (UTC+05:30)`;
 
   test('the page is served with a Content-Security-Policy and may not be framed', async () => {
     const res = await fetch(`${demo.url}/`);
@@ -125,6 +132,18 @@ describe('dashboard in a browser', { skip }, () => {
     assert.equal(await text('#about [data-field=cadence]'), 'realtime');
     assert.equal(await text('#about [data-field=dependencies]'), 'none');
     assert.equal(await text('#about [data-field=dependents]'), 'none');
+    // Honest time: no drift figure without history; times in UTC with the local time on hover.
+    const api = (await (
+      await fetch(`${demo.url}/api/admin/audiences/purchased_5m`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as { audience: { drift: number | null } };
+    assert.equal(api.audience.drift, null, 'the demo has no 7-day history');
+    assert.equal(await text('.card [data-field=drift]'), 'not enough history yet');
+    const since = page.locator('tr[data-profile] time').first();
+    const sinceMs = Date.parse((await since.getAttribute('datetime'))!);
+    assert.equal(await since.textContent(), utc(sinceMs));
+    assert.equal(await since.getAttribute('title'), kolkata(sinceMs));
     await shot('audience');
     for (const key of ['purchased_5m', 'cart_0_2m']) {
       await page.goto(`${demo.url}/#/audiences/${key}`);
@@ -160,6 +179,17 @@ describe('dashboard in a browser', { skip }, () => {
     const purchased = page.locator('section.membership[data-audience="purchased_5m"]');
     assert.equal(await purchased.getAttribute('data-member'), 'true');
     assert.match((await purchased.textContent()) ?? '', /Order Completed/);
+    // "since" shows when the person qualified (the purchase's time) beside when it was processed.
+    const entered = (await demo.h.app.store.audiences.changesOf(id))
+      .filter((c) => c.audience === 'purchased_5m' && c.change === 'enter')
+      .at(-1)!;
+    assert.equal(entered.cause.kind, 'event');
+    const [purchase] = await demo.h.app.store.events.readAfter(
+      entered.cause.kind === 'event' ? entered.cause.offset - 1 : 0,
+      1,
+    );
+    assert.equal(await purchased.locator('[data-field=qualifiedAt]').textContent(), utc(purchase!.timestamp));
+    assert.equal(await purchased.locator('[data-field=processedAt]').textContent(), utc(entered.at));
     const verdicts = await demo.h.app.store.audiences.load([id]);
     const memberOf = [...verdicts.get(id)!.memberships.keys()].sort();
     const shown = await page

@@ -2,7 +2,7 @@ import type { AudienceResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { flow, lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
-import { ago, count, duration, percent, time } from '../format.ts';
+import { ago, count, duration, percent, when } from '../format.ts';
 import { aboutAudience } from './about.ts';
 import { audienceAttention } from './attention.ts';
 import { rangePicker } from './range.ts';
@@ -42,7 +42,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       card('Last sync', a.syncs ? ago(a.lastSyncAt, data.now) : '—', 'lastSync'),
       card('Dead letters', count(a.deadLetters), 'deadLetters'),
       card('Stuck past TTL', a.stuck === null ? '—' : count(a.stuck), 'stuck'),
-      card('Drift vs 7-day mean', a.drift === null ? '—' : percent(a.drift), 'drift'),
+      card('Drift vs 7-day mean', a.drift === null ? 'not enough history yet' : percent(a.drift), 'drift'),
     ),
     h(
       'div',
@@ -94,7 +94,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
               m.label ?? m.profileId,
             ),
           ),
-          h('td', {}, time(m.since)),
+          h('td', {}, when(m.since)),
           h('td', {}, m.heldOut ? 'held out: never sent' : ''),
         ),
       ),

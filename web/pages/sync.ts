@@ -2,7 +2,7 @@ import type { SyncResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
-import { count, time } from '../format.ts';
+import { count, when } from '../format.ts';
 
 /** Cordial sync: the queue, send rate, 429s and dead letters, with a retry button. */
 export async function syncPage(root: HTMLElement, refresh: () => void): Promise<void> {
@@ -37,7 +37,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
       card('Sent per minute (last 5m)', data.sendRatePerMinute.toFixed(1), 'sendRate'),
       card('429s (last hour)', count(data.rateLimited), 'rateLimited'),
       card('Dead letters', count(data.queue.reduce((n, q) => n + q.dead, 0)), 'deadLetters'),
-      card('Next send due', time(data.nextDueAt), 'nextDueAt'),
+      card('Next send due', when(data.nextDueAt), 'nextDueAt'),
     ),
     lines(
       `Items per ${data.bucketMs / 60_000} minute, last hour`,
@@ -101,7 +101,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
               h('td', {}, `${d.desired ? 'add to' : 'remove from'} ${d.list}`),
               h('td', {}, `${d.status ?? 'no response'}${d.errorKey ? ` ${d.errorKey}` : ''}: ${d.message}`),
               h('td', { class: 'num' }, d.attempts),
-              h('td', {}, time(d.at)),
+              h('td', {}, when(d.at)),
               h(
                 'td',
                 {},
