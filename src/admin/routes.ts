@@ -6,6 +6,7 @@ import { ok } from '../shared/result.ts';
 import { adminAuth } from '../server/admin-auth.ts';
 import { errorBody } from '../server/errors.ts';
 import * as s from './schemas.ts';
+import { audienceProfiles, overlapView, profilesCsv } from './members.ts';
 import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
 
 /** One admin endpoint, as data: the OpenAPI document and the server are both built from this table. */
@@ -18,6 +19,8 @@ export interface AdminRoute {
   query?: z.ZodObject;
   body?: z.ZodType;
   response: z.ZodType;
+  /** With `?format=csv`, the response written as CSV instead of JSON. */
+  csv?: (value: never) => string;
   /** Extra error statuses besides 400 and 401, with what they mean. */
   errors?: Record<number, string>;
   handle(app: App, input: { params: never; query: never; body: never }): Promise<Result<unknown>>;
@@ -28,7 +31,8 @@ const route = <
   Q extends z.ZodObject | undefined,
   B extends z.ZodType | undefined,
 >(
-  r: Omit<AdminRoute, 'handle' | 'params' | 'query' | 'body'> & {
+  r: Omit<AdminRoute, 'handle' | 'params' | 'query' | 'body' | 'csv'> & {
+    csv?: (value: never) => string;
     params?: P;
     query?: Q;
     body?: B;
@@ -61,6 +65,25 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.audienceResponse,
     errors: { 404: 'no audience has this key' },
     handle: (app, { params, query }) => audienceView(app, params.key, query.range),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/audiences/{key}/profiles',
+    summary:
+      'The members behind a number: by where they stand at Cordial and/or also in another audience; `format=csv` downloads them',
+    params: s.audienceParams,
+    query: s.profilesQuery,
+    response: s.profilesResponse,
+    csv: profilesCsv,
+    errors: { 404: 'no audience has this key (or the alsoIn key)' },
+    handle: (app, { params, query }) => audienceProfiles(app, params.key, query),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/overlap',
+    summary: 'Members shared by every pair of audiences',
+    response: s.overlapResponse,
+    handle: async (app) => ok(await overlapView(app)),
   }),
   route({
     method: 'GET',
@@ -123,6 +146,13 @@ export function adminRoutes(server: FastifyInstance, app: App): void {
           return res
             .code(STATUS[result.error.code] ?? 400)
             .send(errorBody(result.error.code, result.error.message));
+        }
+        if (r.csv && (input.query as { format?: string } | undefined)?.format === 'csv') {
+          return res
+            .code(200)
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', 'attachment; filename="profiles.csv"')
+            .send(r.csv(result.value as never));
         }
         return res.code(200).send(result.value);
       },

@@ -81,6 +81,21 @@ const percentiles = z.object({
   max: z.number().nullable(),
 });
 
+const standing = z.enum(['held', 'pending', 'no_identifier', 'refused', 'held_out']);
+
+export const matchBreakdown = z
+  .object({
+    destination: z.string(),
+    list: z.string(),
+    held: z.number().int().describe('acknowledged on the list'),
+    pending: z.number().int().describe('queued, or not yet recorded by the sync'),
+    noIdentifier: z.number().int().describe('no email, so the list cannot hold them'),
+    refused: z.number().int().describe('dead-lettered: the destination refused them'),
+    heldOut: z.number().int().describe('kept out as a control group'),
+  })
+  .describe('where every member stands at the destination');
+export type MatchBreakdown = z.infer<typeof matchBreakdown>;
+
 export const audienceResponse = z.object({
   now: ms,
   range: z.string(),
@@ -98,6 +113,7 @@ export const audienceResponse = z.object({
     dependencies: z.array(z.string()).describe('audiences this one refers to (in_audience)'),
     dependents: z.array(z.string()).describe('audiences that refer to this one'),
   }),
+  match: matchBreakdown.nullable().describe('null when the audience does not sync'),
   changes: z.array(changeBucket).describe('enters and exits per bucket, every bucket of the range'),
   latencyMs: percentiles.describe(
     'from when a change was due (after any activation delay) to Cordial acknowledging it, over the range',
@@ -163,12 +179,28 @@ export const profileResponse = z.object({
       since: ms.nullable().describe('when Handoff processed the entry'),
       qualifiedAt: ms
         .nullable()
-        .describe('when the person qualified: the time of the event that made them enter, otherwise when the entry took effect'),
+        .describe(
+          'when the person qualified: the time of the event that made them enter, otherwise when the entry took effect',
+        ),
       heldOut: z.boolean(),
       nextChangeAt: ms.nullable(),
       explanation,
     }),
   ),
+  lists: z
+    .array(
+      z.object({
+        audience: z.string(),
+        list: z.string(),
+        contact: z.string(),
+        wanted: z.boolean().describe('whether Handoff wants the contact on the list'),
+        held: z.boolean().describe('whether Cordial acknowledged holding the contact on the list'),
+        state: z.string().describe('pending, done or dead'),
+      }),
+    )
+    .describe(
+      'the Cordial lists the person is on (or is being added to or removed from), by the sync ledger',
+    ),
 });
 
 export const syncResponse = z.object({
@@ -235,3 +267,34 @@ export type AudienceResponse = z.infer<typeof audienceResponse>;
 export type AudienceSummary = z.infer<typeof audienceSummary>;
 export type ProfileResponse = z.infer<typeof profileResponse>;
 export type SyncResponse = z.infer<typeof syncResponse>;
+
+export const profilesQuery = z.strictObject({
+  standing: standing.optional().describe('only members standing so at Cordial'),
+  alsoIn: z.string().min(1).optional().describe('only members who are in this audience too'),
+  format: z.enum(['json', 'csv']).default('json').describe('csv downloads the list'),
+});
+
+export const profilesResponse = z.object({
+  audience: z.string(),
+  standing: standing.nullable(),
+  alsoIn: z.string().nullable(),
+  profiles: z.array(
+    z.object({
+      profileId: z.string(),
+      label: z.string().nullable(),
+      since: ms,
+      standing: standing
+        .nullable()
+        .describe('null when the audience does not sync and the member is not held out'),
+    }),
+  ),
+});
+export type ProfilesResponse = z.infer<typeof profilesResponse>;
+
+export const overlapResponse = z.object({
+  audiences: z.array(z.object({ key: z.string(), size: z.number().int() })),
+  pairs: z
+    .array(z.object({ a: z.string(), b: z.string(), members: z.number().int() }))
+    .describe('members in both audiences, for every pair sharing any (a before b)'),
+});
+export type OverlapResponse = z.infer<typeof overlapResponse>;

@@ -4,6 +4,7 @@ import { neighbours } from '../audiences/graph.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
 import { adviseAudience } from '../monitor/advice.ts';
+import { audienceMatch } from './members.ts';
 import { audienceHealth } from '../monitor/health.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -170,6 +171,7 @@ export async function audienceView(app: App, key: string, range: Range): Promise
           : `mirrors Customer.io segment ${definition.source.customerio.segmentId}`,
       ...neighbours(app.config.audiences, key),
     },
+    match: await audienceMatch(app, key),
     changes: await changeSeries(app, key, w),
     latencyMs: {
       samples: latencies.length,
@@ -235,6 +237,7 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
       nextChangeAt: v.nextChangeAt,
       explanation: v.explanation,
     })),
+    lists: await app.store.admin.listsOf(DESTINATION, profile.id),
   });
 }
 

@@ -5,6 +5,7 @@ import { card, fill, h, table } from '../dom.ts';
 import { ago, count, duration, percent, when } from '../format.ts';
 import { aboutAudience } from './about.ts';
 import { audienceAttention } from './attention.ts';
+import { matchBreakdown } from './members.ts';
 import { rangePicker } from './range.ts';
 
 /** One audience: size over time, enters and exits, sync latency, holdout comparison, sample members. */
@@ -60,6 +61,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       `In the last ${range}: ${count(data.changes.reduce((n, c) => n + c.enters, 0))} entered, ${count(data.changes.reduce((n, c) => n + c.exits, 0))} exited. ` +
         `TTL ${a.ttlMs === null ? 'none' : duration(a.ttlMs)}, activation delay ${a.activationDelayMs === 0 ? 'none' : duration(a.activationDelayMs)}.`,
     ),
+    matchBreakdown(a.key, data.match),
     aboutAudience(a),
     a.checks.length === 0
       ? null

@@ -2,6 +2,7 @@ import type { ProfileResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { fill, h, table } from '../dom.ts';
 import { time, when } from '../format.ts';
+import { profileLists } from './lists.ts';
 
 type Explanation = ProfileResponse['memberships'][number]['explanation'];
 
@@ -58,6 +59,7 @@ export async function profilePage(root: HTMLElement, ref: string): Promise<void>
             ),
           ),
         ],
+    profileLists(data.lists),
     h('h2', {}, 'Audiences'),
     h(
       'div',

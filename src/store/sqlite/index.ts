@@ -8,6 +8,7 @@ import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
+import { sqliteAdminMembers } from './admin-members.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
 
@@ -41,7 +42,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sync: sqliteSyncStore(db),
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
-    admin: sqliteAdminQueries(db),
+    admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),
