@@ -6,6 +6,7 @@ import { ok } from '../shared/result.ts';
 import { adminAuth } from '../server/admin-auth.ts';
 import { errorBody } from '../server/errors.ts';
 import * as s from './schemas.ts';
+import { actOnDeadLetters } from './dead-letters.ts';
 import { audienceProfiles, overlapView, profilesCsv } from './members.ts';
 import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
 
@@ -110,6 +111,24 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.retryResponse,
     errors: { 404: 'no audience with this key syncs to Cordial' },
     handle: (app, { body }) => retryDeadLetters(app, body),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/sync/dead-letters/retry',
+    summary: 'Queue chosen dead letters again (one, or a group of one reason)',
+    body: s.deadLetterActionBody,
+    response: s.retriedResponse,
+    errors: { 404: 'none of the items is a dead letter (any more)' },
+    handle: (app, { body }) => actOnDeadLetters(app, 'retry', body),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/sync/dead-letters/skip',
+    summary: 'Resolve chosen dead letters without sending them; each skip is recorded in the sync log',
+    body: s.deadLetterActionBody,
+    response: s.skippedResponse,
+    errors: { 404: 'none of the items is a dead letter (any more)' },
+    handle: (app, { body }) => actOnDeadLetters(app, 'skip', body),
   }),
 ];
 

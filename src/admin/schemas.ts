@@ -203,7 +203,22 @@ export const profileResponse = z.object({
     ),
 });
 
+export const deadLetterGroup = z.object({
+  reason: z.string().describe('what went wrong, in words'),
+  status: z.number().int().nullable(),
+  errorKey: z.string().nullable(),
+  message: z.string(),
+  retryHelps: z
+    .boolean()
+    .describe('false when the destination refused the request itself (a 4xx other than 408/429)'),
+  items: z.array(z.object({ contact: z.string(), list: z.string(), audience: z.string() })),
+});
+export type DeadLetterGroup = z.infer<typeof deadLetterGroup>;
+
 export const syncResponse = z.object({
+  deadLetterGroups: z
+    .array(deadLetterGroup)
+    .describe('the dead letters grouped by reason, largest group first'),
   now: ms,
   configured: z.boolean().describe('whether Cordial sync runs in this server'),
   nextDueAt: ms.nullable(),
@@ -298,3 +313,15 @@ export const overlapResponse = z.object({
     .describe('members in both audiences, for every pair sharing any (a before b)'),
 });
 export type OverlapResponse = z.infer<typeof overlapResponse>;
+
+const deadLetterKey = z.strictObject({
+  contact: z.string().min(1).describe('the contact key, e.g. email:ann@example.com'),
+  list: z.string().min(1),
+});
+
+export const deadLetterActionBody = z.strictObject({
+  items: z.array(deadLetterKey).min(1).max(10_000),
+  note: z.string().max(500).optional().describe('why, kept in the sync log with a skip'),
+});
+export const retriedResponse = z.object({ retried: z.number().int() });
+export const skippedResponse = z.object({ skipped: z.number().int() });

@@ -4,6 +4,7 @@ import { neighbours } from '../audiences/graph.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
 import { adviseAudience } from '../monitor/advice.ts';
+import { groupDeadLetters } from './dead-letters.ts';
 import { audienceMatch } from './members.ts';
 import { audienceHealth } from '../monitor/health.ts';
 import type { Result } from '../shared/result.ts';
@@ -241,6 +242,27 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
   });
 }
 
+/** The queue per syncing audience and list, those not synced yet included (all zeros). */
+async function queue(app: App): Promise<SyncResponse['queue']> {
+  const counted = await app.store.sync.counts(DESTINATION);
+  const missing = app.config.targets
+    .filter((t) => !counted.some((c) => c.audience === t.audience && c.list === t.target.list))
+    .map((t) => ({
+      audience: t.audience,
+      list: t.target.list,
+      members: 0,
+      pending: 0,
+      dead: 0,
+      unmatched: 0,
+    }));
+  // Unmatched-only rows carry no list; the configured list names them.
+  const named = counted.map((c) => ({
+    ...c,
+    list: c.list || (app.config.targets.find((t) => t.audience === c.audience)?.target.list ?? ''),
+  }));
+  return [...named, ...missing].sort((a, b) => a.audience.localeCompare(b.audience));
+}
+
 /** Cordial sync: queue per audience, sends per minute over the last hour, 429s, dead letters. */
 export async function syncView(app: App): Promise<SyncResponse> {
   const w = window(app.clock.now(), '1h');
@@ -260,7 +282,8 @@ export async function syncView(app: App): Promise<SyncResponse> {
     now: w.now,
     configured: app.sync !== undefined,
     nextDueAt: await app.store.sync.nextDueAt(DESTINATION),
-    queue: await app.store.sync.counts(DESTINATION),
+    queue: await queue(app),
+    deadLetterGroups: groupDeadLetters(dead),
     bucketMs: w.bucketMs,
     sends,
     sendRatePerMinute: recent.reduce((n, s) => n + s.ok, 0) / 5,

@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import type { Browser } from '../helpers/browser.ts';
-import { browserUnavailable, launchBrowser } from '../helpers/browser.ts';
+import { ARTIFACTS, browserUnavailable, launchBrowser } from '../helpers/browser.ts';
 import type { DemoServer } from '../helpers/demo-server.ts';
 import { ADMIN_TOKEN, demoServer } from '../helpers/demo-server.ts';
 
@@ -74,7 +76,7 @@ describe('dashboard drill-down in a browser', { skip }, () => {
     assert.deepEqual([...listed].sort(), [...noEmail].sort());
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
-    const csv = (await readFile((await download.path()), 'utf8')).trim().split('\r\n');
+    const csv = (await readFile(await download.path(), 'utf8')).trim().split('\r\n');
     assert.equal(csv[0], 'profile_id,label,since,standing');
     assert.deepEqual(
       csv
@@ -143,6 +145,62 @@ describe('dashboard drill-down in a browser', { skip }, () => {
       await text('#lists [data-field=onLists]'),
       `On ${lists.length} Cordial list(s), by the sync ledger: ${lists.sort().join(', ')}.`,
     );
+  });
+
+  test('sync: every synced audience is queued, dead letters grouped by reason, retried and skipped', async () => {
+    await page.goto(`${demo.url}/#/sync`);
+    await page.locator('.dead-letter-group').first().waitFor();
+    for (const t of demo.h.app.config.targets)
+      assert.equal(await page.locator(`tr[data-audience="${t.audience}"]`).count(), 1, t.audience);
+    const dead = await demo.h.app.store.sync.deadLetters('cordial');
+    assert.ok(dead.length >= 2, 'the demo has dead letters to retry and to skip');
+    assert.equal(await page.locator('.dead-letter-group').count(), 1, 'one reason');
+    assert.equal(await text('.dead-letter-group .reason'), `${dead.length} refused: injected 422 error`);
+    assert.match(
+      (await text('.dead-letter-group h3')) ?? '',
+      /HTTP 422, GENERIC_ERROR_KEY\. Fix at the source/,
+    );
+
+    const first = dead[0]!;
+    await page.click(`tr.dead-letter[data-contact="${first.contact}"] button.retry`);
+    await page.locator('#retry-status', { hasText: 'queued again' }).waitFor();
+    assert.equal(await text('#retry-status'), '1 dead letter(s) queued again');
+    assert.equal((await demo.h.app.store.sync.deadLetters('cordial')).length, dead.length - 1);
+
+    await page.reload();
+    await page.locator('.dead-letter-group').first().waitFor();
+    const sentBefore = demo.fake.requests.length;
+    await page.click('.dead-letter-group .toolbar button.skip');
+    await page.locator('#retry-status', { hasText: 'skipped' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-dead-letters.png'), fullPage: true });
+    assert.equal(
+      await text('#retry-status'),
+      `${dead.length - 1} dead letter(s) skipped: resolved without sending, recorded in the sync log`,
+    );
+    assert.equal((await demo.h.app.store.sync.deadLetters('cordial')).length, 0);
+    assert.equal(demo.fake.requests.length, sentBefore, 'a skip sends nothing');
+    const db = new Database(join(demo.h.dir, 'handoff.db'), { readonly: true });
+    try {
+      const skipped = db
+        .prepare("SELECT contact, message FROM sync_log WHERE result = 'skipped' ORDER BY contact")
+        .all() as { contact: string; message: string }[];
+      assert.deepEqual(
+        skipped.map((r) => r.contact),
+        dead
+          .slice(1)
+          .map((d) => d.contact)
+          .sort(),
+      );
+      assert.ok(skipped.every((r) => r.message === 'skipped from the dashboard'));
+    } finally {
+      db.close();
+    }
+    const again = await fetch(`${demo.url}/api/admin/sync/dead-letters/skip`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ items: [{ contact: dead[1]!.contact, list: dead[1]!.list }] }),
+    });
+    assert.equal(again.status, 404, 'a dead letter is skipped once');
   });
 
   test('nothing was refused by the Content-Security-Policy', () => {

@@ -6,6 +6,7 @@ import { openSqlite, settle } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
+import { sqliteDeadLetterActions } from './dead-letter-actions.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminMembers } from './admin-members.ts';
@@ -39,7 +40,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     cursors: { get: (name) => settle(() => cursor.get(name)?.position ?? 0) },
     identity: sqliteIdentityStore(db, commit),
     audiences: sqliteAudienceStore(db),
-    sync: sqliteSyncStore(db),
+    sync: { ...sqliteSyncStore(db), ...sqliteDeadLetterActions(db) },
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
