@@ -108,7 +108,7 @@ export function adminOpenApi(): JsonSchema {
       title: 'Handoff admin API',
       version: '1',
       description:
-        'Read-only views of audiences, profiles and Cordial sync, and dead-letter retry. JSON; every route but this document needs `Authorization: Bearer <admin token>`.',
+        'Read-only views of audiences, profiles, Cordial sync and quarantined events; dead-letter and quarantine retry. JSON; every route but this document needs `Authorization: Bearer <admin token>`.',
     },
     security: [{ adminToken: [] }],
     paths,

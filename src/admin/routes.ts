@@ -9,6 +9,7 @@ import * as s from './schemas.ts';
 import { actOnDeadLetters } from './dead-letters.ts';
 import { audienceProfiles, overlapView, profilesCsv } from './members.ts';
 import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
+import { markForRetry, quarantineView } from './quarantine.ts';
 
 /** One admin endpoint, as data: the OpenAPI document and the server are both built from this table. */
 export interface AdminRoute {
@@ -129,6 +130,26 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.skippedResponse,
     errors: { 404: 'none of the items is a dead letter (any more)' },
     handle: (app, { body }) => actOnDeadLetters(app, 'skip', body),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/quarantine',
+    summary: 'Quarantined events: set aside because processing them failed every time, with the error',
+    response: s.quarantineResponse,
+    handle: async (app) => ok(await quarantineView(app.store)),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/quarantine/retry',
+    summary: 'Process quarantined events again (after a fix): every one, or these offsets',
+    body: s.quarantineRetryBody,
+    response: s.quarantineRetryResponse,
+    errors: { 404: 'an offset given is not quarantined (nothing is marked)' },
+    handle: async (app, { body }) => {
+      const marked = await markForRetry(app.store, body);
+      if (marked.ok) app.pokeProcessor();
+      return marked;
+    },
   }),
 ];
 

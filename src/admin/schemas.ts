@@ -272,6 +272,38 @@ export const retryBody = z
 
 export const retryResponse = z.object({ queued: z.number().int() });
 
+export const quarantineResponse = z.object({
+  items: z
+    .array(
+      z.object({
+        offset: z.number().int().describe("the event's offset in the log, where it stays"),
+        sourceId: z.string(),
+        messageId: z.string(),
+        type: z.string(),
+        error: z.object({
+          code: z.string().describe('the error code, or processing_failed when the error had none'),
+          message: z.string(),
+        }),
+        quarantinedAt: ms,
+        attempts: z.number().int().describe('times processing it failed'),
+      }),
+    )
+    .describe('events set aside because processing them failed every time, oldest first'),
+});
+
+export const quarantineRetryBody = z
+  .strictObject({
+    offsets: z.array(z.number().int().positive()).min(1).optional().describe('these quarantined events'),
+    all: z.literal(true).optional().describe('every quarantined event'),
+  })
+  .refine((b) => (b.offsets === undefined) !== (b.all === undefined), {
+    message: 'send either {"all": true} or {"offsets": [<offset>, ...]}',
+  });
+
+export const quarantineRetryResponse = z.object({
+  marked: z.number().int().describe('events marked for retry; the processor takes them up at its next step'),
+});
+
 export const errorResponse = z.object({
   success: z.literal(false),
   error: z.object({ code: z.string(), message: z.string() }),
@@ -282,6 +314,7 @@ export type AudienceResponse = z.infer<typeof audienceResponse>;
 export type AudienceSummary = z.infer<typeof audienceSummary>;
 export type ProfileResponse = z.infer<typeof profileResponse>;
 export type SyncResponse = z.infer<typeof syncResponse>;
+export type QuarantineResponse = z.infer<typeof quarantineResponse>;
 
 export const profilesQuery = z.strictObject({
   standing: standing.optional().describe('only members standing so at Cordial'),

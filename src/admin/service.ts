@@ -185,6 +185,20 @@ export async function audienceView(app: App, key: string, range: Range): Promise
   });
 }
 
+/** How deep an event's properties are shown; deeper parts are replaced by a note saying so. */
+const MAX_SHOWN_DEPTH = 32;
+
+/**
+ * A value cut at `depth` levels: a body nested thousands deep (an older Handoff stored such) would
+ * overflow the stack when the response is serialised, and no one reads that far down anyway.
+ */
+export function clipDepth(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth <= 0) return `[nested deeper than ${MAX_SHOWN_DEPTH} levels: not shown]`;
+  if (Array.isArray(value)) return value.map((v) => clipDepth(v, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clipDepth(v, depth - 1)]));
+}
+
 /** A profile: identifiers, merges, recent events, changes and, per audience, in or out and why. */
 export async function profileView(app: App, ref: string): Promise<Result<ProfileResponse>> {
   const parsed = parseProfileRef(ref, app.config.identity);
@@ -210,7 +224,15 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
   }
   return ok({
     now,
-    profile,
+    profile: {
+      ...profile,
+      traits: Object.fromEntries(
+        Object.entries(profile.traits).map(([k, t]) => [
+          k,
+          { ...t, value: clipDepth(t.value, MAX_SHOWN_DEPTH) },
+        ]),
+      ),
+    },
     events: events.map((e) => {
       const m = e.message as { properties?: Record<string, unknown>; traits?: Record<string, unknown> };
       return {
@@ -219,7 +241,7 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
         name: e.name,
         timestamp: e.timestamp,
         sourceId: e.sourceId,
-        properties: m.properties ?? m.traits ?? {},
+        properties: clipDepth(m.properties ?? m.traits ?? {}, MAX_SHOWN_DEPTH) as Record<string, unknown>,
       };
     }),
     changes: changes.map((c) => ({

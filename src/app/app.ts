@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.ts';
 import { Processor } from '../engine/processor.ts';
 import { Runner } from '../engine/runner.ts';
+import { TRANSIENT_RETRY } from '../engine/failure.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import type { AudienceSet } from '../engine/audience-stage.ts';
 import { audienceSet } from '../engine/audience-stage.ts';
@@ -59,6 +60,8 @@ export interface App {
   sourceForKey(writeKey: string): string | undefined;
   /** Source id of the Customer.io source with this site id and API key (Track API Basic auth). */
   sourceForSiteKey(siteId: string, apiKey: string): string | undefined;
+  /** Asks the processor loop (when started) to run now: quarantined events were marked for retry. */
+  pokeProcessor(): void;
   /** Starts background work (the processor loop). */
   start(): void;
   /** Resolves when everything ingested so far has been processed. */
@@ -100,7 +103,26 @@ export function createApp(options: AppOptions): App {
   const sync = createSync(config, store, bus, clock, logger, options.sync);
   const runner = new Runner(
     () => processor.drain(),
-    (error) => logger.error({ err: error }, 'processor batch failed; it will be retried'),
+    (error, retryInMs) =>
+      logger.error({ err: error, retryInMs }, 'processor batch failed; it will be retried'),
+    1000,
+    TRANSIENT_RETRY,
+  );
+  bus.on('processor.quarantined', (e) =>
+    logger.error(
+      { offset: e.offset, sourceId: e.sourceId, messageId: e.messageId, type: e.type, error: e.error },
+      e.again
+        ? 'a quarantined event failed again on retry; it stays quarantined'
+        : 'event quarantined: processing it fails every time; later events go on (see handoff events quarantine list)',
+    ),
+  );
+  bus.on('processor.skipped', (e) =>
+    logger.error(
+      { profileId: e.profileId, reason: e.reason, error: e.error },
+      e.reason === 'window'
+        ? "a profile's wake-up failed every time and was skipped; it is evaluated again at its next event"
+        : "a profile's ranking evaluation failed and was skipped",
+    ),
   );
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
@@ -169,6 +191,7 @@ export function createApp(options: AppOptions): App {
       const site = sites.get(siteId);
       return site !== undefined && sameSecret(apiKey, site.apiKey) ? site.id : undefined;
     },
+    pokeProcessor: () => runner.poke(),
     start: () => {
       runner.start();
       scheduler.start();

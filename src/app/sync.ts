@@ -10,6 +10,8 @@ import { RateLimiter } from '../sync/rate-limiter.ts';
 import type { RetryPolicy } from '../sync/retry-policy.ts';
 import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
+import type { VerifyReport } from '../sync/reconcile.ts';
+import { verify } from '../sync/reconcile.ts';
 import type { AppLogger } from './app.ts';
 
 const REMATCH_EVERY_MS = 5_000;
@@ -21,6 +23,8 @@ export interface SyncService {
   start(): void;
   /** Pulls every change and sends everything due now. */
   settle(): Promise<void>;
+  /** Reads back every contact Cordial was told about (of one audience, or all), under the send retry policy. */
+  verify(audience?: string): Promise<VerifyReport>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +65,7 @@ export function createSync(
     createContacts: cordial.createContacts,
     gate: () => limiter.acquire(sleep),
   });
+  const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const worker = new SyncWorker({
     store,
     destination,
@@ -68,7 +73,7 @@ export function createSync(
     audiences: new Map(config.audiences.map((a) => [a.key, a])),
     clock,
     limiter,
-    policy: overrides.retryPolicy ?? DEFAULT_RETRY_POLICY,
+    policy,
     bus,
     concurrency: cordial.concurrency,
     ...(overrides.random ? { random: overrides.random } : {}),
@@ -107,6 +112,15 @@ export function createSync(
       await worker.rematch(Number.MAX_SAFE_INTEGER);
       while ((await worker.sendDue()) > 0);
     },
+    verify: (audience) =>
+      verify(store, destination, {
+        policy,
+        limiter,
+        clock,
+        sleep,
+        ...(overrides.random ? { random: overrides.random } : {}),
+        ...(audience === undefined ? {} : { audience }),
+      }),
     async stop() {
       if (stopped) return;
       stopped = true;

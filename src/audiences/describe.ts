@@ -92,8 +92,17 @@ export function describeCondition(condition: Condition): string {
   }
 }
 
-/** ISO time without the noise of zero milliseconds. */
-export const showTime = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+/** The largest magnitude a Date holds (ms either side of the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * ISO time without the noise of zero milliseconds. A time no Date can hold (an older Handoff
+ * stored `ts = -1e300` from a client's absurd sentAt) is shown as its number, never thrown.
+ */
+export const showTime = (ms: number): string =>
+  Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS
+    ? new Date(ms).toISOString().replace('.000Z', 'Z')
+    : `${ms} ms since the epoch (out of range)`;
 
 /** One line of a definition read aloud, indented under the `all of`/`any of`/`not` above it. */
 export interface DefinitionLine {

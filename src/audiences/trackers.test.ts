@@ -4,6 +4,7 @@ import type { AudienceEvent } from './filters.ts';
 import {
   applyToTrackers,
   emptyState,
+  mergeTrackers,
   pruneTrackers,
   readStats,
   readTimestamps,
@@ -115,4 +116,33 @@ test('trackers no longer compiled are dropped; `only` updates just the listed on
   state = applyToTrackers(now.map, state, event('Product Viewed', 0), 0, new Set([viewed]));
   assert.deepEqual(state.trackers, { [added]: 1, [viewed]: 1 });
   assert.deepEqual(pruneTrackers(tracking().map, state, 0), emptyState());
+});
+
+test('sums saturate at ±Number.MAX_VALUE: never Infinity, so never null once stored as JSON', () => {
+  const { map, keys } = tracking({ kind: 'stats', match: { event: 'Order Completed' }, property: 'revenue' });
+  const key = keys[0]!;
+  let state = emptyState();
+  for (const revenue of [1e308, 1e308, 5])
+    state = applyToTrackers(map, state, event('Order Completed', 1, { revenue }), 2);
+  assert.deepEqual(readStats(state, key), [3, Number.MAX_VALUE, 5, 1e308]);
+  const stored = JSON.parse(JSON.stringify(state)) as typeof state;
+  assert.deepEqual(readStats(stored, key), [3, Number.MAX_VALUE, 5, 1e308]);
+  let negative = emptyState();
+  for (const revenue of [-1e308, -1e308])
+    negative = applyToTrackers(map, negative, event('Order Completed', 1, { revenue }), 2);
+  assert.equal(readStats(negative, key)?.[1], -Number.MAX_VALUE);
+  // Merging two saturated profiles stays saturated.
+  assert.equal(readStats(mergeTrackers(map, state, state, 2), key)?.[1], Number.MAX_VALUE);
+});
+
+test('a sum an older Handoff stored as null (it had overflowed) reads as saturated, and adds on', () => {
+  const { map, keys } = tracking({ kind: 'stats', match: { event: 'Order Completed' }, property: 'revenue' });
+  const key = keys[0]!;
+  const old = {
+    v: 1 as const,
+    trackers: { [key]: [2, null, 1e308, 1e308] as unknown as [number, number, number, number] },
+  };
+  assert.deepEqual(readStats(old, key), [2, Number.MAX_VALUE, 1e308, 1e308]);
+  const next = applyToTrackers(map, old, event('Order Completed', 1, { revenue: 3 }), 2);
+  assert.deepEqual(readStats(next, key), [3, Number.MAX_VALUE, 3, 1e308]);
 });

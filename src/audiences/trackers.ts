@@ -28,6 +28,27 @@ export interface ProfileState {
 
 export const emptyState = (): ProfileState => ({ v: 1, trackers: {} });
 
+/**
+ * A sum that saturates at ±Number.MAX_VALUE instead of becoming ±Infinity: Infinity is not JSON
+ * (it would be stored as null), and a profile whose orders add up past 1.8e308 still has the
+ * largest sum there is, for a ranking or a threshold to compare.
+ */
+export function addSaturating(a: number, b: number): number {
+  const sum = a + b;
+  if (Number.isFinite(sum)) return sum;
+  return sum > 0 ? Number.MAX_VALUE : sum < 0 ? -Number.MAX_VALUE : 0;
+}
+
+/**
+ * Stats as stored. A sum stored by an older Handoff as null (it had overflowed to ±Infinity)
+ * reads as saturated, toward the sign of the largest value.
+ */
+function readableStats(stats: Stats): Stats {
+  const [count, sum, min, max] = stats;
+  if (typeof sum === 'number' && Number.isFinite(sum)) return stats;
+  return [count, max > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE, min, max];
+}
+
 /** JSON with sorted keys and sorted filters, so equal specs hash equally however they were written. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -109,8 +130,8 @@ function addEvent(
     case 'stats': {
       const n = toNumber(propertyAt(event.properties, spec.property));
       if (n === undefined) return value;
-      const [count, sum, min, max] = (value as Stats | undefined) ?? [0, 0, n, n];
-      return [count + 1, sum + n, Math.min(min, n), Math.max(max, n)] satisfies Stats;
+      const [count, sum, min, max] = value === undefined ? [0, 0, n, n] : readableStats(value as Stats);
+      return [count + 1, addSaturating(sum, n), Math.min(min, n), Math.max(max, n)] satisfies Stats;
     }
     case 'values': {
       const n = toNumber(propertyAt(event.properties, spec.property));
@@ -179,9 +200,9 @@ function combine(spec: TrackerSpec, x: TrackerValue, y: TrackerValue): TrackerVa
     case 'count':
       return (x as number) + (y as number);
     case 'stats': {
-      const [n1, sum1, min1, max1] = x as Stats;
-      const [n2, sum2, min2, max2] = y as Stats;
-      return [n1 + n2, sum1 + sum2, Math.min(min1, min2), Math.max(max1, max2)] satisfies Stats;
+      const [n1, sum1, min1, max1] = readableStats(x as Stats);
+      const [n2, sum2, min2, max2] = readableStats(y as Stats);
+      return [n1 + n2, addSaturating(sum1, sum2), Math.min(min1, min2), Math.max(max1, max2)] satisfies Stats;
     }
     default:
       return assertNever(spec, 'tracker');
@@ -216,8 +237,10 @@ export const readTimestamps = (state: ProfileState, key: string): readonly numbe
   (state.trackers[key] as number[] | undefined) ?? [];
 export const readCount = (state: ProfileState, key: string): number =>
   (state.trackers[key] as number | undefined) ?? 0;
-export const readStats = (state: ProfileState, key: string): Stats | undefined =>
-  state.trackers[key] as Stats | undefined;
+export const readStats = (state: ProfileState, key: string): Stats | undefined => {
+  const stats = state.trackers[key] as Stats | undefined;
+  return stats === undefined ? undefined : readableStats(stats);
+};
 export const readValues = (state: ProfileState, key: string): readonly [number, number][] =>
   (state.trackers[key] as [number, number][] | undefined) ?? [];
 export const latest = (timestamps: readonly number[]): number | undefined =>

@@ -14,6 +14,7 @@ import type {
   TraitCondition,
 } from './schema.ts';
 import {
+  addSaturating,
   readCount,
   readStats,
   readTimestamps,
@@ -46,7 +47,7 @@ function suffixStats(values: readonly number[]): Stats[] {
   for (let i = values.length - 1; i >= 0; i--) {
     const [count, sum, min, max] = out[i + 1]!;
     const v = values[i]!;
-    out[i] = [count + 1, sum + v, Math.min(min, v), Math.max(max, v)];
+    out[i] = [count + 1, addSaturating(sum, v), Math.min(min, v), Math.max(max, v)];
   }
   return out;
 }

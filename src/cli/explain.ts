@@ -1,4 +1,5 @@
 import type { Explanation } from '../audiences/index.ts';
+import { showTime } from '../audiences/describe.ts';
 import { definitionDiff, isEmptyDiff } from '../engine/backfill.ts';
 import type { AudienceVerdict } from '../engine/explain.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
@@ -14,7 +15,7 @@ export interface ExplainOptions {
   json?: boolean;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+const iso = showTime;
 
 function lines(e: Explanation, depth: number, out: string[]): void {
   out.push(`${'  '.repeat(depth)}- ${e.text}`);

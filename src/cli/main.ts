@@ -13,6 +13,8 @@ import { syncConfirm, syncFlush, syncPlan, syncPoll, syncReconcile, syncRetry, s
 import { configJsonSchema } from '../config/json-schema.ts';
 import { demo } from './demo.ts';
 import { audit } from './audit.ts';
+import { describeFailure } from './failure.ts';
+import { quarantineList, quarantineRetry } from './events.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -138,7 +140,7 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('-a, --audience <key>', 'only this audience')
     .option(
       '--verify',
-      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift)',
+      'read each contact back first; report drift, then repair only what drifted (exit 1 on drift or when a contact could not be read)',
     )
     .action(async (opts) => setExit(await syncReconcile(opts, io)));
   sync
@@ -163,6 +165,25 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--since <duration>', 'the period to report on, back from now', '7d')
     .option('--format <format>', 'md, html or json', 'md')
     .action(async (opts) => setExit(await audit(opts, io)));
+
+  const quarantine = cli
+    .command('events')
+    .description('the event log: events the processor set aside')
+    .command('quarantine')
+    .description('events quarantined because processing them failed every time');
+  quarantine
+    .command('list')
+    .description('list quarantined events with their errors')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (opts) => setExit(await quarantineList(opts, io)));
+  quarantine
+    .command('retry')
+    .description('process quarantined events again, once the cause is fixed (safe beside a running serve)')
+    .option(...configOption)
+    .option('--offset <n>', 'this event (repeat for more)', (v: string, all: string[]) => [...all, v], [])
+    .option('--all', 'every quarantined event')
+    .action(async (opts) => setExit(await quarantineRetry(opts, io)));
 
   cli
     .command('docs')
@@ -204,7 +225,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     await cli.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    // Never exit without saying what failed; the stack is for a bug report.
+    io.err(
+      describeFailure(
+        argv
+          .slice(2)
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 2)
+          .join(' '),
+        error,
+      ),
+    );
+    if (error instanceof Error && error.stack) io.err(error.stack);
+    return 1;
   }
   return code;
 }

@@ -1,6 +1,7 @@
 import type { App } from '../app/app.ts';
 import type { Plan } from '../engine/backfill.ts';
 import { backfill } from '../engine/backfill.ts';
+import { runningServe } from '../app/serve-mark.ts';
 import { withApp } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
@@ -36,9 +37,22 @@ export function plan(options: { config?: string }, io: Io): Promise<number> {
   });
 }
 
-/** `handoff apply`: rebuilds audience state from the event log under the configured definitions. */
+/**
+ * `handoff apply`: rebuilds audience state from the event log under the configured definitions.
+ * Refused beside a running serve: its processor evaluates under the definitions it started with,
+ * so state rebuilt under others would be overwritten batch by batch under the old ones.
+ */
 export function apply(options: { config?: string }, io: Io): Promise<number> {
   return withApp(options, io, async (app) => {
+    const serving = runningServe(app.config.storage.sqlitePath);
+    if (serving !== undefined) {
+      io.err(
+        `a serve (pid ${serving.pid}) is running on ${app.config.storage.sqlitePath}` +
+          (serving.state === 'rebuilding' ? ', rebuilding audience state already' : '') +
+          ': restart it with `handoff serve --apply` (it keeps accepting events while it rebuilds), or stop it and run `handoff apply` again',
+      );
+      return 2;
+    }
     await app.processor.drain();
     const result = await backfill(app.store, app.audiences, app.clock.now(), { apply: true });
     await print(app, result, io, true);

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { App } from '../app/app.ts';
 import { createApp } from '../app/app.ts';
-import { checkDefinitions } from '../app/definitions.ts';
+import { checkDefinitions, startWhenReady } from '../app/definitions.ts';
+import { clearServeMark } from '../app/serve-mark.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
 import { buildServer } from '../server/server.ts';
 import type { Io } from './config-path.ts';
@@ -15,7 +16,7 @@ export interface ServeOptions {
   config?: string;
   port?: string;
   host?: string;
-  /** Apply changed audience definitions (backfill) before serving. */
+  /** Apply changed audience definitions: rebuild audience state while accepting events, then process them. */
   apply?: boolean;
 }
 
@@ -42,13 +43,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     await app.stop();
     return 2;
   }
-  if (definitions.applied) {
-    const summary = definitions.applied.lines.map((l) => `${l.audience} +${l.enter}/-${l.exit}`).join(', ');
-    logger.info({ audiences: definitions.applied.lines }, `applied audience definitions: ${summary}`);
-  }
   const server = buildServer(app, { logger });
-  app.start();
-  app.monitor.checks.start();
   const host = options.host ?? config.server.host;
   let address: string;
   try {
@@ -56,7 +51,6 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   } catch (error) {
     io.err(listenFailure(host, port.value, error));
     await server.close();
-    await app.monitor.checks.stop();
     await app.stop();
     return 2;
   }
@@ -66,17 +60,28 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   );
   const exposed = plainHttpWarning(host);
   if (exposed) logger.warn({ host }, exposed);
+  // Ingest is answered from here on; processing starts once audience state matches the definitions.
+  const rebuild = new AbortController();
+  const ready = startWhenReady(app, definitions, { logger, signal: rebuild.signal });
 
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const code = await new Promise<number>((resolve) => {
+    const stop = () => resolve(0);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    ready.catch((error: unknown) => {
+      if (rebuild.signal.aborted) return;
+      logger.error({ err: error }, 'rebuilding audience state failed; stopping (events received are kept)');
+      resolve(1);
+    });
   });
   logger.info({}, 'stopping: finishing in-flight requests and the current batch');
+  rebuild.abort(new Error('serve is stopping'));
+  await ready.catch(() => undefined);
   await server.close();
   await app.monitor.checks.stop();
   await app.stop();
-  return 0;
+  clearServeMark(config.storage.sqlitePath);
+  return code;
 }
 
 /** Secrets filled (stored beside the database), the logger, and the app on its opened store. */

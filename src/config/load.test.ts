@@ -56,6 +56,15 @@ describe('config', () => {
     assert.equal(loaded.value.server.adminToken?.value, 'admin-123456');
   });
 
+  test('the admin token comes from HANDOFF_ADMIN_TOKEN when the file names no variable', () => {
+    const named = parseConfig('sources: []', 'x.yaml', { HANDOFF_ADMIN_TOKEN: 'from-env-123456' });
+    assert.ok(named.ok);
+    assert.deepEqual(named.value.server.adminToken, { env: 'HANDOFF_ADMIN_TOKEN', value: 'from-env-123456' });
+    const unset = parseConfig('sources: []', 'x.yaml', {});
+    assert.ok(unset.ok);
+    assert.equal(unset.value.server.adminToken?.value, undefined);
+  });
+
   const problems: [string, string, RegExp][] = [
     [
       'a secret written in the file',

@@ -202,7 +202,7 @@ function build(
     server: {
       host: raw.server.host,
       port: raw.server.port,
-      adminToken: raw.server.adminToken ? secret(raw.server.adminToken) : undefined,
+      adminToken: secret(raw.server.adminToken ?? { env: 'HANDOFF_ADMIN_TOKEN' }),
       headersTimeoutMs: ms(raw.server.headersTimeout),
       requestTimeoutMs: ms(raw.server.requestTimeout),
       connectionTimeoutMs: ms(raw.server.connectionTimeout),

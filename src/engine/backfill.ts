@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Store } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
@@ -48,17 +49,27 @@ export interface Plan {
 const SAMPLE = 5;
 const CHUNK = 500;
 
+export interface BackfillOptions {
+  /** Commit the changes and record the versions; false only counts them (the plan). */
+  apply: boolean;
+  /** Called after each chunk with the profiles re-evaluated so far. */
+  onProgress?: (profiles: number) => void;
+  /** Stops between chunks (rejecting with its reason); the versions are then not recorded. */
+  signal?: AbortSignal;
+}
+
 /**
  * Re-derives every profile's audience state and memberships from the event log under the
  * configured definitions. With `apply: false` it only counts who would enter and exit (the
  * plan); with `apply: true` it commits the changes, chunk by chunk, and records the versions.
- * Changes carry the cause "definition changed" and take effect at `now`.
+ * Changes carry the cause "definition changed" and take effect at `now`. Timers and I/O run
+ * between chunks, so a server on the same thread keeps answering while it runs.
  */
 export async function backfill(
   store: Store,
   set: AudienceSet,
   now: number,
-  options: { apply: boolean },
+  options: BackfillOptions,
 ): Promise<Plan> {
   const diff = await definitionDiff(store, set);
   const lines = new Map<string, PlanLine>();
@@ -118,9 +129,13 @@ export async function backfill(
     if (chunk.length >= CHUNK) {
       await flush(chunk);
       chunk = [];
+      options.onProgress?.(profiles);
+      await setImmediate();
+      options.signal?.throwIfAborted();
     }
   }
   await flush(chunk);
+  options.onProgress?.(profiles);
   if (options.apply) await store.audiences.recordVersions(set.versions, now);
   return { diff, profiles, lines: [...lines.values()] };
 }

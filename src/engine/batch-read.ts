@@ -10,6 +10,10 @@ import type { EventLog } from '../store/ports.ts';
 export interface BatchRead {
   events: LoggedEvent[];
   identities: MessageIdentity[];
+  /** Events whose identity could not be read (a body that is not JSON, say), with what was thrown. */
+  unreadable: { event: LoggedEvent; error: unknown }[];
+  /** The offset of the last event read, unreadable ones included; undefined when none was. */
+  last: number | undefined;
 }
 
 /**
@@ -30,18 +34,29 @@ export async function readBatch(
 ): Promise<BatchRead> {
   const events: LoggedEvent[] = [];
   const identities: MessageIdentity[] = [];
-  for (let from = after; events.length < limit;) {
-    if (events.length > 0) await setImmediate();
-    const size = Math.min(chunk, limit - events.length);
+  const unreadable: BatchRead['unreadable'] = [];
+  let last: number | undefined;
+  for (let count = 0, from = after; count < limit;) {
+    if (count > 0) await setImmediate();
+    const size = Math.min(chunk, limit - count);
     const read = await log.readAfter(from, size);
     for (const event of read) {
-      identities.push(identityOf(event, policy));
+      let identity: MessageIdentity;
+      try {
+        identity = identityOf(event, policy);
+      } catch (error) {
+        unreadable.push({ event: new ColumnsOnly(event), error });
+        continue;
+      }
+      identities.push(identity);
       events.push(keepsMessage(event) ? event : new ColumnsOnly(event));
     }
+    count += read.length;
+    if (read.length > 0) last = read[read.length - 1]!.offset;
     if (read.length < size) break;
-    from = read[read.length - 1]!.offset;
+    from = last!;
   }
-  return { events, identities };
+  return { events, identities, unreadable, last };
 }
 
 /** A logged event without its message, once the batch has read all it needs from it. */

@@ -182,7 +182,12 @@ export async function evaluateBatch(
  * Top-percent audiences move when the ranking does: re-evaluates the members and everyone now
  * at or above each threshold, the only profiles whose answer a new threshold can change.
  */
-export async function evaluateRankings(store: Store, set: AudienceSet, now: number): Promise<AudienceWrites> {
+export async function evaluateRankings(
+  store: Store,
+  set: AudienceSet,
+  now: number,
+  failed?: ProfileFailure[],
+): Promise<AudienceWrites> {
   const ids = new Set<string>();
   const limits = await thresholds(store, set);
   for (const r of set.compiled.topPercentRankings) {
@@ -191,7 +196,13 @@ export async function evaluateRankings(store: Store, set: AudienceSet, now: numb
     if (threshold !== undefined)
       for (const id of await store.audiences.scoredAtLeast(r.conditionId, threshold)) ids.add(id);
   }
-  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking', limits);
+  return ids.size === 0
+    ? emptyWrites()
+    : evaluateDue(store, set, [...ids], now, {
+        reason: 'ranking',
+        current: limits,
+        ...(failed ? { failed } : {}),
+      });
 }
 
 /**
@@ -204,6 +215,7 @@ export async function evaluateMovedRankings(
   set: AudienceSet,
   before: ReadonlyMap<string, number>,
   now: number,
+  failed?: ProfileFailure[],
 ): Promise<AudienceWrites> {
   const after = await thresholds(store, set);
   const ids = new Set<string>();
@@ -223,7 +235,32 @@ export async function evaluateMovedRankings(
             );
     for (const id of found) ids.add(id);
   }
-  return ids.size === 0 ? emptyWrites() : evaluateDue(store, set, [...ids], now, 'ranking', after);
+  return ids.size === 0
+    ? emptyWrites()
+    : evaluateDue(store, set, [...ids], now, {
+        reason: 'ranking',
+        current: after,
+        ...(failed ? { failed } : {}),
+      });
+}
+
+/** A profile whose re-evaluation threw, and what it threw. */
+export interface ProfileFailure {
+  profileId: string;
+  error: unknown;
+}
+
+export interface DueOptions {
+  /** Why the profiles are re-evaluated. Default `window`. */
+  reason?: 'window' | 'ranking';
+  /** The current top_percent thresholds, when the caller has just read them. */
+  current?: ReadonlyMap<string, number>;
+  /**
+   * Where profiles whose evaluation throws go. Without it a failure throws; with it the profile
+   * is skipped (its other writes undone) and, for a window, its wake-up cleared, so one profile's
+   * bad state cannot hold up every other due wake-up. It is evaluated again at its next event.
+   */
+  failed?: ProfileFailure[];
 }
 
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
@@ -232,19 +269,34 @@ export async function evaluateDue(
   set: AudienceSet,
   profileIds: readonly string[],
   now: number,
-  reason: 'window' | 'ranking' = 'window',
-  current?: ReadonlyMap<string, number>,
+  options: DueOptions = {},
 ): Promise<AudienceWrites> {
+  const { reason = 'window', failed } = options;
   // In id order, so the changes land in the outbox's per-profile index in order too.
   const records = await store.audiences.load([...profileIds].sort());
-  const limits = current ?? (await thresholds(store, set));
+  const limits = options.current ?? (await thresholds(store, set));
   const writes = emptyWrites();
   for (const record of records.values()) {
-    const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
-    evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
+    const mark = lengths(writes);
+    try {
+      const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
+      evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
+    } catch (error) {
+      if (failed === undefined) throw error;
+      truncate(writes, mark);
+      failed.push({ profileId: record.profileId, error });
+      const stored = record.stored?.state;
+      if (reason === 'window' && record.state !== undefined && stored !== undefined)
+        writes.states.push({ profileId: record.profileId, state: record.state, wakeAt: null, text: stored });
+    }
   }
   return writes;
 }
+
+const KEYS = ['states', 'entered', 'exited', 'changes', 'scores', 'dropped'] as const;
+const lengths = (w: AudienceWrites): number[] => KEYS.map((k) => w[k].length);
+const truncate = (w: AudienceWrites, mark: readonly number[]): void =>
+  KEYS.forEach((k, i) => (w[k].length = mark[i]!));
 
 /**
  * The audiences the events and the changed traits can move, their dependents included; undefined

@@ -1,4 +1,5 @@
 import type { EventBus } from '../shared/bus.ts';
+import type { FailureRecord } from '../store/ports.ts';
 import type { MembershipChange } from './model.ts';
 
 /** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
@@ -13,6 +14,20 @@ export interface HandoffEvents {
     rejectedByType: Record<string, number>;
   };
   'processor.batch': { events: number; offset: number; merges: number; ms: number };
+  /** An event failed deterministically and was set aside; the log moved on past it. */
+  'processor.quarantined': {
+    offset: number;
+    sourceId: string;
+    messageId: string;
+    type: string;
+    error: FailureRecord;
+    /** Whether it was already quarantined (a retry that failed again). */
+    again: boolean;
+  };
+  /** Quarantined events that processed on retry and left the quarantine. */
+  'processor.released': { offsets: readonly number[] };
+  /** A profile's wake-up or ranking evaluation failed deterministically and was skipped. */
+  'processor.skipped': { profileId: string; reason: 'window' | 'ranking'; error: FailureRecord };
   /** Membership changes just committed, in order. */
   'engine.changes': { changes: readonly MembershipChange[] };
   /** One round of sends to a destination. */

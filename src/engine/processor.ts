@@ -5,10 +5,13 @@ import { WorkingSet } from '../identity/working-set.ts';
 import type { Bus } from './events.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
+import type { LoggedEvent } from '../ingest/event.ts';
+import type { MessageIdentity } from '../identity/resolve.ts';
+import type { FailureRecord, QuarantineWrites, Store } from '../store/ports.ts';
 import { CursorMovedError } from '../store/ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { readBatch } from './batch-read.ts';
+import type { ProfileFailure } from './evaluate-batch.ts';
 import {
   evaluateBatch,
   evaluateDue,
@@ -17,6 +20,10 @@ import {
   readByAudiences,
   thresholds,
 } from './evaluate-batch.ts';
+import { classifyFailure, describeFailure } from './failure.ts';
+import type { AudienceWrites } from './model.ts';
+import { emptyWrites } from './model.ts';
+import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
 
 export interface ProcessorOptions {
   store: Store;
@@ -51,6 +58,13 @@ export interface ProcessorOptions {
  * states, memberships, changes and the new cursor commit in one transaction, so a crash resumes
  * at the cursor with nothing lost and nothing applied twice. Wake-ups (exits and entries that
  * time alone brings) go through the same queue, so the two never interleave.
+ *
+ * One bad event cannot stall the log: a batch that fails deterministically (see
+ * `classifyFailure`) is retried in halves, committing the halves that process, until the failing
+ * event is alone; that event is quarantined (kept in the log, recorded aside) and the cursor moves
+ * past it in the same commit as the events that follow it. The batch size then doubles back.
+ * A failure one event's identity or resolution causes names the event at once, with no halving.
+ * Transient failures are thrown, for the runner to retry with backoff.
  */
 export class Processor {
   private readonly batchSize: number;
@@ -58,14 +72,22 @@ export class Processor {
   private readonly cursorName: string;
   private position: number | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** Events read per batch now: below batchSize while a failing event is being isolated. */
+  private size: number;
+  /** Events found to fail, by offset, to be quarantined by the next commit that moves past them. */
+  private readonly setAside = new Map<number, { event: LoggedEvent; error: FailureRecord }>();
 
   constructor(private readonly options: ProcessorOptions) {
     this.batchSize = options.batchSize ?? 40_000;
     this.readChunk = options.readChunk ?? 2_000;
     this.cursorName = options.cursorName ?? 'processor';
+    this.size = this.batchSize;
   }
 
-  /** Processes at most one batch; returns how many events it processed. Calls never overlap. */
+  /**
+   * Processes at most one batch (quarantined events marked for retry first); returns how many
+   * events it processed or quarantined. Calls never overlap.
+   */
   processBatch(): Promise<number> {
     return this.serially(() => this.processOne());
   }
@@ -77,6 +99,8 @@ export class Processor {
    * profiles, so a burst (a window closing on a million profiles at once) clears faster: 45 µs
    * of CPU a wake-up against 55 at 20,000. Only a burst fills a step, and such a step takes about
    * two seconds, which bounds how long events wait behind it; log batches run between steps.
+   * A profile whose wake-up fails deterministically is skipped and its wake-up cleared (it is
+   * evaluated again at its next event), with a `processor.skipped` event; the rest go on.
    */
   processWakeups(limit = 40_000): Promise<number> {
     const { audiences, store } = this.options;
@@ -86,9 +110,7 @@ export class Processor {
       const now = clock.now();
       const due = await store.audiences.due(now, limit);
       if (due.length === 0) return 0;
-      const writes = await evaluateDue(store, audiences, due, now);
-      await store.commit({ identity: [], audiences: writes });
-      this.options.bus.emit('engine.changes', { changes: writes.changes });
+      await this.wakeUpIsolating(audiences, due, now);
       return due.length;
     });
   }
@@ -98,8 +120,15 @@ export class Processor {
     const { audiences, store } = this.options;
     if (!audiences || audiences.compiled.topPercentRankings.length === 0) return Promise.resolve(0);
     return this.serially(async () => {
-      const writes = await evaluateRankings(store, audiences, (this.options.clock ?? systemClock).now());
+      const failed: ProfileFailure[] = [];
+      const writes = await evaluateRankings(
+        store,
+        audiences,
+        (this.options.clock ?? systemClock).now(),
+        failed,
+      );
       await store.commit({ identity: [], audiences: writes });
+      this.skipped(failed, 'ranking');
       if (writes.changes.length > 0) this.options.bus.emit('engine.changes', { changes: writes.changes });
       return writes.changes.length;
     });
@@ -119,6 +148,91 @@ export class Processor {
     return total;
   }
 
+  /**
+   * Resolves and evaluates events without committing. A failure resolving one event throws
+   * EventFailure naming it; any other failure is thrown as it is.
+   */
+  async evaluate(
+    events: readonly LoggedEvent[],
+    identities: readonly MessageIdentity[],
+    now: number,
+  ): Promise<{ ops: IdentityOp[]; writes: AudienceWrites; before: Map<string, number> | undefined }> {
+    const { store, policy } = this.options;
+    const ws = new WorkingSet(await store.identity.snapshot(identities.flatMap(lookupKeys)));
+    const ops: IdentityOp[] = [];
+    const profileOf: string[] = [];
+    events.forEach((event, i) => {
+      let resolution;
+      try {
+        resolution = resolve(event, identities[i]!, ws, policy, this.options.newProfileId);
+      } catch (error) {
+        throw new EventFailure(event, error);
+      }
+      profileOf.push(resolution.profileId);
+      for (const op of resolution.ops) ops.push(op);
+    });
+    const set = this.options.audiences;
+    const before =
+      set && set.compiled.topPercentRankings.length > 0 ? await thresholds(store, set) : undefined;
+    const writes = set ? await evaluateBatch(store, set, events, profileOf, ops, now, before) : emptyWrites();
+    return { ops, writes, before };
+  }
+
+  /** Emits what a commit made: membership changes, and re-ranks where a threshold moved. */
+  async afterCommit(writes: AudienceWrites, before: Map<string, number> | undefined): Promise<void> {
+    const { store, bus } = this.options;
+    if (writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
+    if (!before) return;
+    const failed: ProfileFailure[] = [];
+    const clock = this.options.clock ?? systemClock;
+    const reranked = await evaluateMovedRankings(store, this.options.audiences!, before, clock.now(), failed);
+    this.skipped(failed, 'ranking');
+    if (reranked.changes.length > 0 || reranked.states.length > 0) {
+      await store.commit({ identity: [], audiences: reranked });
+      if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });
+    }
+  }
+
+  /**
+   * Wakes `due` up; when that fails deterministically (a profile's stored rows cannot be read,
+   * say), each half on its own, down to the profile that fails, whose wake-up is dropped.
+   */
+  private async wakeUpIsolating(audiences: AudienceSet, due: readonly string[], now: number): Promise<void> {
+    try {
+      await this.wakeUp(audiences, due, now);
+    } catch (error) {
+      if (classifyFailure(error) === 'transient') throw error;
+      if (due.length === 1) {
+        await this.options.store.quarantine.dropWakeup(due[0]!);
+        this.skipped([{ profileId: due[0]!, error }], 'window');
+        return;
+      }
+      const half = Math.ceil(due.length / 2);
+      await this.wakeUpIsolating(audiences, due.slice(0, half), now);
+      await this.wakeUpIsolating(audiences, due.slice(half), now);
+    }
+  }
+
+  private async wakeUp(audiences: AudienceSet, due: readonly string[], now: number): Promise<void> {
+    const failed: ProfileFailure[] = [];
+    const writes = await evaluateDue(this.options.store, audiences, due, now, { failed });
+    await this.options.store.commit({ identity: [], audiences: writes });
+    this.skipped(failed, 'window');
+    this.options.bus.emit('engine.changes', { changes: writes.changes });
+  }
+
+  /** Reports profiles skipped by a wake-up or a ranking; a transient failure among them is thrown. */
+  private skipped(failed: readonly ProfileFailure[], reason: 'window' | 'ranking'): void {
+    const transient = failed.find((f) => classifyFailure(f.error) === 'transient');
+    if (transient) throw transient.error;
+    for (const f of failed)
+      this.options.bus.emit('processor.skipped', {
+        profileId: f.profileId,
+        reason,
+        error: describeFailure(f.error),
+      });
+  }
+
   private serially<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work);
     this.queue = run.then(
@@ -129,76 +243,107 @@ export class Processor {
   }
 
   private async processOne(): Promise<number> {
+    const retried = await retryQuarantined(this, {
+      store: this.options.store,
+      bus: this.options.bus,
+      policy: this.options.policy,
+      cursorName: this.cursorName,
+      limit: this.batchSize,
+      now: () => (this.options.clock ?? systemClock).now(),
+    });
+    if (retried > 0) return retried;
+    for (;;) {
+      const n = await this.attemptBatch();
+      if (n !== undefined) return n;
+    }
+  }
+
+  /** One batch from the cursor; undefined when it must be tried again (smaller, or from elsewhere). */
+  private async attemptBatch(): Promise<number | undefined> {
     const { store, policy, bus } = this.options;
-    const clock = this.options.clock ?? systemClock;
+    const now = (this.options.clock ?? systemClock).now();
     const started = performance.now();
     const after = (this.position ??= await store.cursors.get(this.cursorName));
+    const retries = await store.cursors.get(retriesCursor(this.cursorName));
     const set = this.options.audiences;
-    const { events, identities } = await readBatch(
-      store.events,
-      after,
-      this.batchSize,
-      this.readChunk,
-      policy,
-      set ? (e) => readByAudiences(set, e) : () => false,
+    const read = await readBatch(store.events, after, this.size, this.readChunk, policy, (e) =>
+      set ? readByAudiences(set, e) : false,
     );
-    const last = events.at(-1);
+    const last = read.last;
     if (last === undefined) return 0;
-
-    const ws = new WorkingSet(await store.identity.snapshot(identities.flatMap(lookupKeys)));
-    const ops: IdentityOp[] = [];
-    const profileOf: string[] = [];
-    events.forEach((event, i) => {
-      const resolution = resolve(event, identities[i]!, ws, policy, this.options.newProfileId);
-      profileOf.push(resolution.profileId);
-      ops.push(...resolution.ops);
-    });
-    const ranked = this.options.audiences && this.options.audiences.compiled.topPercentRankings.length > 0;
-    const thresholdsBefore = ranked ? await thresholds(store, this.options.audiences!) : undefined;
-    const writes = this.options.audiences
-      ? await evaluateBatch(
-          store,
-          this.options.audiences,
-          events,
-          profileOf,
-          ops,
-          clock.now(),
-          thresholdsBefore,
-        )
-      : undefined;
+    for (const { event, error } of read.unreadable) this.setAsideEvent(event, error);
+    const kept = read.events.flatMap((e, i) => (this.setAside.has(e.offset) ? [] : [i]));
+    const events = kept.map((i) => read.events[i]!);
+    const identities = kept.map((i) => read.identities[i]!);
+    const aside = [...this.setAside.values()].filter((a) => a.event.offset > after && a.event.offset <= last);
+    let evaluated;
     try {
+      evaluated = await this.evaluate(events, identities, now);
       await store.commit({
-        cursor: { name: this.cursorName, from: after, to: last.offset },
-        identity: ops,
-        audiences: writes ?? { states: [], entered: [], exited: [], changes: [], scores: [], dropped: [] },
+        cursor: { name: this.cursorName, from: after, to: last },
+        guards: [{ name: retriesCursor(this.cursorName), from: retries, to: retries }],
+        identity: evaluated.ops,
+        audiences: evaluated.writes,
+        ...(aside.length > 0 ? { quarantine: quarantineOf(aside, now) } : {}),
       });
     } catch (error) {
-      if (!(error instanceof CursorMovedError)) throw error;
-      // Another processor (an import beside `serve`) got there first: carry on from where it is.
-      this.position = undefined;
-      return this.processOne();
+      if (error instanceof CursorMovedError) {
+        // Another processor (an import beside `serve`) got there first: carry on from where it is.
+        this.position = undefined;
+        return undefined;
+      }
+      if (classifyFailure(error) === 'transient') throw error;
+      if (error instanceof EventFailure) this.setAsideEvent(error.event, error.cause);
+      else if (events.length === 1) this.setAsideEvent(events[0]!, error);
+      else if (events.length === 0) throw error;
+      else this.size = Math.ceil(events.length / 2);
+      return undefined;
     }
-    this.position = last.offset;
-    const merges = ops.filter((op) => op.op === 'merge').length;
+    this.position = last;
+    for (const offset of this.setAside.keys()) if (offset <= last) this.setAside.delete(offset);
+    if (this.size < this.batchSize) this.size = Math.min(this.batchSize, this.size * 2);
+    for (const a of aside)
+      bus.emit('processor.quarantined', { ...columnsOf(a.event), error: a.error, again: false });
     bus.emit('processor.batch', {
       events: events.length,
-      offset: last.offset,
-      merges,
+      offset: last,
+      merges: evaluated.ops.filter((op) => op.op === 'merge').length,
       ms: performance.now() - started,
     });
-    if (writes && writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
-    if (thresholdsBefore) {
-      const reranked = await evaluateMovedRankings(
-        store,
-        this.options.audiences!,
-        thresholdsBefore,
-        clock.now(),
-      );
-      if (reranked.changes.length > 0 || reranked.states.length > 0) {
-        await store.commit({ identity: [], audiences: reranked });
-        if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });
-      }
-    }
-    return events.length;
+    await this.afterCommit(evaluated.writes, evaluated.before);
+    return events.length + aside.length;
+  }
+
+  private setAsideEvent(event: LoggedEvent, error: unknown): void {
+    if (classifyFailure(error) === 'transient') throw error;
+    this.setAside.set(event.offset, { event, error: describeFailure(error) });
   }
 }
+
+/** A failure one event caused while it was resolved: that event is set aside without a search. */
+export class EventFailure extends Error {
+  constructor(
+    readonly event: LoggedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(`event ${event.offset}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'EventFailure';
+  }
+}
+
+const columnsOf = (e: LoggedEvent) => ({
+  offset: e.offset,
+  sourceId: e.sourceId,
+  messageId: e.messageId,
+  type: e.type,
+});
+
+/** New quarantine rows for events set aside. */
+export const quarantineOf = (
+  aside: readonly { event: LoggedEvent; error: FailureRecord }[],
+  at: number,
+): QuarantineWrites => ({
+  add: aside.map((a) => ({ event: columnsOf(a.event), error: a.error, at })),
+  claimed: [],
+  released: [],
+});

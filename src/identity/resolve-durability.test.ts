@@ -129,13 +129,17 @@ describe('durability of resolution', () => {
     const flaky: Store = {
       ...store,
       commit: (batch) => {
-        if (failures-- > 0) return Promise.reject(new Error('disk full'));
+        // As better-sqlite3 reports a full disk: transient, so retried rather than quarantined.
+        if (failures-- > 0)
+          return Promise.reject(
+            Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+          );
         return store.commit(batch);
       },
     };
     const x = new World(flaky);
     await x.append(identify('u1', {}, 'a1'), track({ anonymousId: 'a2' }), identify('u1', {}, 'a2'));
-    await assert.rejects(x.processor.drain(), /disk full/);
+    await assert.rejects(x.processor.drain(), /disk is full/);
     assert.equal(await store.cursors.get('processor'), 0);
     assert.equal(await x.idOf('userId', 'u1'), undefined);
     assert.equal(await x.newProcessor().drain(), 3);

@@ -9,6 +9,7 @@ import {
   isStuck,
   matchRate,
   matchRateCheck,
+  quarantineCheck,
   stuckCheck,
   trailingMean,
   worst,
@@ -128,4 +129,23 @@ test('durations read compactly', () => {
   assert.equal(formatMs(15 * 60_000), '15m');
   assert.equal(formatMs(DAY_MS + 2 * 3_600_000), '1d2h');
   assert.equal(formatMs(500), '500ms');
+});
+
+describe('quarantineCheck', () => {
+  test('passes with none; fails while any event is quarantined, saying how to see and retry them', () => {
+    assert.deepEqual(quarantineCheck(0), {
+      check: 'quarantined_events',
+      audience: '',
+      destination: '',
+      value: 0,
+      status: 'pass',
+      message: 'no quarantined events',
+    });
+    const failing = quarantineCheck(3);
+    assert.equal(failing.status, 'fail');
+    assert.equal(failing.value, 3);
+    assert.match(failing.message, /^3 event\(s\) quarantined/);
+    assert.match(failing.message, /handoff events quarantine list/);
+    assert.match(failing.message, /handoff events quarantine retry --all/);
+  });
 });

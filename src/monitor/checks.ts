@@ -161,6 +161,26 @@ export function overdueWakeupCheck(count: number, graceMs: number): CheckResult 
   };
 }
 
+/**
+ * Quarantined events fail: their effects on profiles and audiences are missing until someone
+ * fixes the cause and retries them.
+ */
+export function quarantineCheck(count: number): CheckResult {
+  return {
+    check: 'quarantined_events',
+    audience: '',
+    destination: '',
+    value: count,
+    status: count > 0 ? 'fail' : 'pass',
+    message:
+      count === 0
+        ? 'no quarantined events'
+        : `${count} event(s) quarantined: processing them failed every time, so their effects are missing. ` +
+          'See the errors with `handoff events quarantine list` (or GET /api/admin/quarantine), fix the cause, ' +
+          'then `handoff events quarantine retry --all`',
+  };
+}
+
 /** What the source-poll check knows of one sourced audience's recent polls. */
 export interface SourcePolls {
   /** When the last complete poll (applied or held) ran; undefined when none in the window. */

@@ -43,6 +43,19 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
   const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.');
   const processed = r.counter('handoff_processor_events_total', 'Events processed.');
   const merges = r.counter('handoff_processor_merges_total', 'Profile merges.');
+  const quarantined = r.gauge(
+    'handoff_processor_quarantined_events',
+    'Events quarantined now: processing them failed every time, and later events went on without them.',
+  );
+  const quarantinedTotal = r.counter(
+    'handoff_processor_quarantined_total',
+    'Events this process quarantined (a retry that fails again is not counted again).',
+  );
+  const skippedTotal = r.counter(
+    'handoff_processor_skipped_total',
+    'Profiles whose wake-up (reason=window) or ranking evaluation failed and was skipped.',
+    ['reason'],
+  );
   const lagEvents = r.gauge('handoff_processor_lag_events', 'Events logged but not yet processed.');
   const lagSeconds = r.gauge(
     'handoff_processor_lag_seconds',
@@ -109,6 +122,10 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
       processed.inc({}, e.events);
       merges.inc({}, e.merges);
     }),
+    bus.on('processor.quarantined', (e) => {
+      if (!e.again) quarantinedTotal.inc();
+    }),
+    bus.on('processor.skipped', (e) => skippedTotal.inc({ reason: e.reason })),
     bus.on('engine.changes', (e) => {
       for (const c of e.changes) changes.inc({ audience: c.audience, change: c.change });
     }),
@@ -140,6 +157,7 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     lagEvents.set({}, Math.max(0, head - cursor));
     const oldest = await store.monitor.eventAfter(cursor);
     lagSeconds.set({}, oldest ? Math.max(0, clock.now() - oldest.receivedAt) / 1000 : 0);
+    quarantined.set({}, await store.quarantine.count());
   });
   r.collect(async () => {
     size.reset();

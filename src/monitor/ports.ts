@@ -8,6 +8,7 @@ export const CHECK_NAMES = [
   'overdue_wakeups',
   'dead_letters',
   'source_poll',
+  'quarantined_events',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 

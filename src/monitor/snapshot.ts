@@ -9,6 +9,7 @@ import {
   exitFailureCheck,
   matchRateCheck,
   overdueWakeupCheck,
+  quarantineCheck,
   sourcePollCheck,
   stuckCheck,
   stuckCutoff,
@@ -64,7 +65,7 @@ export interface Snapshot {
   at: number;
   audiences: AudienceState[];
   wakeups: { pending: number; overdue: number };
-  /** Checks not about one audience (overdue wake-ups). */
+  /** Checks not about one audience (overdue wake-ups, quarantined events). */
   checks: CheckResult[];
 }
 
@@ -168,7 +169,10 @@ export async function takeSnapshot(store: Store, settings: CheckSettings, now: n
     at: now,
     audiences,
     wakeups,
-    checks: [overdueWakeupCheck(wakeups.overdue, monitoring.overdueWakeupAfterMs)],
+    checks: [
+      overdueWakeupCheck(wakeups.overdue, monitoring.overdueWakeupAfterMs),
+      quarantineCheck(await store.quarantine.count()),
+    ],
   };
 }
 

@@ -173,8 +173,79 @@ export interface MemberStanding {
 /** One processor step: identity changes, audience results and the cursor, committed together. */
 export interface BatchCommit {
   cursor?: { name: string; from: number; to: number };
+  /**
+   * Further positions checked and moved like `cursor` (CursorMovedError if one is not at `from`):
+   * a retry of quarantined events counts its commits on one, so a log batch evaluated before a
+   * retry committed is refused rather than overwriting what the retry applied.
+   */
+  guards?: readonly { name: string; from: number; to: number }[];
   identity: readonly IdentityOp[];
   audiences: AudienceWrites;
+  /** Events set aside or retried in this step; committed with the rest, or not at all. */
+  quarantine?: QuarantineWrites;
+}
+
+/** An error as the processor recorded it: enough to tell what failed and where. */
+export interface FailureRecord {
+  /** The error's class name, e.g. `RangeError`. */
+  errorClass: string;
+  /** A stable code: the error's own `code` when it has one, else `processing_failed`. */
+  code: string;
+  message: string;
+  /** The first frame of its stack, when it has one. */
+  frame: string | null;
+}
+
+/** An event the processor could not process, kept aside so later events are not held up by it. */
+export interface QuarantinedEvent {
+  offset: number;
+  sourceId: string;
+  messageId: string;
+  type: string;
+  error: FailureRecord;
+  /** When it was last quarantined (ms). */
+  quarantinedAt: number;
+  /** Times processing it failed (1 when first quarantined). */
+  attempts: number;
+  /** Whether a retry was asked for and no processor has taken it up yet. */
+  retryRequested: boolean;
+}
+
+/** A quarantine step, part of a BatchCommit. */
+export interface QuarantineWrites {
+  /** Events failing now: new ones enter with attempts 1; ones already in get attempts + 1. */
+  add: readonly {
+    event: { offset: number; sourceId: string; messageId: string; type: string };
+    error: FailureRecord;
+    at: number;
+  }[];
+  /**
+   * Offsets taken up for retry: each must still be marked, or the commit throws CursorMovedError
+   * and applies nothing (another processor retried it first). Their marks are cleared.
+   */
+  claimed: readonly number[];
+  /** Retried events that processed: they leave the quarantine. */
+  released: readonly number[];
+}
+
+/** Events set aside by the processor, and retries asked for by an operator. */
+export interface QuarantineStore {
+  /** Quarantined events in offset order, at most `limit` (default 1,000). */
+  list(limit?: number): Promise<QuarantinedEvent[]>;
+  /** How many events are quarantined. */
+  count(): Promise<number>;
+  /** Marks events for retry (`all`, or these offsets); returns how many it marked. */
+  requestRetry(which: 'all' | readonly number[]): Promise<number>;
+  /**
+   * Up to `limit` events marked for retry, oldest first; `event` is undefined when the event is no
+   * longer in the log (its profile was deleted).
+   */
+  marked(limit: number): Promise<{ offset: number; event: LoggedEvent | undefined }[]>;
+  /**
+   * Clears a profile's pending wake-up, when re-evaluating it fails every time: the profile is
+   * evaluated again at its next event, and other due wake-ups are not held up behind it.
+   */
+  dropWakeup(profileId: string): Promise<void>;
 }
 
 /** Everything Handoff keeps. One adapter per database. */
@@ -187,6 +258,7 @@ export interface Store {
   sources: SourceStore;
   monitor: MonitorStore;
   admin: AdminQueries;
+  quarantine: QuarantineStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

@@ -142,9 +142,10 @@ describe('handoff audit', () => {
         ['exit_failures', 'pass'],
         ['dead_letters', 'pass'],
         ['overdue_wakeups', 'pass'],
+        ['quarantined_events', 'pass'],
       ],
     );
-    assert.deepEqual(report.counts, { pass: 5, warn: 0, fail: 1 });
+    assert.deepEqual(report.counts, { pass: 6, warn: 0, fail: 1 });
     const a = report.audiences[0]!;
     assert.equal(a.key, 'viewers_1d');
     assert.deepEqual(
@@ -184,7 +185,7 @@ describe('handoff audit', () => {
     const md = await run('audit', '--since', '1d', '--format', 'md');
     assert.equal(md.code, 1);
     assert.match(md.out, /^# Handoff audit, /);
-    assert.match(md.out, /\*\*FAIL: 1 fail, 0 warn, 5 pass\*\*/);
+    assert.match(md.out, /\*\*FAIL: 1 fail, 0 warn, 6 pass\*\*/);
     assert.ok(
       md.out.includes(
         `| viewers_1d (CI \\| View \\| 1d) | 20 | – | ${groups.heldOut} | 20 | 0 | 100.0% (cordial) | 20 | – | 0 | fail |`,

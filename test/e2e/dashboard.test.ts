@@ -234,6 +234,42 @@ describe('dashboard in a browser', { skip }, () => {
     await shot('sync-after-retry');
   });
 
+  test('sync: a quarantined event shows as a card and a row with its error, on the audiences page too', async () => {
+    const head = await demo.h.app.store.events.head();
+    // A body an older Handoff could have stored: traits nested far deeper than anything serialises.
+    const body = `{"type":"identify","userId":"deep","traits":{"x":${'{"a":'.repeat(4_500)}1${'}'.repeat(4_500)}}}`;
+    await demo.h.app.store.events.append([
+      {
+        sourceId: 'web',
+        messageId: 'dashboard-poison',
+        type: 'identify',
+        userId: 'deep',
+        anonymousId: null,
+        name: null,
+        timestamp: Date.now(),
+        receivedAt: Date.now(),
+        message: { type: 'identify', userId: 'deep' },
+        body,
+      },
+    ]);
+    await demo.h.app.settle();
+    const [row] = await demo.h.app.store.quarantine.list();
+    assert.equal(row?.offset, head + 1);
+    await page.goto(`${demo.url}/#/sync`);
+    await page.reload();
+    await page.locator('.card [data-field=quarantined]', { hasText: /^1$/ }).waitFor();
+    assert.equal(await text('.card [data-field=quarantined]'), '1');
+    assert.equal(await page.locator('tr.quarantined').count(), 1);
+    assert.match(
+      (await text(`tr.quarantined[data-offset="${head + 1}"] td.error`)) ?? '',
+      /Maximum call stack/,
+    );
+    await shot('sync-quarantine');
+    await page.goto(`${demo.url}/#/audiences`);
+    await page.locator('p[data-field=quarantined]').waitFor();
+    assert.match((await text('p[data-field=quarantined]')) ?? '', /^1 event\(s\) quarantined/);
+  });
+
   test('nothing the pages above needed was refused by the Content-Security-Policy', () => {
     assert.deepEqual(violations, []);
   });

@@ -71,6 +71,7 @@ test('validate: generated secrets are generated; API keys are not, and their wor
       KEYS_CIO_APP_KEY: 'a-key',
       KEYS_WEB_KEY: 'w-key',
       HANDOFF_CUSTOMERIO_WEBHOOK_SECRET: 'h-secret',
+      HANDOFF_ADMIN_TOKEN: 't-admin',
     },
     'validate',
   );

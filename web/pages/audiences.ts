@@ -5,12 +5,14 @@ import { fill, h, table } from '../dom.ts';
 import { ago, count, percent } from '../format.ts';
 import { attention } from './attention.ts';
 import { rangePicker } from './range.ts';
+import { fetchQuarantine } from './quarantine.ts';
 
 /** Every audience: size, a sparkline over the range, match rate, last sync and errors. */
 export async function audiencesPage(root: HTMLElement, query: URLSearchParams): Promise<void> {
   const range = query.get('range') ?? '1h';
   const data = await api<AudiencesResponse>(`/api/admin/audiences?range=${encodeURIComponent(range)}`);
   const total = data.audiences.reduce((n, a) => n + a.size, 0);
+  const quarantined = (await fetchQuarantine()).items.length;
   fill(
     root,
     h('h1', {}, 'Audiences'),
@@ -19,6 +21,15 @@ export async function audiencesPage(root: HTMLElement, query: URLSearchParams): 
       { class: 'muted' },
       `${data.audiences.length} audiences, ${count(total)} memberships. Updated ${ago(data.now, Date.now())}.`,
     ),
+    quarantined === 0
+      ? null
+      : h(
+          'p',
+          { class: 'error', 'data-field': 'quarantined' },
+          `${count(quarantined)} event(s) quarantined: processing them failed, so their effects are missing. `,
+          h('a', { href: '#/sync' }, 'See them on the Sync page'),
+          '.',
+        ),
     attention(data.audiences),
     rangePicker('#/audiences', range),
     table(

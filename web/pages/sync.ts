@@ -4,10 +4,11 @@ import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
 import { count, when } from '../format.ts';
 import { deadLetterGroups, notice } from './dead-letters.ts';
+import { fetchQuarantine, quarantineCard, quarantineSection } from './quarantine.ts';
 
 /** Cordial sync: the queue, send rate, 429s and dead letters, with a retry button. */
 export async function syncPage(root: HTMLElement, refresh: () => void): Promise<void> {
-  const data = await api<SyncResponse>('/api/admin/sync');
+  const [data, quarantined] = await Promise.all([api<SyncResponse>('/api/admin/sync'), fetchQuarantine()]);
   const pending = data.queue.reduce((n, q) => n + q.pending, 0);
   const status = h('span', { id: 'retry-status', class: notice.error ? 'error' : 'muted' }, notice.text);
   const retry = async (body: { all: true } | { audience: string }) => {
@@ -39,6 +40,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
       card('429s (last hour)', count(data.rateLimited), 'rateLimited'),
       card('Dead letters', count(data.queue.reduce((n, q) => n + q.dead, 0)), 'deadLetters'),
       card('Next send due', when(data.nextDueAt), 'nextDueAt'),
+      quarantineCard(quarantined),
     ),
     lines(
       `Items per ${data.bucketMs / 60_000} minute, last hour`,
@@ -92,5 +94,6 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
     data.deadLetters.length === 0
       ? h('p', { class: 'muted' }, 'None.')
       : deadLetterGroups(data, status, refresh),
+    quarantineSection(quarantined, refresh),
   );
 }

@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import type { Result } from '../../shared/result.ts';
 import { fail, ok } from '../../shared/result.ts';
+import { SlidingWindowPacer } from './pacer.ts';
 
 /** One person in a segment, by whichever identifiers the workspace has for them. */
 export interface SegmentMember {
@@ -69,15 +70,20 @@ export function pageMembers(body: Record<string, unknown>): SegmentMember[] {
 }
 
 export class AppApiClient {
-  private nextSlot = 0;
   private readonly attempts: number;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly pacer: SlidingWindowPacer;
 
   constructor(private readonly options: AppApiOptions) {
     this.attempts = options.attempts ?? 6;
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    // A fractional rate under 1/s is one request per longer window; above, whole requests a second.
+    const rate = options.requestsPerSecond;
+    this.pacer =
+      rate >= 1
+        ? new SlidingWindowPacer(Math.floor(rate), { now: this.now, sleep })
+        : new SlidingWindowPacer(1, { now: this.now, sleep }, Math.ceil(1000 / rate));
   }
 
   /** Every member of a segment, or why a complete list could not be read. */
@@ -132,19 +138,19 @@ export class AppApiClient {
   private async get(path: string): Promise<Result<unknown>> {
     let lastError = '';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      await this.pace();
+      await this.pacer.take();
       const reply = await this.send(path);
       if (reply.status >= 200 && reply.status < 300) return ok(reply.body);
       const backoff = Math.min(30_000, 500 * 2 ** (attempt - 1));
       if (reply.status === 429) {
         lastError = 'rate limited (429)';
         // Nothing goes out until the wait is over, for this audience or any other.
-        this.nextSlot = Math.max(this.nextSlot, this.now() + (reply.retryAfterMs ?? backoff));
+        this.pacer.pause(reply.retryAfterMs ?? backoff);
         continue;
       }
       if (reply.status === 0 || reply.status >= 500) {
         lastError = reply.status === 0 ? String(reply.body) : `status ${reply.status}`;
-        this.nextSlot = Math.max(this.nextSlot, this.now() + backoff);
+        this.pacer.pause(backoff);
         continue;
       }
       return fail({ code: `http_${reply.status}`, message: describeFailure(path, reply) });
@@ -153,15 +159,6 @@ export class AppApiClient {
       code: 'unavailable',
       message: `GET ${path} failed ${this.attempts} times; last: ${lastError}`,
     });
-  }
-
-  /** Waits for the next request slot: at most `requestsPerSecond`, evenly spaced. */
-  private async pace(): Promise<void> {
-    const gap = 1000 / this.options.requestsPerSecond;
-    const now = this.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + gap;
-    if (slot > now) await this.sleep(slot - now);
   }
 
   private async send(path: string): Promise<Reply> {

@@ -2,7 +2,7 @@ import type { ProfileState } from '../../audiences/index.ts';
 import type { AudienceWrites, ChangeCause, MembershipChange, ProfileRecord } from '../../engine/model.ts';
 import type { AudienceStore } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
-import { settle } from './database.ts';
+import { settle, writeTransaction } from './database.ts';
 import type { EventRow } from './event-log.ts';
 import { EVENTS_OF_PROFILE, toEvent } from './event-log.ts';
 
@@ -36,7 +36,7 @@ export function sqliteAudienceStore(db: SqliteDatabase): AudienceStore {
   const insertVersion = db.prepare(
     'INSERT INTO audience_versions (audience, version, applied_at) VALUES (?, ?, ?)',
   );
-  const recordVersions = db.transaction((versions: ReadonlyMap<string, string>, at: number) => {
+  const recordVersions = writeTransaction(db, (versions: ReadonlyMap<string, string>, at: number) => {
     clearVersions.run();
     for (const [audience, version] of versions) insertVersion.run(audience, version, at);
   });

@@ -7,6 +7,28 @@ import { MIGRATIONS } from './migrations.ts';
 export type SqliteDatabase = Database.Database;
 
 /**
+ * How long a write waits for another process's write to finish before it fails (ms). It must
+ * outlast the longest write transaction another process makes: `serve` committing a full
+ * 40,000-event processor batch or wake-up step, or an `import` doing the same beside it, on a
+ * machine busy with other work too. A command that waits this long and still fails says so.
+ */
+export const BUSY_TIMEOUT_MS = 120_000;
+
+/**
+ * A write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`). A deferred
+ * transaction that reads first and writes after cannot upgrade in WAL mode once another process
+ * committed in between: SQLite fails it with SQLITE_BUSY at once, without waiting. Taking the
+ * lock first makes it wait (up to BUSY_TIMEOUT_MS) for the other writer instead.
+ */
+export function writeTransaction<A extends unknown[], R>(
+  db: SqliteDatabase,
+  work: (...args: A) => R,
+): (...args: A) => R {
+  const transaction = db.transaction(work);
+  return (...args) => transaction.immediate(...args);
+}
+
+/**
  * Opens (creating if needed) the embedded database in WAL mode and brings its schema up to date.
  * The directory is created 0700 and the files 0600; files this user owns are tightened to that.
  * `synchronous = FULL` makes every acknowledged commit survive a power cut, not only a crash.
@@ -27,7 +49,7 @@ export function openSqlite(path: string): SqliteDatabase {
   // 64 MiB of page cache: dedupe lookups and merges read event_ids pages at random.
   db.pragma('cache_size = -65536');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(db);
   return db;
 }
@@ -38,17 +60,23 @@ export function openSqlite(path: string): SqliteDatabase {
  */
 export const settle = <T>(work: () => T): Promise<T> => new Promise((resolve) => resolve(work()));
 
+const schemaVersion = (db: SqliteDatabase): number => db.pragma('user_version', { simple: true }) as number;
+
 function migrate(db: SqliteDatabase): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = schemaVersion(db);
   if (current > MIGRATIONS.length) {
     throw new Error(
       `the database at schema version ${current} is newer than this Handoff (${MIGRATIONS.length}); upgrade Handoff`,
     );
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+  // Each step re-reads the version under the write lock: another process opening the same file
+  // at the same moment may have applied it already.
+  const step = writeTransaction(db, () => {
+    const version = schemaVersion(db);
+    if (version >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  if (current < MIGRATIONS.length) while (step());
 }

@@ -2,7 +2,7 @@ import type { BatchCommit, Store } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import { audienceWriter, sqliteAudienceStore } from './audience-store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { openSqlite, settle } from './database.ts';
+import { openSqlite, settle, writeTransaction } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
@@ -12,6 +12,7 @@ import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminMembers } from './admin-members.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
+import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
  * The embedded store: one SQLite file (`:memory:` for a throwaway one). `db` is a handle already
@@ -24,15 +25,18 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
   );
   const applyIdentity = identityWriter(db);
   const applyAudiences = audienceWriter(db);
-  const commitBatch = db.transaction((batch: BatchCommit) => {
-    if (batch.cursor) {
-      const actual = cursor.get(batch.cursor.name)?.position ?? 0;
-      if (actual !== batch.cursor.from)
-        throw new CursorMovedError(batch.cursor.name, batch.cursor.from, actual);
+  const applyQuarantine = quarantineWriter(db);
+  const commitBatch = writeTransaction(db, (batch: BatchCommit) => {
+    const cursors = batch.guards ? [batch.cursor, ...batch.guards] : [batch.cursor];
+    for (const c of cursors) {
+      if (c === undefined) continue;
+      const actual = cursor.get(c.name)?.position ?? 0;
+      if (actual !== c.from) throw new CursorMovedError(c.name, c.from, actual);
     }
+    applyQuarantine(batch.quarantine);
     applyIdentity(batch.identity);
     applyAudiences(batch.audiences);
-    if (batch.cursor) moveCursor.run(batch.cursor.name, batch.cursor.to);
+    for (const c of cursors) if (c !== undefined && c.to !== c.from) moveCursor.run(c.name, c.to);
   });
   const commit = (batch: BatchCommit) => settle(() => commitBatch(batch));
   return {
@@ -44,6 +48,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
+    quarantine: sqliteQuarantineStore(db),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

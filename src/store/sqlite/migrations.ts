@@ -252,4 +252,21 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX identifiers_by_profile;
   CREATE INDEX identifiers_by_profile ON identifiers (profile_id, first_seen, kind, value, address);
   `,
+  // Events the processor could not process, kept aside so the log moves on; an operator's retry
+  // marks a row, and the next processor to commit takes it up.
+  `
+  CREATE TABLE IF NOT EXISTS quarantined_events (
+    seq INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    error_class TEXT NOT NULL,
+    error_code TEXT NOT NULL,
+    error_message TEXT NOT NULL,
+    error_frame TEXT,
+    quarantined_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    retry_requested INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ];

@@ -1,13 +1,13 @@
 import type { CheckName, CheckSample, ConversionCounts, MonitorStore } from '../../monitor/ports.ts';
 import type { SqliteDatabase } from './database.ts';
-import { settle } from './database.ts';
+import { settle, writeTransaction } from './database.ts';
 
 /** Check samples, and the read models checks and metrics are computed from. Reads only, apart from samples. */
 export function sqliteMonitorStore(db: SqliteDatabase): MonitorStore {
   const insert = db.prepare(
     'INSERT INTO monitor_samples (check_name, audience, destination, at, value) VALUES (?, ?, ?, ?, ?)',
   );
-  const record = db.transaction((samples: readonly CheckSample[]) => {
+  const record = writeTransaction(db, (samples: readonly CheckSample[]) => {
     for (const s of samples) insert.run(s.check, s.audience, s.destination, s.at, s.value);
   });
   const series = db.prepare<[CheckName, string, string, number], { at: number; value: number }>(

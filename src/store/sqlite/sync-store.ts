@@ -9,7 +9,7 @@ import type {
 } from '../../sync/ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
-import { settle } from './database.ts';
+import { settle, writeTransaction } from './database.ts';
 
 interface ItemRow {
   destination: string;
@@ -81,7 +81,8 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
   const rematch = db.prepare(
     'DELETE FROM sync_unmatched WHERE destination = ? AND audience = ? AND profile_id = ?',
   );
-  const record = db.transaction(
+  const record = writeTransaction(
+    db,
     (
       destination: string,
       cursor: { name: string; from: number; to: number },
@@ -130,7 +131,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
     `INSERT INTO sync_log (destination, contact, list, audience, value, change_seq, result, status, error_key, message, request, at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const applyResults = db.transaction((destination: string, results: readonly ItemResult[]) => {
+  const applyResults = writeTransaction(db, (destination: string, results: readonly ItemResult[]) => {
     for (const r of results) {
       const key = { destination, contact: r.item.contact, list: r.item.list };
       if (r.result === 'ok') acknowledge.run({ ...key, value: r.item.desired ? 1 : 0, at: r.at });
@@ -199,6 +200,17 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
     `UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL
      WHERE destination = ? AND contact = ? AND (sent IS NOT NULL OR desired = 1) AND (? IS NULL OR audience = ?)`,
   );
+  const reassertAll = writeTransaction(
+    db,
+    (destination: string, options: { audience?: string; contacts?: readonly string[] }): number => {
+      const audience = options.audience ?? null;
+      if (options.contacts === undefined) return reassert.run(destination, audience, audience).changes;
+      let n = 0;
+      for (const contact of options.contacts)
+        n += reassertContact.run(destination, contact, audience, audience).changes;
+      return n;
+    },
+  );
   const itemsOfMember = db.prepare<[string, string, string], ItemRow>(
     'SELECT * FROM sync_items WHERE destination = ? AND audience = ? AND profile_id = ?',
   );
@@ -232,15 +244,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
       ),
     retry: (destination, audience) =>
       settle(() => retry.run(destination, audience ?? null, audience ?? null).changes),
-    reassert: (destination, options = {}) =>
-      settle(() => {
-        const audience = options.audience ?? null;
-        if (options.contacts === undefined) return reassert.run(destination, audience, audience).changes;
-        let n = 0;
-        for (const contact of options.contacts)
-          n += reassertContact.run(destination, contact, audience, audience).changes;
-        return n;
-      }),
+    reassert: (destination, options = {}) => settle(() => reassertAll(destination, options)),
     itemsOfMember: (destination, audience, profileId) =>
       settle(() => itemsOfMember.all(destination, audience, profileId).map(toItem)),
     unmatchedAfter: (destination, after, limit) =>

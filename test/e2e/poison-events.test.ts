@@ -1,0 +1,236 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse, stringify } from 'yaml';
+import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
+import type { Harness } from '../helpers/harness.ts';
+import { runCli } from '../helpers/cli.ts';
+import type { IncomingEvent } from '../../src/ingest/event.ts';
+import type { Message } from '../../src/ingest/messages.ts';
+
+// Events an older Handoff stored before ingest refused them, put in the log as it would have:
+// each must be processed or quarantined, and must not hold up the next event.
+const example = parse(readFileSync(new URL('../../examples/handoff.yaml', import.meta.url), 'utf8')) as {
+  audiences: unknown[];
+};
+const ADMIN = 'poison-admin-token';
+
+/** JSON text nested `depth` objects deep, built as text: building it as objects would not serialise. */
+const deep = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+function stored(
+  n: string,
+  type: 'identify' | 'track',
+  userId: string,
+  body: string,
+  over: Partial<IncomingEvent> = {},
+): IncomingEvent {
+  return {
+    sourceId: 'backend',
+    messageId: `poison-${n}`,
+    type,
+    userId,
+    anonymousId: null,
+    name: type === 'track' ? 'Order Completed' : null,
+    timestamp: Date.now(),
+    receivedAt: Date.now(),
+    message: JSON.parse(body.length < 10_000 ? body : '{}') as Message,
+    body,
+    ...over,
+  };
+}
+
+const CASES: {
+  name: string;
+  user: string;
+  events: (h: Harness) => IncomingEvent[] | void;
+  expect: 'processed' | 'quarantined';
+}[] = [
+  {
+    name: 'traits nested 4,500 deep',
+    user: 'deep-traits',
+    expect: 'quarantined',
+    events: () => [
+      stored(
+        'deep-traits',
+        'identify',
+        'deep-traits',
+        `{"type":"identify","userId":"deep-traits","traits":{"x":${deep(4_500)}}}`,
+      ),
+    ],
+  },
+  {
+    name: 'ts = -1e300, stored from sentAt: 1e300',
+    user: 'old-ts',
+    expect: 'processed',
+    events: () => [
+      stored(
+        'old-ts',
+        'track',
+        'old-ts',
+        '{"type":"track","userId":"old-ts","event":"Order Completed","properties":{"revenue":5}}',
+        {
+          timestamp: -1e300,
+        },
+      ),
+    ],
+  },
+  {
+    name: 'two orders of revenue 1e308',
+    user: 'rich',
+    expect: 'processed',
+    events: () =>
+      ['a', 'b'].map((x) =>
+        stored(
+          `rich-${x}`,
+          'track',
+          'rich',
+          '{"type":"track","userId":"rich","event":"Order Completed","properties":{"revenue":1e308}}',
+        ),
+      ),
+  },
+  {
+    name: 'properties nested 4,000 deep',
+    user: 'deep-props',
+    expect: 'processed',
+    events: () => [
+      stored(
+        'deep-props',
+        'track',
+        'deep-props',
+        `{"type":"track","userId":"deep-props","event":"Order Completed","properties":{"revenue":20,"x":${deep(4_000)}}}`,
+      ),
+    ],
+  },
+  {
+    name: 'a corrupted row: a body that is not JSON',
+    user: 'corrupt',
+    expect: 'quarantined',
+    events: (h) => {
+      const raw = new Database(h.app.config.storage.sqlitePath);
+      raw
+        .prepare(
+          `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+           VALUES ('backend', 'poison-corrupt', 'identify', 'corrupt', NULL, NULL, ?, ?, '{"traits": {"email"')`,
+        )
+        .run(Date.now(), Date.now());
+      raw.close();
+    },
+  },
+];
+
+const until = async (what: () => Promise<boolean>, ms: number): Promise<boolean> => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await what()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return what();
+};
+
+describe('poison events in the log never stall processing', () => {
+  for (const c of CASES) {
+    test(`${c.name}: ${c.expect}, and the next event still moves an audience within a second`, async () => {
+      const h = harness({
+        extra: stringify({ server: { adminToken: { env: 'ADMIN_TOKEN' } }, audiences: example.audiences }),
+        env: { ADMIN_TOKEN: ADMIN },
+      });
+      try {
+        h.app.start();
+        const events = c.events(h);
+        if (events) await h.app.store.events.append(events);
+        const sent = Date.now();
+        const res = await h.server.inject({
+          method: 'POST',
+          url: '/v1/track',
+          headers: { authorization: basic(WRITE_KEYS.web), 'content-type': 'application/json' },
+          payload: { userId: 'next', event: 'Product Added', properties: { product_id: 'p1' } },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        const member = async () => {
+          const next = await h.app.store.identity.findProfile({ kind: 'userId', value: 'next' });
+          const members = await h.app.store.audiences.members('cart_0_4h');
+          return next !== undefined && members.some((m) => m.profileId === next.id);
+        };
+        assert.ok(await until(member, 1_000), `the next event was not processed within 1 s`);
+        const took = Date.now() - sent;
+        assert.ok(took <= 1_000, `${took} ms`);
+        await h.app.settle();
+
+        const quarantined = await h.app.store.quarantine.list();
+        if (c.expect === 'quarantined') {
+          assert.equal(quarantined.length, 1, JSON.stringify(quarantined));
+          assert.equal(quarantined[0]!.messageId, `poison-${c.user}`);
+        } else assert.deepEqual(quarantined, []);
+
+        const view = await h.server.inject({
+          method: 'GET',
+          url: `/api/admin/profiles/${c.user}`,
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
+        assert.ok(
+          view.statusCode === 200 || (c.expect === 'quarantined' && view.statusCode === 404),
+          view.body.slice(0, 500),
+        );
+        if (c.expect === 'processed') {
+          const body = view.json<{
+            events: { timestamp: number }[];
+            memberships: { audience: string; member: boolean }[];
+          }>();
+          assert.ok(body.events.length > 0);
+          assert.ok(body.memberships.find((m) => m.audience === 'purchased_7d'));
+        }
+
+        const configFile = join(h.dir, 'handoff.yaml');
+        writeFileSync(
+          configFile,
+          stringify({
+            storage: { sqlite: { path: h.app.config.storage.sqlitePath } },
+            sources: [{ id: 'web', writeKey: { env: 'WEB_KEY' } }],
+            audiences: example.audiences,
+          }),
+        );
+        const explained = await runCli(configFile, { WEB_KEY: 'k' }, 'explain', '--profile', c.user);
+        assert.ok(!/\n\s+at /.test(explained.err) && !/\n\s+at /.test(explained.out), explained.err);
+        assert.equal(explained.code, c.expect === 'quarantined' ? 1 : 0, explained.err);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
+
+describe('a transient failure is retried, never quarantined', () => {
+  test('a write lock held by another connection: the batch waits it out, then processes', async () => {
+    const h = harness({ extra: stringify({ audiences: example.audiences }) });
+    const raw = new Database(h.app.config.storage.sqlitePath);
+    try {
+      await h.app.store.events.append([
+        stored(
+          'locked',
+          'track',
+          'locked',
+          '{"type":"track","userId":"locked","event":"Order Completed","properties":{"revenue":5}}',
+        ),
+      ]);
+      raw.exec('BEGIN IMMEDIATE');
+      h.app.start();
+      // The commit waits for the lock (busy_timeout, 5 s), then fails with SQLITE_BUSY.
+      await new Promise((r) => setTimeout(r, 6_000));
+      assert.equal(await h.app.store.cursors.get('processor'), 0, 'nothing committed while the lock is held');
+      assert.deepEqual(await h.app.store.quarantine.list(), []);
+      raw.exec('ROLLBACK');
+      const processed = async () => (await h.app.store.cursors.get('processor')) === 1;
+      assert.ok(await until(processed, 10_000), 'processed once the lock is released');
+      assert.deepEqual(await h.app.store.quarantine.list(), [], 'never quarantined');
+      const p = await h.app.store.identity.findProfile({ kind: 'userId', value: 'locked' });
+      assert.ok((await h.app.store.audiences.members('purchased_7d')).some((m) => m.profileId === p?.id));
+    } finally {
+      if (raw.inTransaction) raw.exec('ROLLBACK');
+      raw.close();
+      await h.close();
+    }
+  });
+});
