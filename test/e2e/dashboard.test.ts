@@ -163,9 +163,11 @@ describe('dashboard in a browser', { skip }, () => {
     await page.goto(`${demo.url}/#/audiences/purchased_5m`);
     await page.locator('tr[data-profile] a').first().waitFor();
     if (process.env.HANDOFF_DOCS_SCREENSHOT === '1') {
-      // README's picture: the same page over the last 15 minutes, where the demo's windows show.
-      await page.goto(`${demo.url}/#/audiences/purchased_5m?range=15m`);
-      await page.locator('.chart canvas').first().waitFor();
+      // README's picture: the audiences list over the last 15 minutes, where the demo's windows
+      // show, with what needs attention above it.
+      await page.goto(`${demo.url}/#/audiences?range=15m`);
+      await page.locator('#attention li').first().waitFor();
+      await page.locator('tr[data-audience] .sparkline canvas').first().waitFor();
       await page.screenshot({ path: join(ARTIFACTS, '..', 'docs', 'dashboard.png') });
       await page.goBack();
       await page.locator('tr[data-profile] a').first().waitFor();
