@@ -240,12 +240,25 @@ export const syncResponse = z.object({
         ok: z.number().int(),
         retried: z.number().int(),
         dead: z.number().int(),
-        rateLimited: z.number().int(),
+        rateLimited: z.number().int().describe('requests answered 429 (responses, not items)'),
+        requests: z.number().int().describe('HTTP requests sent'),
       }),
     )
     .describe('send outcomes per minute over the last hour, every bucket'),
   sendRatePerMinute: z.number().describe('acknowledged items per minute over the last 5 minutes'),
-  rateLimited: z.number().int().describe('429 responses over the last hour'),
+  rateLimited: z.number().int().describe('429 responses over the last hour (responses, not items)'),
+  traffic: z
+    .object({
+      requests: z.number().int(),
+      byMethod: z.record(z.string(), z.number().int()),
+      byOutcome: z.record(z.string(), z.number().int()),
+      rateLimited: z.number().int(),
+      items: z.object({ ok: z.number().int(), retry: z.number().int(), dead: z.number().int() }),
+      deadLetters: z.number().int(),
+    })
+    .describe(
+      'HTTP requests sent over the last hour by method and outcome, as Cordial saw them; items settled; dead letters now',
+    ),
   deadLetters: z.array(
     z.object({
       audience: z.string(),

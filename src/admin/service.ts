@@ -1,6 +1,7 @@
 import type { App } from '../app/app.ts';
 import { describeDefinition } from '../audiences/describe.ts';
 import { neighbours } from '../audiences/graph.ts';
+import { destinationTraffic } from '../monitor/audit-traffic.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
 import { adviseAudience } from '../monitor/advice.ts';
@@ -291,13 +292,18 @@ export async function syncView(app: App): Promise<SyncResponse> {
   const counted = new Map(
     (await app.store.admin.sendBuckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
   );
+  const requested = new Map(
+    (await app.store.requests.buckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
+  );
   const sends = w.buckets.map((at) => ({
     at,
     ok: counted.get(at)?.ok ?? 0,
     retried: counted.get(at)?.retried ?? 0,
     dead: counted.get(at)?.dead ?? 0,
-    rateLimited: counted.get(at)?.rateLimited ?? 0,
+    rateLimited: requested.get(at)?.rateLimited ?? 0,
+    requests: requested.get(at)?.requests ?? 0,
   }));
+  const [traffic] = await destinationTraffic(app.store, [DESTINATION], { since: w.start, until: w.now + 1 });
   const recent = sends.filter((s) => s.at >= w.now - 5 * MINUTE);
   const dead = await app.store.sync.deadLetters(DESTINATION);
   return {
@@ -310,6 +316,14 @@ export async function syncView(app: App): Promise<SyncResponse> {
     sends,
     sendRatePerMinute: recent.reduce((n, s) => n + s.ok, 0) / 5,
     rateLimited: sends.reduce((n, s) => n + s.rateLimited, 0),
+    traffic: {
+      requests: traffic!.requests,
+      byMethod: traffic!.byMethod,
+      byOutcome: traffic!.byOutcome,
+      rateLimited: traffic!.rateLimited,
+      items: traffic!.items,
+      deadLetters: traffic!.deadLetters,
+    },
     deadLetters: dead.slice(0, 200).map((d) => ({
       audience: d.audience,
       contact: d.contact,

@@ -19,6 +19,7 @@ import type { SyncOverrides, SyncService } from './sync.ts';
 import { createSync } from './sync.ts';
 import { SegmentSource } from '../sources/customerio/segment-source.ts';
 import { CheckRunner } from '../monitor/runner.ts';
+import { createAlertNotifier } from './alerts.ts';
 import type { HandoffMetrics } from '../monitor/handoff-metrics.ts';
 import { createHandoffMetrics } from '../monitor/handoff-metrics.ts';
 
@@ -127,11 +128,13 @@ export function createApp(options: AppOptions): App {
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
   });
+  const alerts = createAlertNotifier(config, store, clock, logger);
   const checks = new CheckRunner({
     store,
     settings: config,
     clock,
     onError: (error) => logger.error({ err: error }, 'monitoring checks failed; they will run again'),
+    ...(alerts ? { onSnapshot: (snapshot) => alerts.observe(snapshot) } : {}),
   });
   const metrics = createHandoffMetrics({
     store,
@@ -217,6 +220,7 @@ export function createApp(options: AppOptions): App {
       clearInterval(rankingTimer);
       await segments?.stop();
       await checks.stop();
+      await alerts?.stop();
       metrics.close();
       await sync?.stop();
       await scheduler.stop();

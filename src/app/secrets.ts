@@ -61,5 +61,6 @@ export const secretValues = (config: Config): string[] =>
     config.destinations.cordial?.apiKey.value,
     config.customerio?.appApiKey.value,
     config.customerio?.webhookSecret.value,
+    ...config.monitoring.alerts.map((a) => a.webhook.url.value),
     ...config.sources.map((s) => sourceSecret(s).value),
   ].filter((v): v is string => typeof v === 'string' && v.length > 0);

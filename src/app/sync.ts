@@ -7,6 +7,7 @@ import type { Store } from '../store/ports.ts';
 import { CordialClient } from '../sync/destinations/cordial/client.ts';
 import { CordialDestination } from '../sync/destinations/cordial/destination.ts';
 import { RateLimiter } from '../sync/rate-limiter.ts';
+import { RequestRecorder } from '../sync/request-recorder.ts';
 import type { RetryPolicy } from '../sync/retry-policy.ts';
 import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
@@ -52,10 +53,19 @@ export function createSync(
     );
     return undefined;
   }
+  // Counted as they are answered, so the log holds what Cordial saw, from every process that sends.
+  const recorder = new RequestRecorder({
+    log: store.requests,
+    destination: 'cordial',
+    clock,
+    onError: (error) =>
+      logger.warn({ err: error }, 'Cordial requests could not be counted in the request log'),
+  });
   const client = new CordialClient({
     baseUrl: cordial.baseUrl,
     apiKey: cordial.apiKey.value,
     connections: cordial.concurrency,
+    onRequest: (request) => recorder.record(request),
   });
   const limiter = new RateLimiter(cordial.rateLimit, clock);
   const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -111,16 +121,20 @@ export function createSync(
       while ((await worker.pull()) > 0);
       await worker.rematch(Number.MAX_SAFE_INTEGER);
       while ((await worker.sendDue()) > 0);
+      await recorder.flush();
     },
-    verify: (audience) =>
-      verify(store, destination, {
+    verify: async (audience) => {
+      const report = await verify(store, destination, {
         policy,
         limiter,
         clock,
         sleep,
         ...(overrides.random ? { random: overrides.random } : {}),
         ...(audience === undefined ? {} : { audience }),
-      }),
+      });
+      await recorder.flush();
+      return report;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -128,6 +142,7 @@ export function createSync(
       await puller.stop();
       await sender.stop();
       await client.close();
+      await recorder.flush();
     },
   };
 }

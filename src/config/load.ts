@@ -225,6 +225,7 @@ function build(
       overdueWakeupAfterMs: ms(raw.monitoring.overdueWakeupAfter),
       conversionEvent: raw.monitoring.conversionEvent,
       retentionMs: ms(raw.monitoring.retention),
+      alerts: raw.monitoring.alerts.map((a) => ({ webhook: { url: secret(a.webhook.url) } })),
     },
     destinations: raw.destinations.cordial
       ? { cordial: { ...raw.destinations.cordial, apiKey: secret(raw.destinations.cordial.apiKey) } }

@@ -255,6 +255,21 @@ export const configSchema = z
         conversionEvent: z.string().min(1).default('Order Completed'),
         /** How long check samples are kept. */
         retention: duration.default('90d'),
+        /** Where check status changes are announced without Prometheus: Slack-compatible webhooks. */
+        alerts: z
+          .array(
+            z
+              .object({
+                webhook: z
+                  .object({
+                    /** The webhook URL (it carries a token): read from the named environment variable. */
+                    url: secretField,
+                  })
+                  .strict(),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .default({
@@ -265,6 +280,7 @@ export const configSchema = z
         overdueWakeupAfter: '5m',
         conversionEvent: 'Order Completed',
         retention: '90d',
+        alerts: [],
       }),
     /** The Customer.io App API, for audiences whose source is a Customer.io segment. */
     customerio: customerIoSection(secretField, duration).optional(),

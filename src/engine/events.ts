@@ -33,6 +33,7 @@ export interface HandoffEvents {
   /** One round of sends to a destination. */
   'sync.sent': {
     destination: string;
+    /** Contact updates attempted (one or two HTTP requests each; the request log counts requests). */
     requests: number;
     items: number;
     ok: number;

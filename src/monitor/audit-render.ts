@@ -1,4 +1,5 @@
 import type { CheckResult } from './checks.ts';
+import { trafficLine } from './audit-traffic.ts';
 import type { AuditAudience, AuditReport } from './audit.ts';
 import type { Difference, Proportion } from './stats.ts';
 
@@ -101,6 +102,10 @@ export function renderMarkdown(report: AuditReport): string {
     '|---|---:|---:|---:|',
     ...report.audiences.map((a) => mdRow(conversionCells(a))),
     '',
+    '## Destinations',
+    '',
+    ...report.destinations.map((t) => `- ${trafficLine(t)}`),
+    '',
     '## Checks',
     '',
     ...report.lines.map((l) => `- ${checkLine(l)}`),
@@ -128,6 +133,10 @@ export function renderHtml(report: AuditReport): string {
 ${htmlTable(AUDIENCE_COLUMNS, report.audiences.map(audienceCells))}
 <h2>Holdout vs treated: share that performed ${esc(event)} after entering (95% CI)</h2>
 ${htmlTable(['audience', 'treated', 'holdout', 'lift'], report.audiences.map(conversionCells))}
+<h2>Destinations</h2>
+<ul>
+${report.destinations.map((t) => `<li>${esc(trafficLine(t))}</li>`).join('\n')}
+</ul>
 <h2>Checks</h2>
 <ul>
 ${report.lines.map((l) => `<li class="${l.status}">${esc(checkLine(l))}</li>`).join('\n')}

@@ -2,6 +2,8 @@ import type { CheckResult, CheckStatus } from './checks.ts';
 import { worst } from './checks.ts';
 import type { HealthSource, MatchRate } from './health.ts';
 import { monitorHealth } from './health.ts';
+import type { DestinationTraffic } from './audit-traffic.ts';
+import { destinationTraffic } from './audit-traffic.ts';
 import type { Difference, Proportion } from './stats.ts';
 import { difference, wilson } from './stats.ts';
 
@@ -43,6 +45,8 @@ export interface AuditReport {
   since: number;
   status: CheckStatus;
   audiences: AuditAudience[];
+  /** Requests, 429s, items and dead letters per destination over the period. */
+  destinations: DestinationTraffic[];
   /** Checks not about one audience. */
   checks: CheckResult[];
   /** Every check, one line each, audiences first. */
@@ -92,6 +96,11 @@ export async function buildAudit(
     since,
     status: worst(lines.map((l) => l.status)),
     audiences,
+    destinations: await destinationTraffic(
+      app.store,
+      [...new Set(app.config.targets.map((t) => t.destination))],
+      { since, until: now + 1 },
+    ),
     checks: health.checks,
     lines,
     counts,

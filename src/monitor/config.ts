@@ -14,6 +14,8 @@ export interface MonitoringConfig {
   conversionEvent: string;
   /** How long check samples are kept (ms). Default 90d. */
   retentionMs: number;
+  /** Webhooks told when a check turns warn or fail, and when it recovers. Default none. */
+  alerts: readonly { webhook: { url: { env: string; value: string | undefined } } }[];
 }
 
 /** The defaults, for callers without a config file section. */
@@ -25,4 +27,5 @@ export const DEFAULT_MONITORING: MonitoringConfig = {
   overdueWakeupAfterMs: 5 * 60_000,
   conversionEvent: 'Order Completed',
   retentionMs: 90 * 86_400_000,
+  alerts: [],
 };

@@ -76,15 +76,21 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     'handoff_wakeups_overdue',
     'Wake-ups still pending longer than monitoring.overdueWakeupAfter past due.',
   );
-  const requests = r.counter('handoff_sync_requests_total', 'Requests sent to a destination.', [
-    'destination',
-  ]);
+  const requests = r.counter(
+    'handoff_sync_requests_total',
+    'HTTP requests sent to a destination, by method, endpoint (contact, list, read) and outcome (2xx, 404, 429, 4xx, 5xx, network_error).',
+    ['destination', 'method', 'endpoint', 'outcome'],
+  );
   const items = r.counter(
     'handoff_sync_items_total',
     'Items (contact, list) settled by sends, by result: ok, retry, dead.',
     ['destination', 'result'],
   );
-  const rateLimited = r.counter('handoff_sync_rate_limited_total', 'Requests answered 429.', ['destination']);
+  const rateLimited = r.counter(
+    'handoff_sync_rate_limited_total',
+    'Requests answered 429 (responses, not items).',
+    ['destination'],
+  );
   const pending = r.gauge('handoff_sync_pending_items', 'Items waiting to be sent.', ['destination']);
   const retrying = r.gauge('handoff_sync_retry_queue_depth', 'Pending items waiting for a retry.', [
     'destination',
@@ -130,7 +136,6 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
       for (const c of e.changes) changes.inc({ audience: c.audience, change: c.change });
     }),
     bus.on('sync.sent', (e) => {
-      requests.inc({ destination: e.destination }, e.requests);
       items.inc({ destination: e.destination, result: 'ok' }, e.ok);
       items.inc({ destination: e.destination, result: 'retry' }, e.retried);
       items.inc({ destination: e.destination, result: 'dead' }, e.dead);
@@ -147,9 +152,20 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     const t = await store.monitor.tallies(from.eventSeq, from.logId);
     marks = Promise.resolve({ eventSeq: t.eventSeq, logId: t.logId });
     for (const s of t.stored) ingest.inc({ source: s.source, type: s.type, result: 'stored' }, s.count);
-    for (const x of t.rateLimited) rateLimited.inc({ destination: x.destination }, x.count);
     for (const a of t.acknowledged)
       ack.observe({ destination: a.destination, audience: a.audience }, Math.max(0, a.ms) / 1000);
+  });
+  // Requests and 429s come from the request log, which every process sending requests writes.
+  let requestMark: Promise<number> = store.requests.watermark().catch(() => 0);
+  for (const d of destinations) rateLimited.inc({ destination: d }, 0);
+  r.collect(async () => {
+    const t = await store.requests.tally(await requestMark);
+    requestMark = Promise.resolve(t.to);
+    for (const c of t.counts) {
+      const { destination, method, endpoint, outcome } = c;
+      requests.inc({ destination, method, endpoint, outcome }, c.count);
+      if (outcome === '429') rateLimited.inc({ destination }, c.count);
+    }
   });
   r.collect(async () => {
     const cursor = await store.cursors.get(options.processorCursor ?? 'processor');

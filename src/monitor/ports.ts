@@ -51,8 +51,6 @@ export interface LogTallies {
   logId: number;
   /** Stored events by source and type. */
   stored: { source: string; type: string; count: number }[];
-  /** Distinct requests answered 429, by destination. */
-  rateLimited: { destination: string; count: number }[];
   /** Event received → destination acknowledged (ms), per acknowledged item caused by an event. */
   acknowledged: { destination: string; audience: string; ms: number }[];
 }
@@ -100,4 +98,15 @@ export interface MonitorStore {
   watermarks(): Promise<{ eventSeq: number; logId: number }>;
   /** What was logged after the watermarks. */
   tallies(eventSeq: number, logId: number): Promise<LogTallies>;
+}
+
+/** A check's status as announced to an alert webhook. */
+export type AlertStatus = 'pass' | 'warn' | 'fail';
+
+/** Where each alert target's last announced status per check is kept, so a restart does not repeat it. */
+export interface AlertStateStore {
+  /** Every announced status, by key. */
+  alertStates(): Promise<Map<string, AlertStatus>>;
+  /** Records that `status` was announced for `key` at `at` (ms). */
+  setAlertState(key: string, status: AlertStatus, at: number): Promise<void>;
 }

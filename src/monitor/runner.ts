@@ -8,6 +8,8 @@ export interface CheckRunnerOptions {
   settings: CheckSettings;
   clock: Clock;
   onError: (error: unknown) => void;
+  /** Told of each stored snapshot (alerting); must not throw or wait. */
+  onSnapshot?: (snapshot: Snapshot) => void;
 }
 
 /**
@@ -40,7 +42,9 @@ export class CheckRunner {
     const snapshot = await takeSnapshot(store, settings, now);
     await store.monitor.record(samplesOf(snapshot));
     await store.monitor.prune(now - settings.monitoring.retentionMs);
+    await store.requests.prune(now - settings.monitoring.retentionMs);
     this.last = snapshot;
+    this.options.onSnapshot?.(snapshot);
     return snapshot;
   }
 

@@ -70,7 +70,9 @@ export function ingestRoutes(
   };
 
   const handler = (call: IngestCall) => async (request: FastifyRequest, res: FastifyReply) => {
-    const checked = await pool.check(request.body as Buffer, call, app.ingest.checkContext());
+    // Without a Content-Type, fastify parses nothing and leaves no body: that is an empty one.
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const checked = await pool.check(body, call, app.ingest.checkContext());
     if (checked.kind === 'unreadable') return res.code(400).send(errorBody(checked.code, checked.message));
     let source = sources.get(request);
     if (source === undefined) {

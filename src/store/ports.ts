@@ -1,3 +1,5 @@
+import type { AlertStateStore } from '../monitor/ports.ts';
+import type { RequestLog } from '../sync/requests.ts';
 import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
 import type { SyncStore } from '../sync/ports.ts';
@@ -257,6 +259,10 @@ export interface Store {
   sync: SyncStore;
   sources: SourceStore;
   monitor: MonitorStore;
+  /** One row per request sent to a destination. */
+  requests: RequestLog;
+  /** What each alert webhook was last told, per check. */
+  alerts: AlertStateStore;
   admin: AdminQueries;
   quarantine: QuarantineStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */

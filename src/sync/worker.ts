@@ -200,7 +200,9 @@ export class SyncWorker {
     if (prepared) {
       // The lists could not be looked up or created: the items were not tried, so a transient
       // failure does not count against them; a permanent one (a list Cordial refuses) does.
-      await store.sync.results(destination.name, this.settle(items, prepared, { countAttempt: false }));
+      const settled = this.settle(items, prepared, { countAttempt: false });
+      await store.sync.results(destination.name, settled);
+      this.emitSent(items.length, 0, settled);
       return items.length;
     }
     const updates = coalesce(items);
@@ -214,15 +216,19 @@ export class SyncWorker {
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, updates.length) }, lane));
     await store.sync.results(destination.name, results);
+    this.emitSent(items.length, updates.length, results);
+    return items.length;
+  }
+
+  private emitSent(items: number, updates: number, results: readonly ItemResult[]): void {
     this.options.bus.emit('sync.sent', {
-      destination: destination.name,
-      requests: updates.length,
-      items: items.length,
+      destination: this.options.destination.name,
+      requests: updates,
+      items,
       ok: results.filter((r) => r.result === 'ok').length,
       retried: results.filter((r) => r.result === 'retry').length,
       dead: results.filter((r) => r.result === 'dead').length,
     });
-    return items.length;
   }
 
   private async deliver(update: ContactUpdate): Promise<ItemResult[]> {

@@ -326,6 +326,20 @@ describe('no shape of body gives a 5xx on any ingest route', () => {
     });
   }
 
+  test('no Content-Type and no body', async () => {
+    for (const [method, path, auth] of routes) {
+      const res = await send(method, path, undefined, { authorization: auth });
+      assert.ok(
+        res.status >= 400 && res.status < 500,
+        `${method} ${path}: ${res.status} ${res.text.slice(0, 200)}`,
+      );
+    }
+    assert.equal(
+      (await send('POST', '/v1/track', undefined, { authorization: SEGMENT_AUTH })).json().error.code,
+      'empty_body',
+    );
+  });
+
   test('the answers say what is wrong', async () => {
     const code = async (body: string | Uint8Array, type = 'application/json') =>
       (await post('/v1/track', body, SEGMENT_AUTH, type)).json();

@@ -134,7 +134,14 @@ describe('GET /metrics', () => {
       'handoff_audience_changes_total{audience="cart_0_4h",change="exit"}': 1,
       'handoff_audience_changes_total{audience="purchased_7d",change="enter"}': 2,
       handoff_wakeups_overdue: 0,
-      'handoff_sync_requests_total{destination="cordial"}': 5,
+      // Every HTTP request Cordial received: two list lookups and creations, three new contacts
+      // (PUT → 404 → POST), and ann's move (429, then PUT).
+      'handoff_sync_requests_total{destination="cordial",method="GET",endpoint="list",outcome="404"}': 2,
+      'handoff_sync_requests_total{destination="cordial",method="POST",endpoint="list",outcome="2xx"}': 2,
+      'handoff_sync_requests_total{destination="cordial",method="PUT",endpoint="contact",outcome="404"}': 3,
+      'handoff_sync_requests_total{destination="cordial",method="POST",endpoint="contact",outcome="2xx"}': 3,
+      'handoff_sync_requests_total{destination="cordial",method="PUT",endpoint="contact",outcome="429"}': 1,
+      'handoff_sync_requests_total{destination="cordial",method="PUT",endpoint="contact",outcome="2xx"}': 1,
       'handoff_sync_items_total{destination="cordial",result="ok"}': 5,
       'handoff_sync_items_total{destination="cordial",result="retry"}': 2,
       'handoff_sync_items_total{destination="cordial",result="dead"}': 0,

@@ -123,7 +123,7 @@ describe('handoff sync', () => {
     assert.equal(flushed.code, 1);
     assert.match(
       flushed.out,
-      /3 request\(s\) sent; 0 pending \(not yet due, or retrying\), 1 dead letter\(s\)/,
+      /3 contact update\(s\) sent; 0 pending \(not yet due, or retrying\), 1 dead letter\(s\)/,
     );
     const status = await run('sync', 'status');
     assert.equal(status.code, 1, 'dead letters make status fail');

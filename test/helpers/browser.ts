@@ -12,7 +12,8 @@ export const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts')
 
 /** Why browser tests cannot run here, or undefined when they can. */
 export function browserUnavailable(): string | undefined {
-  return existsSync(CHROMIUM)
+  // In CI a missing browser is a failure, never a skip.
+  return existsSync(CHROMIUM) || process.env.CI === 'true'
     ? undefined
     : `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium), as .ci/run does`;
 }

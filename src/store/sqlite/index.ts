@@ -12,6 +12,8 @@ import { sqliteMonitorStore } from './monitor-store.ts';
 import { sqliteAdminMembers } from './admin-members.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
+import { sqliteRequestLog } from './request-log.ts';
+import { sqliteAlertState } from './alert-state.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -47,6 +49,8 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     sync: { ...sqliteSyncStore(db), ...sqliteDeadLetterActions(db) },
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
+    requests: sqliteRequestLog(db),
+    alerts: sqliteAlertState(db),
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     quarantine: sqliteQuarantineStore(db),
     commit,

@@ -269,4 +269,26 @@ export const MIGRATIONS: readonly string[] = [
     retry_requested INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // One row per HTTP request sent to a destination (the sync log is per item): requests and
+  // 429s are counted from here, so the figures match what the destination received.
+  `
+  CREATE TABLE IF NOT EXISTS sync_requests (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS sync_requests_by_time ON sync_requests (destination, at);
+  `,
+  // The status each alert webhook was last told of, per check: no repeats across restarts.
+  `
+  CREATE TABLE IF NOT EXISTS monitor_alert_state (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -73,11 +73,6 @@ export function sqliteMonitorStore(db: SqliteDatabase): MonitorStore {
   const stored = db.prepare<[number], { source: string; type: string; count: number }>(
     'SELECT source_id AS source, type, count(*) AS count FROM events WHERE seq > ? GROUP BY source_id, type',
   );
-  // One request carries one contact's lists, so (contact, at) names a request.
-  const rateLimited = db.prepare<[number], { destination: string; count: number }>(
-    `SELECT destination, count(DISTINCT contact || ' ' || at) AS count FROM sync_log
-     WHERE id > ? AND status = 429 GROUP BY destination`,
-  );
   // Only a change's first acknowledgement: a reconcile re-asserting it later is not delivery latency.
   const acknowledged = db.prepare<[number], { destination: string; audience: string; ms: number }>(
     `SELECT l.destination, l.audience, l.at - e.received_at AS ms FROM sync_log l
@@ -148,7 +143,6 @@ export function sqliteMonitorStore(db: SqliteDatabase): MonitorStore {
           eventSeq: maxEvent.get()?.n ?? eventSeq,
           logId: maxLog.get()?.n ?? logId,
           stored: stored.all(eventSeq),
-          rateLimited: rateLimited.all(logId),
           acknowledged: acknowledged.all(logId),
         })),
       ),

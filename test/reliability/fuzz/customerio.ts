@@ -115,7 +115,9 @@ export function cioRequest(g: Gen): FuzzRequest {
         .filter(Boolean)
         .join('/'),
       method: 'DELETE',
-      path: `/api/v1/customers/${oddPath ?? who}`,
+      // An odd id to delete is prefixed so that it never names a person the fuzz's messages create
+      // (a message with userId "\u0000" would otherwise rightly leave the log with them).
+      path: `/api/v1/customers/${oddPath === undefined ? who : `gone-${oddPath}`}`,
       headers: { ...headers, ...(withType ? { 'content-type': 'application/json' } : {}) },
       tracked: [],
       valid: rightAuth && oddPath === undefined,

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { Agent, request } from 'undici';
+import type { RequestEndpoint } from '../../requests.ts';
 
 /** A Cordial REST v2 response, or the network error that stood in for one. */
 export type CordialResponse =
@@ -15,6 +16,15 @@ export interface CordialClientOptions {
   /** A request that has not answered in this long fails as retryable (ms). Default 15,000. */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** Told of every request once it is answered (or fails without an answer): where requests are counted. */
+  onRequest?: (request: SentRequest) => void;
+}
+
+/** One request as the client saw it; `status` undefined when no response came back. */
+export interface SentRequest {
+  method: 'GET' | 'PUT' | 'POST';
+  endpoint: RequestEndpoint;
+  status: number | undefined;
 }
 
 /** The slice of Cordial's REST v2 that list sync uses. Auth: HTTP Basic, API key as user, empty password. */
@@ -23,11 +33,13 @@ export class CordialClient {
   private readonly auth: string;
   private readonly base: string;
   private readonly timeoutMs: number;
+  private readonly onRequest: (request: SentRequest) => void;
 
   constructor(options: CordialClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
     this.auth = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.onRequest = options.onRequest ?? (() => undefined);
     this.dispatcher =
       options.dispatcher ?? new Agent({ connections: options.connections ?? 4, keepAliveTimeout: 30_000 });
   }
@@ -41,26 +53,37 @@ export class CordialClient {
   }
 
   getContact(key: string): Promise<CordialResponse> {
-    return this.call('GET', `/contacts/${CordialClient.contactPath(key)}`);
+    return this.call('GET', 'read', `/contacts/${CordialClient.contactPath(key)}`);
   }
   updateContact(key: string, body: Record<string, unknown>): Promise<CordialResponse> {
-    return this.call('PUT', `/contacts/${CordialClient.contactPath(key)}`, body);
+    return this.call('PUT', 'contact', `/contacts/${CordialClient.contactPath(key)}`, body);
   }
   createContact(body: Record<string, unknown>): Promise<CordialResponse> {
-    return this.call('POST', '/contacts', body);
+    return this.call('POST', 'contact', '/contacts', body);
   }
   findList(name: string): Promise<CordialResponse> {
-    return this.call('GET', `/accountlists?name=${encodeURIComponent(name)}`);
+    return this.call('GET', 'list', `/accountlists?name=${encodeURIComponent(name)}`);
   }
   createList(name: string): Promise<CordialResponse> {
-    return this.call('POST', '/accountlists', { name, enhanced: true });
+    return this.call('POST', 'list', '/accountlists', { name, enhanced: true });
   }
 
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
 
-  private async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<CordialResponse> {
+  private async call(
+    method: SentRequest['method'],
+    endpoint: RequestEndpoint,
+    path: string,
+    body?: unknown,
+  ): Promise<CordialResponse> {
+    const response = await this.send(method, path, body);
+    this.onRequest({ method, endpoint, status: response.ok ? response.status : undefined });
+    return response;
+  }
+
+  private async send(method: SentRequest['method'], path: string, body?: unknown): Promise<CordialResponse> {
     try {
       const res = await request(`${this.base}${path}`, {
         method,
