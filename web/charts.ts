@@ -12,6 +12,9 @@ export function pruneCharts(page?: HTMLElement): void {
 
 const seconds = (ms: readonly number[]): number[] => ms.map((t) => t / 1000);
 
+/** Axes and legends in UTC, as every table on the dashboard is. */
+const utc = (ts: number): Date => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
+
 function draw(options: uPlot.Options, data: uPlot.AlignedData, into: HTMLElement): HTMLElement {
   live.push(new uPlot(options, data, into));
   return into;
@@ -23,6 +26,7 @@ export function sparkline(points: { at: number; size: number }[]): HTMLElement {
   into.className = 'sparkline';
   return draw(
     {
+      tzDate: utc,
       width: 140,
       height: 32,
       legend: { show: false },
@@ -48,10 +52,11 @@ export function lines(
   return draw(
     {
       title,
+      tzDate: utc,
       width,
       height: 220,
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max)] } },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+      series: [{ label: 'UTC' }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
     },
     [seconds(at), ...series.map((s) => s.values)],
     into,
@@ -70,12 +75,13 @@ export function flow(
   return draw(
     {
       title,
+      tzDate: utc,
       width,
       height: 220,
       scales: { x: { time: true } },
       axes: [{}, { values: (_u, splits) => splits.map((v) => String(Math.abs(v))) }],
       series: [
-        {},
+        { label: 'UTC' },
         { label: 'enters', stroke: '#1a7f4b', fill: 'rgba(26,127,75,0.6)', paths: bars },
         {
           label: 'exits',

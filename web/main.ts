@@ -3,6 +3,8 @@ import { pruneCharts } from './charts.ts';
 import { h } from './dom.ts';
 import { audiencePage } from './pages/audience.ts';
 import { audiencesPage } from './pages/audiences.ts';
+import { membersPage } from './pages/members.ts';
+import { overlapPage } from './pages/overlap.ts';
 import { profilePage } from './pages/profile.ts';
 import { syncPage } from './pages/sync.ts';
 
@@ -17,6 +19,7 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 /** The page shell loads without the token; the data needs it. */
 function loginForm(message?: string): void {
   pruneCharts();
+  document.title = 'Sign in · Handoff';
   logout.hidden = true;
   const input = h('input', {
     name: 'token',
@@ -50,6 +53,17 @@ function loginForm(message?: string): void {
   input.focus();
 }
 
+/** The page title names the view: `Audiences`, `cart_0_4h`, `Profile email:…`, `Sync`. */
+function viewName(parts: string[]): string {
+  if (parts[0] === 'audiences' && parts[1] !== undefined && parts[2] === 'profiles')
+    return `${parts[1]} profiles`;
+  if (parts[0] === 'audiences' && parts[1] !== undefined) return parts[1];
+  if (parts[0] === 'overlap') return 'Overlap';
+  if (parts[0] === 'profiles' && parts[1] !== undefined) return `Profile ${parts[1]}`;
+  if (parts[0] === 'sync') return 'Sync';
+  return 'Audiences';
+}
+
 async function render(): Promise<void> {
   clearTimeout(timer);
   const mine = ++generation;
@@ -60,8 +74,13 @@ async function render(): Promise<void> {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const page = document.createElement('div');
   let live = true;
+  document.title = `${viewName(parts)} · Handoff`;
   try {
-    if (parts[0] === 'audiences' && parts[1] !== undefined) await audiencePage(page, parts[1], query);
+    if (parts[0] === 'audiences' && parts[1] !== undefined && parts[2] === 'profiles') {
+      live = false;
+      await membersPage(page, parts[1], query);
+    } else if (parts[0] === 'audiences' && parts[1] !== undefined) await audiencePage(page, parts[1], query);
+    else if (parts[0] === 'overlap') await overlapPage(page);
     else if (parts[0] === 'profiles' && parts[1] !== undefined) {
       live = false;
       await profilePage(page, parts[1]);

@@ -66,6 +66,16 @@ export function dashboardRoutes(server: FastifyInstance): void {
       .headers(DASHBOARD_HEADERS)
       .send(await readFile(`${WEB}index.html`, 'utf8')),
   );
+  // Browsers ask for /favicon.ico whatever the page links; both get the same picture.
+  for (const path of ['/favicon.svg', '/favicon.ico']) {
+    server.get(path, async (_request, res) =>
+      res
+        .type('image/svg+xml')
+        .header('cache-control', 'max-age=86400')
+        .headers(DASHBOARD_HEADERS)
+        .send(await readFile(`${WEB}favicon.svg`, 'utf8')),
+    );
+  }
   server.get('/assets/dashboard.js', async (_request, res) =>
     res
       .type('text/javascript; charset=utf-8')

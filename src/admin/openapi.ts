@@ -65,6 +65,13 @@ function parameters(
   });
 }
 
+/** A response that `format=csv` also writes as CSV lists text/csv beside its JSON. */
+function withCsv(csv: boolean, response: { description: string; content: Record<string, unknown> }): unknown {
+  return csv
+    ? { ...response, content: { ...response.content, 'text/csv': { schema: { type: 'string' } } } }
+    : response;
+}
+
 /** The admin API's OpenAPI 3.1 document, generated from the route table and its schemas. */
 export function adminOpenApi(): JsonSchema {
   const components: Record<string, JsonSchema> = {};
@@ -72,7 +79,10 @@ export function adminOpenApi(): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ADMIN_ROUTES) {
     const responses: Record<string, unknown> = {
-      200: { description: 'OK', ...json(toSchema(r.response, 'output', components)) },
+      200: withCsv(r.csv !== undefined, {
+        description: 'OK',
+        ...json(toSchema(r.response, 'output', components)),
+      }),
       400: { description: 'bad input: the message names the parameter and what is wrong', ...json(error) },
       401: { description: 'missing or wrong admin token', ...json(error) },
     };

@@ -6,6 +6,8 @@ import { ok } from '../shared/result.ts';
 import { adminAuth } from '../http/admin-auth.ts';
 import { errorBody } from '../http/errors.ts';
 import * as s from './schemas.ts';
+import { actOnDeadLetters } from './dead-letters.ts';
+import { audienceProfiles, overlapView, profilesCsv } from './members.ts';
 import { audienceView, audiencesView, profileView, retryDeadLetters, syncView } from './service.ts';
 import { markForRetry, quarantineView } from './quarantine.ts';
 
@@ -19,6 +21,8 @@ export interface AdminRoute {
   query?: z.ZodObject;
   body?: z.ZodType;
   response: z.ZodType;
+  /** With `?format=csv`, the response written as CSV instead of JSON. */
+  csv?: (value: never) => string;
   /** Extra error statuses besides 400 and 401, with what they mean. */
   errors?: Record<number, string>;
   handle(app: App, input: { params: never; query: never; body: never }): Promise<Result<unknown>>;
@@ -29,7 +33,8 @@ const route = <
   Q extends z.ZodObject | undefined,
   B extends z.ZodType | undefined,
 >(
-  r: Omit<AdminRoute, 'handle' | 'params' | 'query' | 'body'> & {
+  r: Omit<AdminRoute, 'handle' | 'params' | 'query' | 'body' | 'csv'> & {
+    csv?: (value: never) => string;
     params?: P;
     query?: Q;
     body?: B;
@@ -65,6 +70,25 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   }),
   route({
     method: 'GET',
+    path: '/api/admin/audiences/{key}/profiles',
+    summary:
+      'The members behind a number: by where they stand at Cordial and/or also in another audience; `format=csv` downloads them',
+    params: s.audienceParams,
+    query: s.profilesQuery,
+    response: s.profilesResponse,
+    csv: profilesCsv,
+    errors: { 404: 'no audience has this key (or the alsoIn key)' },
+    handle: (app, { params, query }) => audienceProfiles(app, params.key, query),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/admin/overlap',
+    summary: 'Members shared by every pair of audiences',
+    response: s.overlapResponse,
+    handle: async (app) => ok(await overlapView(app)),
+  }),
+  route({
+    method: 'GET',
     path: '/api/admin/profiles/{ref}',
     summary:
       'One profile: identifiers, merges, recent events, changes, and why it is in or out of each audience',
@@ -88,6 +112,24 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.retryResponse,
     errors: { 404: 'no audience with this key syncs to Cordial' },
     handle: (app, { body }) => retryDeadLetters(app, body),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/sync/dead-letters/retry',
+    summary: 'Queue chosen dead letters again (one, or a group of one reason)',
+    body: s.deadLetterActionBody,
+    response: s.retriedResponse,
+    errors: { 404: 'none of the items is a dead letter (any more)' },
+    handle: (app, { body }) => actOnDeadLetters(app, 'retry', body),
+  }),
+  route({
+    method: 'POST',
+    path: '/api/admin/sync/dead-letters/skip',
+    summary: 'Resolve chosen dead letters without sending them; each skip is recorded in the sync log',
+    body: s.deadLetterActionBody,
+    response: s.skippedResponse,
+    errors: { 404: 'none of the items is a dead letter (any more)' },
+    handle: (app, { body }) => actOnDeadLetters(app, 'skip', body),
   }),
   route({
     method: 'GET',
@@ -144,6 +186,13 @@ export function adminRoutes(server: FastifyInstance, app: App): void {
           return res
             .code(STATUS[result.error.code] ?? 400)
             .send(errorBody(result.error.code, result.error.message));
+        }
+        if (r.csv && (input.query as { format?: string } | undefined)?.format === 'csv') {
+          return res
+            .code(200)
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', 'attachment; filename="profiles.csv"')
+            .send(r.csv(result.value as never));
         }
         return res.code(200).send(result.value);
       },

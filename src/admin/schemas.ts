@@ -51,6 +51,18 @@ export const audienceSummary = z.object({
   pending: z.number().int(),
   deadLetters: z.number().int(),
   unmatched: z.number().int(),
+  advice: z
+    .array(
+      z.object({
+        status: z.enum(['warn', 'fail']),
+        check: z.string().describe('the check it comes from, or `unmatched`'),
+        destination: z.string(),
+        count: z.number(),
+        cause: z.string().describe('what is wrong, in words'),
+        next: z.string().describe('what to do about it'),
+      }),
+    )
+    .describe('every failing or warning finding in words, worst first'),
 });
 
 export const audiencesResponse = z.object({
@@ -69,6 +81,21 @@ const percentiles = z.object({
   max: z.number().nullable(),
 });
 
+const standing = z.enum(['held', 'pending', 'no_identifier', 'refused', 'held_out']);
+
+export const matchBreakdown = z
+  .object({
+    destination: z.string(),
+    list: z.string(),
+    held: z.number().int().describe('acknowledged on the list'),
+    pending: z.number().int().describe('queued, or not yet recorded by the sync'),
+    noIdentifier: z.number().int().describe('no email, so the list cannot hold them'),
+    refused: z.number().int().describe('dead-lettered: the destination refused them'),
+    heldOut: z.number().int().describe('kept out as a control group'),
+  })
+  .describe('where every member stands at the destination');
+export type MatchBreakdown = z.infer<typeof matchBreakdown>;
+
 export const audienceResponse = z.object({
   now: ms,
   range: z.string(),
@@ -77,7 +104,16 @@ export const audienceResponse = z.object({
     ttlMs: z.number().nullable(),
     activationDelayMs: z.number(),
     holdoutPercent: z.number().nullable(),
+    channels: z.array(z.string()),
+    cadenceMs: z.number().nullable().describe('ms between syncs; null for realtime'),
+    definition: z
+      .array(z.object({ depth: z.number().int(), text: z.string() }))
+      .describe('the condition read aloud, one line per node, in the words explanations use'),
+    source: z.string().nullable().describe('where a sourced audience’s membership comes from'),
+    dependencies: z.array(z.string()).describe('audiences this one refers to (in_audience)'),
+    dependents: z.array(z.string()).describe('audiences that refer to this one'),
   }),
+  match: matchBreakdown.nullable().describe('null when the audience does not sync'),
   changes: z.array(changeBucket).describe('enters and exits per bucket, every bucket of the range'),
   latencyMs: percentiles.describe(
     'from when a change was due (after any activation delay) to Cordial acknowledging it, over the range',
@@ -140,15 +176,49 @@ export const profileResponse = z.object({
       audience: z.string(),
       name: z.string(),
       member: z.boolean(),
-      since: ms.nullable(),
+      since: ms.nullable().describe('when Handoff processed the entry'),
+      qualifiedAt: ms
+        .nullable()
+        .describe(
+          'when the person qualified: the time of the event that made them enter, otherwise when the entry took effect',
+        ),
       heldOut: z.boolean(),
       nextChangeAt: ms.nullable(),
       explanation,
     }),
   ),
+  lists: z
+    .array(
+      z.object({
+        audience: z.string(),
+        list: z.string(),
+        contact: z.string(),
+        wanted: z.boolean().describe('whether Handoff wants the contact on the list'),
+        held: z.boolean().describe('whether Cordial acknowledged holding the contact on the list'),
+        state: z.string().describe('pending, done or dead'),
+      }),
+    )
+    .describe(
+      'the Cordial lists the person is on (or is being added to or removed from), by the sync ledger',
+    ),
 });
 
+export const deadLetterGroup = z.object({
+  reason: z.string().describe('what went wrong, in words'),
+  status: z.number().int().nullable(),
+  errorKey: z.string().nullable(),
+  message: z.string(),
+  retryHelps: z
+    .boolean()
+    .describe('false when the destination refused the request itself (a 4xx other than 408/429)'),
+  items: z.array(z.object({ contact: z.string(), list: z.string(), audience: z.string() })),
+});
+export type DeadLetterGroup = z.infer<typeof deadLetterGroup>;
+
 export const syncResponse = z.object({
+  deadLetterGroups: z
+    .array(deadLetterGroup)
+    .describe('the dead letters grouped by reason, largest group first'),
   now: ms,
   configured: z.boolean().describe('whether Cordial sync runs in this server'),
   nextDueAt: ms.nullable(),
@@ -258,3 +328,46 @@ export type AudienceSummary = z.infer<typeof audienceSummary>;
 export type ProfileResponse = z.infer<typeof profileResponse>;
 export type SyncResponse = z.infer<typeof syncResponse>;
 export type QuarantineResponse = z.infer<typeof quarantineResponse>;
+
+export const profilesQuery = z.strictObject({
+  standing: standing.optional().describe('only members standing so at Cordial'),
+  alsoIn: z.string().min(1).optional().describe('only members who are in this audience too'),
+  format: z.enum(['json', 'csv']).default('json').describe('csv downloads the list'),
+});
+
+export const profilesResponse = z.object({
+  audience: z.string(),
+  standing: standing.nullable(),
+  alsoIn: z.string().nullable(),
+  profiles: z.array(
+    z.object({
+      profileId: z.string(),
+      label: z.string().nullable(),
+      since: ms,
+      standing: standing
+        .nullable()
+        .describe('null when the audience does not sync and the member is not held out'),
+    }),
+  ),
+});
+export type ProfilesResponse = z.infer<typeof profilesResponse>;
+
+export const overlapResponse = z.object({
+  audiences: z.array(z.object({ key: z.string(), size: z.number().int() })),
+  pairs: z
+    .array(z.object({ a: z.string(), b: z.string(), members: z.number().int() }))
+    .describe('members in both audiences, for every pair sharing any (a before b)'),
+});
+export type OverlapResponse = z.infer<typeof overlapResponse>;
+
+const deadLetterKey = z.strictObject({
+  contact: z.string().min(1).describe('the contact key, e.g. email:ann@example.com'),
+  list: z.string().min(1),
+});
+
+export const deadLetterActionBody = z.strictObject({
+  items: z.array(deadLetterKey).min(1).max(10_000),
+  note: z.string().max(500).optional().describe('why, kept in the sync log with a skip'),
+});
+export const retriedResponse = z.object({ retried: z.number().int() });
+export const skippedResponse = z.object({ skipped: z.number().int() });

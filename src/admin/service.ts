@@ -1,7 +1,12 @@
 import type { App } from '../app/app.ts';
+import { describeDefinition } from '../audiences/describe.ts';
+import { neighbours } from '../audiences/graph.ts';
 import { destinationTraffic } from '../monitor/audit-traffic.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { describeCause } from '../engine/model.ts';
+import { adviseAudience } from '../monitor/advice.ts';
+import { groupDeadLetters } from './dead-letters.ts';
+import { audienceMatch } from './members.ts';
 import { audienceHealth } from '../monitor/health.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -75,6 +80,7 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
   const sends = new Map((await app.store.admin.lastSends(DESTINATION)).map((s) => [s.audience, s]));
   const targets = new Map(app.config.targets.map((t) => [t.audience, t]));
   const health = new Map((await audienceHealth(app, { now: w.now, since: w.start })).map((a) => [a.key, a]));
+  const dead = await app.store.sync.deadLetters(DESTINATION);
   const out: AudienceSummary[] = [];
   for (const definition of app.config.audiences) {
     if (only !== undefined && definition.key !== only) continue;
@@ -106,6 +112,19 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
       pending: sync?.pending ?? 0,
       deadLetters: sync?.dead ?? 0,
       unmatched: sync?.unmatched ?? 0,
+      advice: adviseAudience({
+        checks: checked?.checks ?? [],
+        deadLetters: dead
+          .filter((d) => d.audience === definition.key)
+          .map((d) => ({
+            destination: DESTINATION,
+            status: d.status,
+            errorKey: d.errorKey,
+            message: d.message,
+          })),
+        unmatched: sync?.unmatched ?? 0,
+        ttlMs: definition.ttl,
+      }),
     });
   }
   return out;
@@ -145,7 +164,16 @@ export async function audienceView(app: App, key: string, range: Range): Promise
       ttlMs: definition.ttl,
       activationDelayMs: definition.activationDelay,
       holdoutPercent: definition.holdout ?? null,
+      channels: definition.channels,
+      cadenceMs: definition.cadence === 'realtime' ? null : definition.cadence,
+      definition: definition.condition === undefined ? [] : describeDefinition(definition.condition),
+      source:
+        definition.source === undefined
+          ? null
+          : `mirrors Customer.io segment ${definition.source.customerio.segmentId}`,
+      ...neighbours(app.config.audiences, key),
     },
+    match: await audienceMatch(app, key),
     changes: await changeSeries(app, key, w),
     latencyMs: {
       samples: latencies.length,
@@ -183,8 +211,18 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
   if (!profile) return fail({ code: 'not_found', message: `no profile is known by ${ref}` });
   const now = app.clock.now();
   const events = await app.store.admin.recentEvents(profile.id, 50);
-  const changes = (await app.store.audiences.changesOf(profile.id)).reverse().slice(0, 50);
+  const history = await app.store.audiences.changesOf(profile.id);
+  const changes = [...history].reverse().slice(0, 50);
   const verdicts = await explainProfile(app.store, app.audiences, profile.id, now);
+  const qualified = new Map<string, number>();
+  for (const c of history) {
+    if (c.change === 'exit') qualified.delete(c.audience);
+    else if (c.cause.kind !== 'event') qualified.set(c.audience, c.at);
+    else {
+      const [event] = await app.store.events.readAfter(c.cause.offset - 1, 1);
+      qualified.set(c.audience, event?.offset === c.cause.offset ? event.timestamp : c.at);
+    }
+  }
   return ok({
     now,
     profile: {
@@ -218,11 +256,34 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
       name: v.name,
       member: v.member,
       since: v.since ?? null,
+      qualifiedAt: v.member ? (qualified.get(v.audience) ?? null) : null,
       heldOut: v.heldOut ?? false,
       nextChangeAt: v.nextChangeAt,
       explanation: v.explanation,
     })),
+    lists: await app.store.admin.listsOf(DESTINATION, profile.id),
   });
+}
+
+/** The queue per syncing audience and list, those not synced yet included (all zeros). */
+async function queue(app: App): Promise<SyncResponse['queue']> {
+  const counted = await app.store.sync.counts(DESTINATION);
+  const missing = app.config.targets
+    .filter((t) => !counted.some((c) => c.audience === t.audience && c.list === t.target.list))
+    .map((t) => ({
+      audience: t.audience,
+      list: t.target.list,
+      members: 0,
+      pending: 0,
+      dead: 0,
+      unmatched: 0,
+    }));
+  // Unmatched-only rows carry no list; the configured list names them.
+  const named = counted.map((c) => ({
+    ...c,
+    list: c.list || (app.config.targets.find((t) => t.audience === c.audience)?.target.list ?? ''),
+  }));
+  return [...named, ...missing].sort((a, b) => a.audience.localeCompare(b.audience));
 }
 
 /** Cordial sync: queue per audience, sends per minute over the last hour, 429s, dead letters. */
@@ -249,7 +310,8 @@ export async function syncView(app: App): Promise<SyncResponse> {
     now: w.now,
     configured: app.sync !== undefined,
     nextDueAt: await app.store.sync.nextDueAt(DESTINATION),
-    queue: await app.store.sync.counts(DESTINATION),
+    queue: await queue(app),
+    deadLetterGroups: groupDeadLetters(dead),
     bucketMs: w.bucketMs,
     sends,
     sendRatePerMinute: recent.reduce((n, s) => n + s.ok, 0) / 5,

@@ -103,3 +103,24 @@ export const showTime = (ms: number): string =>
   Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS
     ? new Date(ms).toISOString().replace('.000Z', 'Z')
     : `${ms} ms since the epoch (out of range)`;
+
+/** One line of a definition read aloud, indented under the `all of`/`any of`/`not` above it. */
+export interface DefinitionLine {
+  depth: number;
+  text: string;
+}
+
+/** A condition tree as lines, parents before children, in the words explanations use. */
+export function describeDefinition(condition: Condition, depth = 0): DefinitionLine[] {
+  const lines: DefinitionLine[] = [{ depth, text: describeCondition(condition) }];
+  const children =
+    condition.type === 'all'
+      ? condition.all
+      : condition.type === 'any'
+        ? condition.any
+        : condition.type === 'not'
+          ? [condition.not]
+          : [];
+  for (const child of children) lines.push(...describeDefinition(child, depth + 1));
+  return lines;
+}

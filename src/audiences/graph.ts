@@ -71,3 +71,18 @@ export function withDependents(
   }
   return out;
 }
+
+/** The audiences `key` refers to (`in_audience`) and those that refer to it, directly, in definition order. */
+export function neighbours(
+  definitions: readonly AudienceDefinition[],
+  key: string,
+): { dependencies: string[]; dependents: string[] } {
+  const referencesOf = (d: AudienceDefinition, i: number) =>
+    new Set(audienceReferences(d, conditionPath(i)).map((r) => r.audience));
+  const index = definitions.findIndex((d) => d.key === key);
+  const own = index < 0 ? new Set<string>() : referencesOf(definitions[index]!, index);
+  return {
+    dependencies: definitions.filter((d) => own.has(d.key)).map((d) => d.key),
+    dependents: definitions.filter((d, i) => d.key !== key && referencesOf(d, i).has(key)).map((d) => d.key),
+  };
+}

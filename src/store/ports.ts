@@ -141,6 +141,35 @@ export interface AdminQueries {
     since: number,
     limit: number,
   ): Promise<{ audience: string; desired: boolean; changedAt: number; at: number }[]>;
+  /**
+   * Every member of `audience`, newest first, with where it stands at `destination`; with
+   * `alsoIn`, only those who are members of that audience too.
+   */
+  memberStanding(destination: string, audience: string, alsoIn?: string): Promise<MemberStanding[]>;
+  /** Members in both audiences, for every pair (a < b) that shares any. */
+  overlap(): Promise<{ a: string; b: string; members: number }[]>;
+  /** The (contact, list) items of a profile at `destination`, and whether the destination holds it there. */
+  listsOf(
+    destination: string,
+    profileId: string,
+  ): Promise<
+    { audience: string; list: string; contact: string; wanted: boolean; held: boolean; state: string }[]
+  >;
+}
+
+/**
+ * Where one member stands at a destination: acknowledged on the list (`held`), queued (`pending`,
+ * also before the sync has recorded it), without the identifier the destination keys contacts
+ * by (`no_identifier`), dead-lettered (`refused`), or kept out as a control (`held_out`).
+ */
+export type Standing = 'held' | 'pending' | 'no_identifier' | 'refused' | 'held_out';
+
+export interface MemberStanding {
+  profileId: string;
+  /** An email or userId to show; undefined when the profile has neither. */
+  label: string | undefined;
+  since: number;
+  standing: Standing;
 }
 
 /** One processor step: identity changes, audience results and the cursor, committed together. */

@@ -61,6 +61,12 @@ export interface DeadLetter {
   at: number;
 }
 
+/** One (contact, list) item of a destination, as dead letters are named. */
+export interface DeadLetterKey {
+  contact: string;
+  list: string;
+}
+
 /** The sync ledger and queue of one or more destinations. */
 export interface SyncStore {
   /** Records desired states and unmatched members from the change outbox, and moves the cursor, atomically. */
@@ -80,6 +86,13 @@ export interface SyncStore {
   deadLetters(destination: string, audience?: string): Promise<DeadLetter[]>;
   /** Dead items back to pending (all, or one audience's); returns how many. */
   retry(destination: string, audience?: string): Promise<number>;
+  /** These dead items back to pending; returns how many were dead. */
+  retryDead(destination: string, items: readonly DeadLetterKey[]): Promise<number>;
+  /**
+   * These dead items resolved without sending (state done, the destination untouched), each
+   * recorded in the sync log as `skipped` with `note`; returns how many were dead.
+   */
+  skipDead(destination: string, items: readonly DeadLetterKey[], at: number, note: string): Promise<number>;
   /**
    * Re-asserts items (pending again, as if never sent): every item that was sent or is wanted,
    * optionally only one audience's or only these contacts'; returns how many.

@@ -24,12 +24,13 @@ export interface Browser {
 }
 
 /** Headless Chromium with a fresh profile, kept off the network except for the server under test. */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(options: { timezoneId?: string } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'handoff-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
+    ...options,
     args: [
       '--no-sandbox',
       '--disable-gpu',

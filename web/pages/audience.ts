@@ -2,7 +2,10 @@ import type { AudienceResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { flow, lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
-import { ago, count, duration, percent, time } from '../format.ts';
+import { ago, count, duration, percent, when } from '../format.ts';
+import { aboutAudience } from './about.ts';
+import { audienceAttention } from './attention.ts';
+import { matchBreakdown } from './members.ts';
 import { rangePicker } from './range.ts';
 
 /** One audience: size over time, enters and exits, sync latency, holdout comparison, sample members. */
@@ -17,6 +20,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
     root,
     h('h1', {}, a.name),
     h('p', { class: 'muted' }, `${a.key} — ${a.purpose}`),
+    audienceAttention(a),
     rangePicker(`#/audiences/${a.key}`, range),
     h(
       'div',
@@ -39,7 +43,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       card('Last sync', a.syncs ? ago(a.lastSyncAt, data.now) : '—', 'lastSync'),
       card('Dead letters', count(a.deadLetters), 'deadLetters'),
       card('Stuck past TTL', a.stuck === null ? '—' : count(a.stuck), 'stuck'),
-      card('Drift vs 7-day mean', a.drift === null ? '—' : percent(a.drift), 'drift'),
+      card('Drift vs 7-day mean', a.drift === null ? 'not enough history yet' : percent(a.drift), 'drift'),
     ),
     h(
       'div',
@@ -57,6 +61,8 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
       `In the last ${range}: ${count(data.changes.reduce((n, c) => n + c.enters, 0))} entered, ${count(data.changes.reduce((n, c) => n + c.exits, 0))} exited. ` +
         `TTL ${a.ttlMs === null ? 'none' : duration(a.ttlMs)}, activation delay ${a.activationDelayMs === 0 ? 'none' : duration(a.activationDelayMs)}.`,
     ),
+    matchBreakdown(a.key, data.match),
+    aboutAudience(a),
     a.checks.length === 0
       ? null
       : [
@@ -90,7 +96,7 @@ export async function audiencePage(root: HTMLElement, key: string, query: URLSea
               m.label ?? m.profileId,
             ),
           ),
-          h('td', {}, time(m.since)),
+          h('td', {}, when(m.since)),
           h('td', {}, m.heldOut ? 'held out: never sent' : ''),
         ),
       ),

@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { sparkline } from '../charts.ts';
 import { fill, h, table } from '../dom.ts';
 import { ago, count, percent } from '../format.ts';
+import { attention } from './attention.ts';
 import { rangePicker } from './range.ts';
 import { fetchQuarantine } from './quarantine.ts';
 
@@ -29,6 +30,7 @@ export async function audiencesPage(root: HTMLElement, query: URLSearchParams): 
           h('a', { href: '#/sync' }, 'See them on the Sync page'),
           '.',
         ),
+    attention(data.audiences),
     rangePicker('#/audiences', range),
     table(
       [

@@ -1,7 +1,8 @@
 import type { ProfileResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { fill, h, table } from '../dom.ts';
-import { time } from '../format.ts';
+import { time, when } from '../format.ts';
+import { profileLists } from './lists.ts';
 
 type Explanation = ProfileResponse['memberships'][number]['explanation'];
 
@@ -53,11 +54,12 @@ export async function profilePage(root: HTMLElement, ref: string): Promise<void>
                 h('td', {}, m.from),
                 h('td', {}, m.into),
                 h('td', {}, m.cause),
-                h('td', {}, time(m.at)),
+                h('td', {}, when(m.at)),
               ),
             ),
           ),
         ],
+    profileLists(data.lists),
     h('h2', {}, 'Audiences'),
     h(
       'div',
@@ -74,10 +76,20 @@ export async function profilePage(root: HTMLElement, ref: string): Promise<void>
             h(
               'span',
               { class: 'muted' },
-              m.since === null ? '' : ` since ${time(m.since)}${m.heldOut ? ' (held out: never sent)' : ''}`,
+              m.since === null
+                ? ''
+                : h(
+                    'span',
+                    { class: 'since', 'data-field': 'since' },
+                    ' qualified ',
+                    h('span', { 'data-field': 'qualifiedAt' }, when(m.qualifiedAt ?? m.since)),
+                    ', processed ',
+                    h('span', { 'data-field': 'processedAt' }, when(m.since)),
+                    m.heldOut ? ' (held out: never sent)' : '',
+                  ),
               m.nextChangeAt === null
                 ? '; only an event can change this'
-                : `; next change at ${time(m.nextChangeAt)}`,
+                : ['; next change at ', when(m.nextChangeAt)],
             ),
           ),
           tree(m.explanation),
@@ -93,7 +105,7 @@ export async function profilePage(root: HTMLElement, ref: string): Promise<void>
             h(
               'tr',
               {},
-              h('td', {}, time(c.at)),
+              h('td', {}, when(c.at)),
               h('td', {}, c.audience),
               h('td', { class: c.change === 'enter' ? 'in' : 'out' }, c.change),
               h('td', {}, c.cause),
@@ -107,7 +119,7 @@ export async function profilePage(root: HTMLElement, ref: string): Promise<void>
         h(
           'tr',
           { 'data-offset': e.offset },
-          h('td', {}, time(e.timestamp)),
+          h('td', {}, when(e.timestamp)),
           h('td', {}, e.type),
           h('td', {}, e.name ?? ''),
           h('td', {}, e.sourceId),

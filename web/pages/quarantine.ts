@@ -2,7 +2,7 @@ import type { QuarantineResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import type { Child } from '../dom.ts';
 import { card, h, table } from '../dom.ts';
-import { count, time } from '../format.ts';
+import { count, when } from '../format.ts';
 
 /** Quarantined events, as fetched for a page. */
 export const fetchQuarantine = (): Promise<QuarantineResponse> =>
@@ -79,7 +79,7 @@ export function quarantineSection(data: QuarantineResponse, refresh: () => void)
               h('td', {}, q.messageId),
               h('td', {}, q.type),
               h('td', { class: 'error' }, `${q.error.code}: ${q.error.message}`),
-              h('td', {}, time(q.quarantinedAt)),
+              h('td', {}, when(q.quarantinedAt)),
               h('td', { class: 'num' }, q.attempts),
               h('td', {}, h('button', { onclick: () => void retry({ offsets: [q.offset] }) }, 'Retry')),
             ),

@@ -2,19 +2,20 @@ import type { SyncResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
-import { count, time } from '../format.ts';
+import { count, when } from '../format.ts';
+import { deadLetterGroups, notice } from './dead-letters.ts';
 import { fetchQuarantine, quarantineCard, quarantineSection } from './quarantine.ts';
 
 /** Cordial sync: the queue, send rate, 429s and dead letters, with a retry button. */
 export async function syncPage(root: HTMLElement, refresh: () => void): Promise<void> {
   const [data, quarantined] = await Promise.all([api<SyncResponse>('/api/admin/sync'), fetchQuarantine()]);
   const pending = data.queue.reduce((n, q) => n + q.pending, 0);
-  const status = h('span', { id: 'retry-status', class: 'muted' });
+  const status = h('span', { id: 'retry-status', class: notice.error ? 'error' : 'muted' }, notice.text);
   const retry = async (body: { all: true } | { audience: string }) => {
     status.textContent = 'queuing…';
     try {
       const { queued } = await api<{ queued: number }>('/api/admin/sync/retry', { method: 'POST', body });
-      status.textContent = `${queued} dead letter(s) queued again`;
+      status.textContent = notice.text = `${queued} dead letter(s) queued again`;
       setTimeout(refresh, 1500);
     } catch (error) {
       status.textContent = (error as Error).message;
@@ -38,7 +39,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
       card('Sent per minute (last 5m)', data.sendRatePerMinute.toFixed(1), 'sendRate'),
       card('429s (last hour)', count(data.rateLimited), 'rateLimited'),
       card('Dead letters', count(data.queue.reduce((n, q) => n + q.dead, 0)), 'deadLetters'),
-      card('Next send due', time(data.nextDueAt), 'nextDueAt'),
+      card('Next send due', when(data.nextDueAt), 'nextDueAt'),
       quarantineCard(quarantined),
     ),
     lines(
@@ -92,26 +93,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
     ),
     data.deadLetters.length === 0
       ? h('p', { class: 'muted' }, 'None.')
-      : table(
-          ['Audience', 'Contact', 'Change', 'Response', { label: 'Attempts', num: true }, 'At', ''],
-          data.deadLetters.map((d) =>
-            h(
-              'tr',
-              { class: 'dead-letter', 'data-contact': d.contact },
-              h('td', {}, d.audience),
-              h('td', {}, d.contact),
-              h('td', {}, `${d.desired ? 'add to' : 'remove from'} ${d.list}`),
-              h('td', {}, `${d.status ?? 'no response'}${d.errorKey ? ` ${d.errorKey}` : ''}: ${d.message}`),
-              h('td', { class: 'num' }, d.attempts),
-              h('td', {}, time(d.at)),
-              h(
-                'td',
-                {},
-                h('button', { onclick: () => void retry({ audience: d.audience }) }, `Retry ${d.audience}`),
-              ),
-            ),
-          ),
-        ),
+      : deadLetterGroups(data, status, refresh),
     quarantineSection(quarantined, refresh),
   );
 }

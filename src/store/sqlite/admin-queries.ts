@@ -5,7 +5,9 @@ import type { EventRow } from './event-log.ts';
 import { EVENTS_OF_PROFILE, toEvent } from './event-log.ts';
 
 /** The admin API's read-only queries. Bucketing happens in SQL so a day of changes is one scan. */
-export function sqliteAdminQueries(db: SqliteDatabase): AdminQueries {
+export function sqliteAdminQueries(
+  db: SqliteDatabase,
+): Omit<AdminQueries, 'memberStanding' | 'overlap' | 'listsOf'> {
   const q = {
     memberCounts: db.prepare<[], { audience: string; members: number; heldOut: number }>(
       'SELECT audience, count(*) AS members, sum(held_out) AS heldOut FROM memberships GROUP BY audience',

@@ -6,8 +6,10 @@ import { openSqlite, settle, writeTransaction } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
+import { sqliteDeadLetterActions } from './dead-letter-actions.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
+import { sqliteAdminMembers } from './admin-members.ts';
 import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
 import { sqliteRequestLog } from './request-log.ts';
@@ -44,12 +46,12 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     cursors: { get: (name) => settle(() => cursor.get(name)?.position ?? 0) },
     identity: sqliteIdentityStore(db, commit),
     audiences: sqliteAudienceStore(db),
-    sync: sqliteSyncStore(db),
+    sync: { ...sqliteSyncStore(db), ...sqliteDeadLetterActions(db) },
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     requests: sqliteRequestLog(db),
     alerts: sqliteAlertState(db),
-    admin: sqliteAdminQueries(db),
+    admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     quarantine: sqliteQuarantineStore(db),
     commit,
     readiness: sqliteReadiness(db, path),

@@ -49,7 +49,7 @@ const toItem = (r: ItemRow): SyncItem => ({
   lastError: r.last_error ?? undefined,
 });
 
-export function sqliteSyncStore(db: SqliteDatabase): SyncStore {
+export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead' | 'skipDead'> {
   const position = db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?');
   const moveCursor = db.prepare(
     'INSERT INTO cursors (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
