@@ -67,6 +67,9 @@ export function pageMembers(body: Record<string, unknown>): SegmentMember[] {
   return [];
 }
 
+/** Slack added to each pacing window for uneven network delay (ms). */
+const ARRIVAL_MARGIN_MS = 100;
+
 export class AppApiClient {
   private readonly attempts: number;
   private readonly now: () => number;
@@ -77,11 +80,13 @@ export class AppApiClient {
     this.now = options.now ?? Date.now;
     const sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     // A fractional rate under 1/s is one request per longer window; above, whole requests a second.
+    // The window is kept a little longer than the limit's: requests reach the API with uneven
+    // network delay, so sends exactly a second apart can land inside one of its seconds.
     const rate = options.requestsPerSecond;
     this.pacer =
       rate >= 1
-        ? new SlidingWindowPacer(Math.floor(rate), { now: this.now, sleep })
-        : new SlidingWindowPacer(1, { now: this.now, sleep }, Math.ceil(1000 / rate));
+        ? new SlidingWindowPacer(Math.floor(rate), { now: this.now, sleep }, 1000 + ARRIVAL_MARGIN_MS)
+        : new SlidingWindowPacer(1, { now: this.now, sleep }, Math.ceil(1000 / rate) + ARRIVAL_MARGIN_MS);
   }
 
   /** Every member of a segment, or why a complete list could not be read. */
