@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { FakeCordial } from './index.ts';
 import { startFakeCordial } from './index.ts';
 import { cordialClient, fakeState } from './test-client.ts';
+import { burstAtOnce } from '../burst.ts';
 
 const T0 = Date.parse('2026-11-29T12:00:00Z');
 let t = T0;
@@ -104,7 +105,9 @@ describe('rate limit on the real clock', () => {
   test('a burst is cut at perSecond, and waiting Retry-After is enough', async () => {
     fake = await startFakeCordial({ rateLimit: { perSecond: 5 } });
     try {
-      const burst = await Promise.all(Array.from({ length: 8 }, () => call('GET', '/accountlists')));
+      const burst = await burstAtOnce(fake, 200, () =>
+        Promise.all(Array.from({ length: 8 }, () => call('GET', '/accountlists'))),
+      );
       const limited = burst.filter((r) => r.status === 429);
       assert.equal(limited.length, 3);
       const seconds = Number(limited[0]?.headers.get('retry-after'));

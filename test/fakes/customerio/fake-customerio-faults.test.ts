@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { FakeCustomerIo } from './index.ts';
 import { startFakeCustomerIo } from './index.ts';
 import { appClient, fakeState, people } from './test-client.ts';
+import { burstAtOnce } from '../burst.ts';
 
 const T0 = Date.parse('2026-11-29T12:00:00Z');
 let t = T0;
@@ -93,7 +94,9 @@ describe('rate limit on the real clock', () => {
   test('a burst of 15 is cut at 10; after Retry-After the API answers again', async () => {
     fake = await startFakeCustomerIo();
     try {
-      const burst = await Promise.all(Array.from({ length: 15 }, () => get('/segments')));
+      const burst = await burstAtOnce(fake, 100, () =>
+        Promise.all(Array.from({ length: 15 }, () => get('/segments'))),
+      );
       const limited = burst.filter((r) => r.status === 429);
       assert.equal(limited.length, 5);
       assert.equal(limited[0]?.headers.get('retry-after'), '1');
