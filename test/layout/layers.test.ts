@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,7 +31,8 @@ function cruise(files: Record<string, string>): Cruise {
       [join(root, 'scripts/depcruise.mjs'), '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'err', 'src'],
       { cwd: dir, encoding: 'utf8', timeout: 120_000 },
     );
-    return { status: run.status, output: `${run.stdout}${run.stderr}` };
+    // CI=true makes the reporter colour its output; the assertions read the text.
+    return { status: run.status, output: stripVTControlCharacters(`${run.stdout}${run.stderr}`) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
