@@ -91,7 +91,7 @@ const commands: { args: () => string[]; allowed: Record<number, RegExp> }[] = [
   { args: () => ['sync', 'poll', 'cio_vip'], allowed: { 0: /cio_vip: applied; 300 listed/ } },
   // Nothing is held back (the segment never shrinks), which the command says with its code 2.
   { args: () => ['sync', 'confirm', 'cio_vip'], allowed: { 2: /no removal is held for cio_vip/ } },
-  { args: () => ['sync', 'flush'], allowed: { 0: /request\(s\) sent/, 1: /dead letter/ } },
+  { args: () => ['sync', 'flush'], allowed: { 0: /contact update\(s\) sent/, 1: /dead letter/ } },
   { args: () => ['sync', 'retry', '--all'], allowed: { 0: /dead letter\(s\) queued again/ } },
   { args: () => ['sync', 'reconcile'], allowed: { 0: /states re-asserted/ } },
   { args: () => ['import', join(dir, 'events.jsonl')], allowed: { 0: /2000 accepted/ } },
