@@ -111,3 +111,11 @@ export function runOnWorker<R>(
     },
   };
 }
+
+/** The command's arguments, with `--profile` given an empty file name when it comes without one. */
+export function benchArgs(): string[] {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--profile');
+  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
+  return args;
+}

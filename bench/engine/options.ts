@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { count } from '../lib.ts';
+import { benchArgs, count } from '../lib.ts';
 
 interface Options {
   events: number;
@@ -13,11 +13,8 @@ interface Options {
 }
 
 export function options(): Options {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--profile');
-  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
   const { values } = parseArgs({
-    args,
+    args: benchArgs(),
     options: {
       events: { type: 'string', default: '1000000' },
       profiles: { type: 'string', default: '100000' },

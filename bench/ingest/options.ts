@@ -1,6 +1,6 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
-import { count } from '../lib.ts';
+import { benchArgs, count } from '../lib.ts';
 
 interface Options {
   events: number;
@@ -15,12 +15,8 @@ interface Options {
 }
 
 export function options(): Options {
-  // `--profile` may come without a file name.
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--profile');
-  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
   const { values } = parseArgs({
-    args,
+    args: benchArgs(),
     options: {
       events: { type: 'string', default: '1000000' },
       clients: { type: 'string', default: '4' },

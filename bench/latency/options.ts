@@ -1,6 +1,6 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
-import { count } from '../lib.ts';
+import { benchArgs, count } from '../lib.ts';
 
 export interface Options {
   rate: number;
@@ -17,11 +17,8 @@ export interface Options {
 }
 
 export function options(): Options {
-  const args = process.argv.slice(2);
-  const at = args.indexOf('--profile');
-  if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
   const { values } = parseArgs({
-    args,
+    args: benchArgs(),
     options: {
       rate: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '20' },
