@@ -114,6 +114,12 @@ test('a failing check alerts once, with its cause and next step; recovery is ann
   assert.equal(match.length, 1);
   assert.match(match[0]!, /WARN: match_rate for audience cart_0_4h at cordial\. 0 of 1 members/);
 
+  // A delivered alert is recorded once its webhook has answered: a restart before that may repeat it.
+  for (const end = Date.now() + 15_000; ; await sleep(20)) {
+    const kept = [...(await h.app.store.alerts.alertStates()).values()];
+    if (kept.includes('fail') && kept.includes('warn')) break;
+    if (Date.now() > end) assert.fail(`the delivered alerts were never recorded: ${JSON.stringify(kept)}`);
+  }
   // Still failing: no repeat, from this process or from a restarted one on the same database.
   await checks.runOnce();
   const restarted = createApp({ config: h.app.config });
