@@ -13,18 +13,18 @@ test('two processes opening a new schema at once migrate it once, and only insid
   ]);
   try {
     const [a] = pools;
-    const versions = await a!`SELECT version FROM schema_version`;
+    const versions = await a`SELECT version FROM schema_version`;
     assert.deepEqual(
       versions.map((r) => r.version),
       [PG_MIGRATIONS.length],
     );
-    const tables = await a!<{ schema: string }[]>`
+    const tables = await a<{ schema: string }[]>`
       SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'sync_items' AND table_schema LIKE 'handoff_test_%' AND table_schema = ${schema}`;
     assert.deepEqual(
       tables.map((t) => t.schema),
       [schema],
     );
-    const [row] = await a!<{ n: number }[]>`SELECT count(*)::bigint AS n FROM events`;
+    const [row] = await a<{ n: number }[]>`SELECT count(*)::bigint AS n FROM events`;
     assert.equal(row?.n, 0, 'counts read as numbers');
   } finally {
     await Promise.all(pools.map((p) => p.end({ timeout: 5 })));
