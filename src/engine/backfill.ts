@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import type { Store } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
 import type { AudienceWrites } from './model.ts';
@@ -13,7 +13,7 @@ export interface DefinitionDiff {
   removed: string[];
 }
 
-export async function definitionDiff(store: Store, set: AudienceSet): Promise<DefinitionDiff> {
+export async function definitionDiff(store: EnginePorts, set: AudienceSet): Promise<DefinitionDiff> {
   const applied = await store.audiences.appliedVersions();
   const diff: DefinitionDiff = { added: [], changed: [], removed: [] };
   for (const [key, version] of set.versions) {
@@ -66,7 +66,7 @@ export interface BackfillOptions {
  * between chunks, so a server on the same thread keeps answering while it runs.
  */
 export async function backfill(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   now: number,
   options: BackfillOptions,

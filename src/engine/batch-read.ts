@@ -4,7 +4,7 @@ import type { MessageIdentity } from '../identity/resolve.ts';
 import { identityOf } from '../identity/resolve.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { Message, MessageType } from '../ingest/messages.ts';
-import type { EventLog } from '../store/ports.ts';
+import type { EventLog } from '../ingest/ports.ts';
 
 /** A processor batch as read from the log: its events, and who each one says it is from. */
 export interface BatchRead {

@@ -1,6 +1,6 @@
 import type { IdentityOp, TraitValue } from '../identity/model.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
-import type { Store } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
 import { isSourceEvent, sourceEventAudience } from './source-membership.ts';
@@ -8,7 +8,7 @@ import type { AudienceWrites, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
 /** Current top_percent thresholds, read from the stored scores. */
-export async function thresholds(store: Store, set: AudienceSet): Promise<Map<string, number>> {
+export async function thresholds(store: EnginePorts, set: AudienceSet): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const r of set.compiled.topPercentRankings) {
     const value = await store.audiences.threshold(r.conditionId, r.percent);
@@ -26,7 +26,7 @@ const newer = (a: TraitValue | undefined, b: TraitValue): boolean => a === undef
  */
 /** One processor batch, as evaluateBatch takes it. */
 export interface BatchToEvaluate {
-  store: Store;
+  store: EnginePorts;
   set: AudienceSet;
   events: readonly LoggedEvent[];
   /** The profile each event resolved to, by index. */
@@ -188,7 +188,7 @@ export async function evaluateBatch(batch: BatchToEvaluate): Promise<AudienceWri
  * at or above each threshold, the only profiles whose answer a new threshold can change.
  */
 export async function evaluateRankings(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   now: number,
   failed?: ProfileFailure[],
@@ -216,7 +216,7 @@ export async function evaluateRankings(
  * re-evaluated at once, so ranks are exact after every batch, not only at the periodic refresh.
  */
 export async function evaluateMovedRankings(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   before: ReadonlyMap<string, number>,
   now: number,
@@ -270,7 +270,7 @@ export interface DueOptions {
 
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
 export async function evaluateDue(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   profileIds: readonly string[],
   now: number,

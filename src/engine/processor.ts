@@ -7,8 +7,8 @@ import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { MessageIdentity } from '../identity/resolve.ts';
-import type { FailureRecord, QuarantineWrites, Store } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import type { EnginePorts, FailureRecord, QuarantineWrites } from './ports.ts';
+import { CursorMovedError } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { readBatch } from './batch-read.ts';
 import type { ProfileFailure } from './evaluate-batch.ts';
@@ -26,7 +26,7 @@ import { emptyWrites } from './model.ts';
 import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
 
 export interface ProcessorOptions {
-  store: Store;
+  store: EnginePorts;
   policy: IdentityPolicy;
   bus: Bus;
   /** Default: the system clock. */

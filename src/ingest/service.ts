@@ -1,12 +1,12 @@
-import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { AppendOutcome, EventLog } from '../store/ports.ts';
 import type { BatchDefaults, CheckContext, IngestRules } from './check.ts';
 import { checkMessage, typeOf } from './check.ts';
 import type { CheckedMessages, Rejection } from './check-request.ts';
 import type { EventColumns, IncomingEvent } from './event.ts';
+import type { IngestBus } from './events.ts';
 import type { Message, MessageType } from './messages.ts';
 import { shapeProblem } from './nesting.ts';
+import type { AppendOutcome, EventLog } from './ports.ts';
 
 export type { BatchDefaults, IngestRules } from './check.ts';
 export type { Rejection } from './check-request.ts';
@@ -20,7 +20,7 @@ export interface IngestResult {
 export interface IngestOptions {
   log: EventLog;
   clock: Clock;
-  bus: Bus;
+  bus: IngestBus;
   /** Events stamped further ahead of the server clock than this are rejected (ms). */
   maxFutureSkewMs: number;
 }

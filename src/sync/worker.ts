@@ -5,8 +5,8 @@ import { describeCause } from '../engine/model.ts';
 import type { Bus } from '../engine/events.ts';
 import type { ProfileView } from '../identity/model.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import { CursorMovedError } from '../engine/ports.ts';
+import type { SyncPorts } from './ports.ts';
 import type { AudienceTarget } from './config.ts';
 import { contactKey, emailOf } from './contact-key.ts';
 import type { Destination, SendResult } from './destination.ts';
@@ -18,7 +18,7 @@ import type { RetryPolicy } from './retry-policy.ts';
 import { backoffMs } from './retry-policy.ts';
 
 export interface SyncWorkerOptions {
-  store: Store;
+  store: SyncPorts;
   destination: Destination;
   /** The audiences that sync to this destination, and how. */
   targets: readonly AudienceTarget[];
