@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { IngestApi } from '../app/services.ts';
 import type { NewMessageId, SegmentMessage } from '../ingest/customerio.ts';
 import { anonymousEventMessage, deleteMessage, eventMessage, identifyMessage } from '../ingest/customerio.ts';
 import { MAX_MESSAGE_BYTES } from '../ingest/messages.ts';
@@ -37,7 +37,7 @@ type WithIdentifier = { Params: { identifier: string } };
  */
 export function customerioRoutes(
   server: FastifyInstance,
-  app: App,
+  app: Pick<IngestApi, 'ingest' | 'sourceForSiteKey'>,
   options: CustomerioRouteOptions = {},
 ): void {
   const newMessageId = options.newMessageId ?? (() => `cio-${randomUUID()}`);
