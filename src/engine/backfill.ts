@@ -101,7 +101,16 @@ export async function backfill(
     for (const { profileId, events } of chunk) {
       const record = records.get(profileId)!;
       const state = applyAll(set, set.compiled.emptyState(), events, now);
-      evaluateProfile(set, record, state, record.traits, limits, now, { reason: 'definition' }, writes);
+      evaluateProfile({
+        set,
+        record,
+        state,
+        traits: record.traits,
+        thresholds: limits,
+        now,
+        trigger: { reason: 'definition' },
+        writes,
+      });
       for (const m of record.memberships.values()) {
         if (set.definitions.has(m.audience)) continue;
         writes.exited.push({ audience: m.audience, profileId });

@@ -165,20 +165,20 @@ export async function evaluateBatch(batch: BatchToEvaluate): Promise<AudienceWri
     // A profile already evaluated needs a look only at the audiences its events and traits feed;
     // a new, merged or rebuilt one at all of them.
     const incremental = group === undefined && replayed === undefined && !created.has(profileId);
-    evaluateProfile(
+    evaluateProfile({
       set,
       record,
       state,
-      traits.get(profileId) ?? {},
-      limits,
-      at,
-      replayed
+      traits: traits.get(profileId) ?? {},
+      thresholds: limits,
+      now: at,
+      trigger: replayed
         ? { events: own, replayed }
         : incremental
           ? { events: own, affected: affectedBy(set, own, traitsChanged.get(profileId)) }
           : { events: own },
       writes,
-    );
+    });
   }
   return writes;
 }
@@ -203,11 +203,24 @@ export async function evaluateRankings(
   }
   return ids.size === 0
     ? emptyWrites()
-    : evaluateDue(store, set, [...ids], now, {
+    : evaluateDue({
+        store,
+        set,
+        profileIds: [...ids],
+        now,
         reason: 'ranking',
         current: limits,
         ...(failed ? { failed } : {}),
       });
+}
+
+/** Ranking thresholds `before` the batch, re-checked at `now` (ms); profiles that fail are added to `failed`. */
+export interface MovedRankings {
+  store: EnginePorts;
+  set: AudienceSet;
+  before: ReadonlyMap<string, number>;
+  now: number;
+  failed?: ProfileFailure[];
 }
 
 /**
@@ -215,13 +228,13 @@ export async function evaluateRankings(
  * scored between the old and the new threshold (or, where there was none, above the new one):
  * re-evaluated at once, so ranks are exact after every batch, not only at the periodic refresh.
  */
-export async function evaluateMovedRankings(
-  store: EnginePorts,
-  set: AudienceSet,
-  before: ReadonlyMap<string, number>,
-  now: number,
-  failed?: ProfileFailure[],
-): Promise<AudienceWrites> {
+export async function evaluateMovedRankings({
+  store,
+  set,
+  before,
+  now,
+  failed,
+}: MovedRankings): Promise<AudienceWrites> {
   const after = await thresholds(store, set);
   const ids = new Set<string>();
   for (const r of set.compiled.topPercentRankings) {
@@ -242,7 +255,11 @@ export async function evaluateMovedRankings(
   }
   return ids.size === 0
     ? emptyWrites()
-    : evaluateDue(store, set, [...ids], now, {
+    : evaluateDue({
+        store,
+        set,
+        profileIds: [...ids],
+        now,
         reason: 'ranking',
         current: after,
         ...(failed ? { failed } : {}),
@@ -268,14 +285,22 @@ export interface DueOptions {
   failed?: ProfileFailure[];
 }
 
+/** Profiles whose wake-up is due, evaluated at `now` (ms). */
+export interface DueEvaluation extends DueOptions {
+  store: EnginePorts;
+  set: AudienceSet;
+  profileIds: readonly string[];
+  now: number;
+}
+
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
-export async function evaluateDue(
-  store: EnginePorts,
-  set: AudienceSet,
-  profileIds: readonly string[],
-  now: number,
-  options: DueOptions = {},
-): Promise<AudienceWrites> {
+export async function evaluateDue({
+  store,
+  set,
+  profileIds,
+  now,
+  ...options
+}: DueEvaluation): Promise<AudienceWrites> {
   const { reason = 'window', failed } = options;
   // In id order, so the changes land in the outbox's per-profile index in order too.
   const records = await store.audiences.load([...profileIds].sort());
@@ -285,7 +310,16 @@ export async function evaluateDue(
     const mark = lengths(writes);
     try {
       const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
-      evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
+      evaluateProfile({
+        set,
+        record,
+        state,
+        traits: record.traits,
+        thresholds: limits,
+        now,
+        trigger: { reason },
+        writes,
+      });
     } catch (error) {
       if (failed === undefined) throw error;
       truncate(writes, mark);

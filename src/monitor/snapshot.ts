@@ -70,7 +70,11 @@ export interface Snapshot {
 }
 
 /** Computes every check at `now` from the store's current state and the stored size series. */
-export async function takeSnapshot(store: MonitorPorts, settings: CheckSettings, now: number): Promise<Snapshot> {
+export async function takeSnapshot(
+  store: MonitorPorts,
+  settings: CheckSettings,
+  now: number,
+): Promise<Snapshot> {
   const m = store.monitor;
   const { monitoring } = settings;
   const counts = new Map((await m.audienceCounts()).map((c) => [c.audience, c]));
@@ -146,7 +150,13 @@ export async function takeSnapshot(store: MonitorPorts, settings: CheckSettings,
         lastAcknowledgedAt: d.last.get(a.key),
       });
       checks.push(
-        matchRateCheck(a.key, t.destination, accepted, eligible, monitoring.matchRateWarn),
+        matchRateCheck({
+          audience: a.key,
+          destination: t.destination,
+          accepted,
+          members: eligible,
+          warnBelow: monitoring.matchRateWarn,
+        }),
         exitFailureCheck(a.key, t.destination, exitFailures, monitoring.exitAckDeadlineMs),
         deadLetterCheck(a.key, t.destination, deadLetters),
       );

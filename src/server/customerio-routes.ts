@@ -118,9 +118,7 @@ export function customerioRoutes(
         const source = sources.get(request);
         if (source === undefined) return res.code(401).send(cioError('unauthenticated'));
         if (!message.ok) return res.code(400).send(cioErrors(message.error.message));
-        const result = await app.ingest.ingest(source, [message.value], {}, undefined, {
-          emailIdentifies: true,
-        });
+        const result = await app.ingest.ingest(source, [message.value], { rules: { emailIdentifies: true } });
         const rejected = result.rejected[0];
         if (rejected) return res.code(400).send(cioErrors(rejected.message));
         // A duplicate `id` is acknowledged like any success, as Customer.io does.

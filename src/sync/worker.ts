@@ -34,6 +34,15 @@ export interface SyncWorkerOptions {
   batchSize?: number;
 }
 
+/** One change for one (contact, list), with its audience's definition and the contact's email. */
+interface DesiredStateInput {
+  change: MembershipChange & { seq: number };
+  definition: AudienceDefinition | undefined;
+  contact: string;
+  list: string;
+  email: string | undefined;
+}
+
 /**
  * Delivers membership changes to one destination. `pull` turns the change outbox into the
  * desired state of each (contact, list), so repeated changes coalesce and the newest always
@@ -82,7 +91,15 @@ export class SyncWorker {
           change.audience,
           change.profileId,
         )) {
-          desired.push(this.desiredState(change, definition, item.contact, item.list, item.email));
+          desired.push(
+            this.desiredState({
+              change,
+              definition,
+              contact: item.contact,
+              list: item.list,
+              email: item.email,
+            }),
+          );
         }
         continue;
       }
@@ -98,7 +115,13 @@ export class SyncWorker {
           continue;
         }
         desired.push(
-          this.desiredState(change, definition, key.key, target.list, profile && emailOf(profile)),
+          this.desiredState({
+            change,
+            definition,
+            contact: key.key,
+            list: target.list,
+            email: profile && emailOf(profile),
+          }),
         );
       }
     }
@@ -147,7 +170,13 @@ export class SyncWorker {
       for (const { target, key } of keys) {
         if ('key' in key)
           desired.push(
-            this.desiredState(last, audiences.get(row.audience), key.key, target.list, emailOf(profile)),
+            this.desiredState({
+              change: last,
+              definition: audiences.get(row.audience),
+              contact: key.key,
+              list: target.list,
+              email: emailOf(profile),
+            }),
           );
       }
       settled.push(gone);
@@ -168,13 +197,7 @@ export class SyncWorker {
     return desired.length;
   }
 
-  private desiredState(
-    change: MembershipChange & { seq: number },
-    definition: AudienceDefinition | undefined,
-    contact: string,
-    list: string,
-    email: string | undefined,
-  ): DesiredState {
+  private desiredState({ change, definition, contact, list, email }: DesiredStateInput): DesiredState {
     return {
       contact,
       list,

@@ -293,7 +293,7 @@ export class SegmentSource {
   }
 
   private log(messages: readonly Record<string, unknown>[]) {
-    return this.deps.ingest.ingest(SEGMENT_SOURCE_ID, messages, {}, undefined, { emailIdentifies: true });
+    return this.deps.ingest.ingest(SEGMENT_SOURCE_ID, messages, { rules: { emailIdentifies: true } });
   }
 
   /** The profile a Customer.io person maps to: by id, then email, then cio_id. */
