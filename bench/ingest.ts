@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import { createApp } from '../src/app/app.ts';
+import { serverServices } from '../src/app/services.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { MAX_REQUEST_BYTES } from '../src/ingest/messages.ts';
 import { buildServer } from '../src/server/server.ts';
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     if (!config.ok) throw new Error(config.error.message);
     const app = createApp({ config: config.value });
     const server = buildServer(
-      app,
+      serverServices(app),
       opts.parseWorkers === undefined ? {} : { ingestParse: { workers: opts.parseWorkers } },
     );
     const base = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -37,15 +37,18 @@ export interface DrainResult {
   phases: Phases;
 }
 
+/** A drain of a copy of the log at `logPath` into a store at `path`, `batch` events a step, at `now` (ms); `profileTo` writes a CPU profile. */
+interface DrainCopy {
+  config: Config;
+  logPath: string;
+  path: string;
+  batch: number;
+  now: number;
+  profileTo?: string;
+}
+
 /** Drains a copy of the log with a Processor wired as app.ts wires it; times the drain only. */
-async function drainCopy(
-  config: Config,
-  logPath: string,
-  path: string,
-  batch: number,
-  now: number,
-  profileTo?: string,
-): Promise<DrainResult> {
+async function drainCopy({ config, logPath, path, batch, now, profileTo }: DrainCopy): Promise<DrainResult> {
   copyFileSync(logPath, path);
   const store = createSqliteStore(path);
   const bus: Bus = new EventBus((error) => {
@@ -166,9 +169,16 @@ export async function drainChild(): Promise<void> {
   );
   const config = exampleConfig(join(dirname(job.path), 'unused.db'));
   const warmRun = `${job.path}.warm`;
-  await drainCopy(config, job.warmPath, warmRun, job.batch, job.now);
+  await drainCopy({ config, logPath: job.warmPath, path: warmRun, batch: job.batch, now: job.now });
   for (const suffix of ['', '-wal', '-shm']) rmSync(warmRun + suffix, { force: true });
-  const r = await drainCopy(config, job.logPath, job.path, job.batch, job.now, job.profileTo);
+  const r = await drainCopy({
+    config,
+    logPath: job.logPath,
+    path: job.path,
+    batch: job.batch,
+    now: job.now,
+    profileTo: job.profileTo,
+  });
   const sent: SentDrain = {
     ...r,
     byAudience: [...r.byAudience],

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app/app.ts';
+import { serverServices } from '../../src/app/services.ts';
 import { buildServer } from '../../src/server/server.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
@@ -31,7 +32,7 @@ export interface PartA {
 export async function partA(dir: string, opts: Options): Promise<PartA> {
   const config = exampleConfig(join(dir, 'serve.db'));
   const app = createApp({ config });
-  const server = buildServer(app);
+  const server = buildServer(serverServices(app));
   const serverDone = new Map<string, number>();
   server.addHook('onResponse', (request, _reply, done) => {
     const at = wall();

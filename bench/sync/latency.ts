@@ -5,6 +5,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createApp } from '../../src/app/app.ts';
+import { serverServices } from '../../src/app/services.ts';
 import { buildServer } from '../../src/server/server.ts';
 import { openSqlite } from '../../src/store/sqlite/database.ts';
 import { startFakeCordial } from '../../test/fakes/cordial/index.ts';
@@ -61,7 +62,7 @@ export async function part2(opts: Part2Options): Promise<Part1Result> {
   const fake = await startFakeCordial({ apiKeys: [CORDIAL_KEY], now: wall });
   const dbPath = join(dir, 'handoff.db');
   const app = createApp({ config: benchConfig(dbPath, fake, 100_000, opts.concurrency) });
-  const server = buildServer(app);
+  const server = buildServer(serverServices(app));
   try {
     // Even shoppers are already in Cordial (one PUT); odd ones are not (PUT 404, then POST).
     for (let i = 0; i < count; i += 2)

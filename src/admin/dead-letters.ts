@@ -1,4 +1,4 @@
-import type { App } from '../app/app.ts';
+import type { AdminServices } from '../app/services.ts';
 import { reasonInWords, retryCanHelp } from '../monitor/advice.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -29,11 +29,11 @@ export function groupDeadLetters(dead: readonly DeadLetter[]): DeadLetterGroup[]
 
 /** Chosen dead letters sent again (`retry`) or resolved without sending (`skip`, recorded in the sync log). */
 export async function actOnDeadLetters(
-  app: App,
+  services: AdminServices,
   action: 'retry' | 'skip',
   body: { items: { contact: string; list: string }[]; note?: string | undefined },
 ): Promise<Result<{ retried: number } | { skipped: number }>> {
-  const dead = await app.store.sync.deadLetters(DESTINATION);
+  const dead = await services.store.sync.deadLetters(DESTINATION);
   const known = new Set(dead.map((d) => `${d.contact}\u0000${d.list}`));
   const missing = body.items.filter((i) => !known.has(`${i.contact}\u0000${i.list}`));
   if (missing.length === body.items.length)
@@ -41,7 +41,10 @@ export async function actOnDeadLetters(
       code: 'not_found',
       message: `no dead letter for ${missing.map((i) => `${i.contact} on ${i.list}`).join(', ')}; it may have been retried or skipped already`,
     });
-  if (action === 'retry') return ok({ retried: await app.store.sync.retryDead(DESTINATION, body.items) });
+  if (action === 'retry')
+    return ok({ retried: await services.store.sync.retryDead(DESTINATION, body.items) });
   const note = `skipped from the dashboard${body.note ? `: ${body.note}` : ''}`;
-  return ok({ skipped: await app.store.sync.skipDead(DESTINATION, body.items, app.clock.now(), note) });
+  return ok({
+    skipped: await services.store.sync.skipDead(DESTINATION, body.items, services.clock.now(), note),
+  });
 }

@@ -1,4 +1,4 @@
-import type { App } from '../app/app.ts';
+import type { AdminServices } from '../app/services.ts';
 import type { MemberStanding, Standing } from '../store/ports.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -6,19 +6,19 @@ import type { MatchBreakdown, OverlapResponse, ProfilesResponse } from './schema
 
 const DESTINATION = 'cordial';
 
-const unknownAudience = (app: App, key: string) =>
+const unknownAudience = (services: AdminServices, key: string) =>
   fail({
     code: 'not_found',
-    message: `no audience with key ${key}; known: ${app.config.audiences.map((a) => a.key).join(', ')}`,
+    message: `no audience with key ${key}; known: ${services.config.audiences.map((a) => a.key).join(', ')}`,
   });
 
 /** How many members of a syncing audience are held, pending, without an email, refused and held out. */
 export function matchBreakdown(
-  app: App,
+  services: AdminServices,
   key: string,
   members: readonly MemberStanding[],
 ): MatchBreakdown | null {
-  const target = app.config.targets.find((t) => t.audience === key);
+  const target = services.config.targets.find((t) => t.audience === key);
   if (target === undefined) return null;
   const n = (standing: Standing) => members.filter((m) => m.standing === standing).length;
   return {
@@ -33,22 +33,22 @@ export function matchBreakdown(
 }
 
 /** A syncing audience's breakdown, read from the store; null when it does not sync. */
-export async function audienceMatch(app: App, key: string): Promise<MatchBreakdown | null> {
-  if (!app.config.targets.some((t) => t.audience === key)) return null;
-  return matchBreakdown(app, key, await app.store.admin.memberStanding(DESTINATION, key));
+export async function audienceMatch(services: AdminServices, key: string): Promise<MatchBreakdown | null> {
+  if (!services.config.targets.some((t) => t.audience === key)) return null;
+  return matchBreakdown(services, key, await services.store.admin.memberStanding(DESTINATION, key));
 }
 
 /** The members behind a number: by standing at Cordial, and/or also in another audience. */
 export async function audienceProfiles(
-  app: App,
+  services: AdminServices,
   key: string,
   filter: { standing?: Standing | undefined; alsoIn?: string | undefined },
 ): Promise<Result<ProfilesResponse>> {
-  if (!app.config.audiences.some((a) => a.key === key)) return unknownAudience(app, key);
-  if (filter.alsoIn !== undefined && !app.config.audiences.some((a) => a.key === filter.alsoIn))
-    return unknownAudience(app, filter.alsoIn);
-  const members = await app.store.admin.memberStanding(DESTINATION, key, filter.alsoIn);
-  const syncs = app.config.targets.some((t) => t.audience === key);
+  if (!services.config.audiences.some((a) => a.key === key)) return unknownAudience(services, key);
+  if (filter.alsoIn !== undefined && !services.config.audiences.some((a) => a.key === filter.alsoIn))
+    return unknownAudience(services, filter.alsoIn);
+  const members = await services.store.admin.memberStanding(DESTINATION, key, filter.alsoIn);
+  const syncs = services.config.targets.some((t) => t.audience === key);
   return ok({
     audience: key,
     standing: filter.standing ?? null,
@@ -81,10 +81,10 @@ export function profilesCsv(value: ProfilesResponse): string {
 }
 
 /** Members shared by every pair of audiences, with each audience's size for the diagonal. */
-export async function overlapView(app: App): Promise<OverlapResponse> {
-  const sizes = new Map((await app.store.admin.memberCounts()).map((c) => [c.audience, c.members]));
+export async function overlapView(services: AdminServices): Promise<OverlapResponse> {
+  const sizes = new Map((await services.store.admin.memberCounts()).map((c) => [c.audience, c.members]));
   return {
-    audiences: app.config.audiences.map((a) => ({ key: a.key, size: sizes.get(a.key) ?? 0 })),
-    pairs: await app.store.admin.overlap(),
+    audiences: services.config.audiences.map((a) => ({ key: a.key, size: sizes.get(a.key) ?? 0 })),
+    pairs: await services.store.admin.overlap(),
   };
 }

@@ -1,10 +1,10 @@
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
-import type { Store } from '../store/ports.ts';
+import type { QuarantineStore } from '../store/ports.ts';
 import type { QuarantineResponse } from './schemas.ts';
 
 /** Quarantined events as the admin API, the dashboard and the CLI show them. */
-export async function quarantineView(store: Store): Promise<QuarantineResponse> {
+export async function quarantineView(store: { quarantine: QuarantineStore }): Promise<QuarantineResponse> {
   const items = await store.quarantine.list();
   return {
     items: items.map((q) => ({
@@ -24,7 +24,7 @@ export async function quarantineView(store: Store): Promise<QuarantineResponse> 
  * one is not quarantined). Only marks: whichever processor commits next takes them up.
  */
 export async function markForRetry(
-  store: Store,
+  store: { quarantine: QuarantineStore },
   request: { offsets?: readonly number[] | undefined; all?: true | undefined },
 ): Promise<Result<{ marked: number }>> {
   if (request.all) return ok({ marked: await store.quarantine.requestRetry('all') });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import type { App } from '../app/app.ts';
+import type { AdminServices } from '../app/services.ts';
+import type { Config } from '../config/load.ts';
 import type { Result } from '../shared/result.ts';
 import { ok } from '../shared/result.ts';
 import { adminAuth } from '../http/admin-auth.ts';
@@ -25,7 +26,10 @@ export interface AdminRoute {
   csv?: (value: never) => string;
   /** Extra error statuses besides 400 and 401, with what they mean. */
   errors?: Record<number, string>;
-  handle(app: App, input: { params: never; query: never; body: never }): Promise<Result<unknown>>;
+  handle(
+    services: AdminServices,
+    input: { params: never; query: never; body: never },
+  ): Promise<Result<unknown>>;
 }
 
 const route = <
@@ -39,7 +43,7 @@ const route = <
     query?: Q;
     body?: B;
     handle(
-      app: App,
+      services: AdminServices,
       input: {
         params: P extends z.ZodObject ? z.output<P> : undefined;
         query: Q extends z.ZodObject ? z.output<Q> : undefined;
@@ -56,7 +60,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     summary: 'Every audience: size, size series, match rate, last sync, pending and dead letters',
     query: s.rangeQuery,
     response: s.audiencesResponse,
-    handle: async (app, { query }) => ok(await audiencesView(app, query.range)),
+    handle: async (services, { query }) => ok(await audiencesView(services, query.range)),
   }),
   route({
     method: 'GET',
@@ -66,7 +70,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     query: s.rangeQuery,
     response: s.audienceResponse,
     errors: { 404: 'no audience has this key' },
-    handle: (app, { params, query }) => audienceView(app, params.key, query.range),
+    handle: (services, { params, query }) => audienceView(services, params.key, query.range),
   }),
   route({
     method: 'GET',
@@ -78,14 +82,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     response: s.profilesResponse,
     csv: profilesCsv,
     errors: { 404: 'no audience has this key (or the alsoIn key)' },
-    handle: (app, { params, query }) => audienceProfiles(app, params.key, query),
+    handle: (services, { params, query }) => audienceProfiles(services, params.key, query),
   }),
   route({
     method: 'GET',
     path: '/api/admin/overlap',
     summary: 'Members shared by every pair of audiences',
     response: s.overlapResponse,
-    handle: async (app) => ok(await overlapView(app)),
+    handle: async (services) => ok(await overlapView(services)),
   }),
   route({
     method: 'GET',
@@ -95,14 +99,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     params: s.profileParams,
     response: s.profileResponse,
     errors: { 404: 'no profile is known by this reference' },
-    handle: (app, { params }) => profileView(app, params.ref),
+    handle: (services, { params }) => profileView(services, params.ref),
   }),
   route({
     method: 'GET',
     path: '/api/admin/sync',
     summary: 'Cordial sync: queue per audience, sends per minute, 429s, dead letters',
     response: s.syncResponse,
-    handle: async (app) => ok(await syncView(app)),
+    handle: async (services) => ok(await syncView(services)),
   }),
   route({
     method: 'POST',
@@ -111,7 +115,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     body: s.retryBody,
     response: s.retryResponse,
     errors: { 404: 'no audience with this key syncs to Cordial' },
-    handle: (app, { body }) => retryDeadLetters(app, body),
+    handle: (services, { body }) => retryDeadLetters(services, body),
   }),
   route({
     method: 'POST',
@@ -120,7 +124,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     body: s.deadLetterActionBody,
     response: s.retriedResponse,
     errors: { 404: 'none of the items is a dead letter (any more)' },
-    handle: (app, { body }) => actOnDeadLetters(app, 'retry', body),
+    handle: (services, { body }) => actOnDeadLetters(services, 'retry', body),
   }),
   route({
     method: 'POST',
@@ -129,14 +133,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     body: s.deadLetterActionBody,
     response: s.skippedResponse,
     errors: { 404: 'none of the items is a dead letter (any more)' },
-    handle: (app, { body }) => actOnDeadLetters(app, 'skip', body),
+    handle: (services, { body }) => actOnDeadLetters(services, 'skip', body),
   }),
   route({
     method: 'GET',
     path: '/api/admin/quarantine',
     summary: 'Quarantined events: set aside because processing them failed every time, with the error',
     response: s.quarantineResponse,
-    handle: async (app) => ok(await quarantineView(app.store)),
+    handle: async (services) => ok(await quarantineView(services.store)),
   }),
   route({
     method: 'POST',
@@ -145,9 +149,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     body: s.quarantineRetryBody,
     response: s.quarantineRetryResponse,
     errors: { 404: 'an offset given is not quarantined (nothing is marked)' },
-    handle: async (app, { body }) => {
-      const marked = await markForRetry(app.store, body);
-      if (marked.ok) app.pokeProcessor();
+    handle: async (services, { body }) => {
+      const marked = await markForRetry(services.store, body);
+      if (marked.ok) services.pokeProcessor();
       return marked;
     },
   }),
@@ -161,8 +165,12 @@ const describeIssues = (where: string, error: z.ZodError): string =>
     .join('; ');
 
 /** Registers the admin API: every route in ADMIN_ROUTES, behind the admin token. */
-export function adminRoutes(server: FastifyInstance, app: App): void {
-  const auth = adminAuth(app);
+export function adminRoutes(
+  server: FastifyInstance,
+  parts: { admin: AdminServices; limits: Config['server'] },
+): void {
+  const services = parts.admin;
+  const auth = adminAuth(parts.limits);
   for (const r of ADMIN_ROUTES) {
     server.route({
       method: r.method,
@@ -181,7 +189,7 @@ export function adminRoutes(server: FastifyInstance, app: App): void {
             return res.code(400).send(errorBody('bad_request', describeIssues(part, parsed.error)));
           input[part] = parsed.data;
         }
-        const result = await r.handle(app, input as never);
+        const result = await r.handle(services, input as never);
         if (!result.ok) {
           return res
             .code(STATUS[result.error.code] ?? 400)

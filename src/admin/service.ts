@@ -1,4 +1,4 @@
-import type { App } from '../app/app.ts';
+import type { AdminServices } from '../app/services.ts';
 import { describeDefinition } from '../audiences/describe.ts';
 import { neighbours } from '../audiences/graph.ts';
 import { destinationTraffic } from '../monitor/audit-traffic.ts';
@@ -50,9 +50,9 @@ function window(now: number, range: Range): Window {
 }
 
 /** Every bucket of the window with its enters and exits (zero where nothing changed). */
-async function changeSeries(app: App, audience: string, w: Window) {
+async function changeSeries(services: AdminServices, audience: string, w: Window) {
   const counted = new Map(
-    (await app.store.admin.changeBuckets(audience, w.start, w.bucketMs)).map((b) => [b.at, b]),
+    (await services.store.admin.changeBuckets(audience, w.start, w.bucketMs)).map((b) => [b.at, b]),
   );
   return w.buckets.map((at) => ({
     at,
@@ -74,15 +74,17 @@ function sizeSeries(size: number, changes: { at: number; enters: number; exits: 
   return points.reverse();
 }
 
-async function summaries(app: App, w: Window, only?: string): Promise<AudienceSummary[]> {
-  const sizes = new Map((await app.store.admin.memberCounts()).map((c) => [c.audience, c]));
-  const counts = new Map((await app.store.sync.counts(DESTINATION)).map((c) => [c.audience, c]));
-  const sends = new Map((await app.store.admin.lastSends(DESTINATION)).map((s) => [s.audience, s]));
-  const targets = new Map(app.config.targets.map((t) => [t.audience, t]));
-  const health = new Map((await audienceHealth(app, { now: w.now, since: w.start })).map((a) => [a.key, a]));
-  const dead = await app.store.sync.deadLetters(DESTINATION);
+async function summaries(services: AdminServices, w: Window, only?: string): Promise<AudienceSummary[]> {
+  const sizes = new Map((await services.store.admin.memberCounts()).map((c) => [c.audience, c]));
+  const counts = new Map((await services.store.sync.counts(DESTINATION)).map((c) => [c.audience, c]));
+  const sends = new Map((await services.store.admin.lastSends(DESTINATION)).map((s) => [s.audience, s]));
+  const targets = new Map(services.config.targets.map((t) => [t.audience, t]));
+  const health = new Map(
+    (await audienceHealth(services, { now: w.now, since: w.start })).map((a) => [a.key, a]),
+  );
+  const dead = await services.store.sync.deadLetters(DESTINATION);
   const out: AudienceSummary[] = [];
-  for (const definition of app.config.audiences) {
+  for (const definition of services.config.audiences) {
     if (only !== undefined && definition.key !== only) continue;
     const size = sizes.get(definition.key)?.members ?? 0;
     const heldOut = sizes.get(definition.key)?.heldOut ?? 0;
@@ -95,7 +97,7 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
       purpose: definition.purpose,
       size,
       heldOut,
-      series: sizeSeries(size, await changeSeries(app, definition.key, w), w),
+      series: sizeSeries(size, await changeSeries(services, definition.key, w), w),
       syncs: target !== undefined,
       list: target?.target.list ?? null,
       matchRate: checked?.matchRate[0]?.rate ?? null,
@@ -131,30 +133,34 @@ async function summaries(app: App, w: Window, only?: string): Promise<AudienceSu
 }
 
 /** Every audience: size and its recent series, match rate, last sync, errors. */
-export async function audiencesView(app: App, range: Range): Promise<AudiencesResponse> {
-  const w = window(app.clock.now(), range);
-  return { now: w.now, range, bucketMs: w.bucketMs, audiences: await summaries(app, w) };
+export async function audiencesView(services: AdminServices, range: Range): Promise<AudiencesResponse> {
+  const w = window(services.clock.now(), range);
+  return { now: w.now, range, bucketMs: w.bucketMs, audiences: await summaries(services, w) };
 }
 
 const percentile = (sorted: number[], p: number): number | null =>
   sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** One audience in depth; not_found when no audience has this key. */
-export async function audienceView(app: App, key: string, range: Range): Promise<Result<AudienceResponse>> {
-  const definition = app.config.audiences.find((a) => a.key === key);
+export async function audienceView(
+  services: AdminServices,
+  key: string,
+  range: Range,
+): Promise<Result<AudienceResponse>> {
+  const definition = services.config.audiences.find((a) => a.key === key);
   if (!definition) {
     return fail({
       code: 'not_found',
-      message: `no audience with key ${key}; known: ${app.config.audiences.map((a) => a.key).join(', ')}`,
+      message: `no audience with key ${key}; known: ${services.config.audiences.map((a) => a.key).join(', ')}`,
     });
   }
-  const w = window(app.clock.now(), range);
-  const [summary] = await summaries(app, w, key);
-  const latencies = (await app.store.admin.acknowledged(DESTINATION, w.start, 5_000))
+  const w = window(services.clock.now(), range);
+  const [summary] = await summaries(services, w, key);
+  const latencies = (await services.store.admin.acknowledged(DESTINATION, w.start, 5_000))
     .filter((a) => a.audience === key)
     .map((a) => Math.max(0, a.at - dueAt(a.desired ? 'enter' : 'exit', a.changedAt, definition)))
     .sort((a, b) => a - b);
-  const members = await app.store.admin.sampleMembers(key, 20);
+  const members = await services.store.admin.sampleMembers(key, 20);
   return ok({
     now: w.now,
     range,
@@ -171,10 +177,10 @@ export async function audienceView(app: App, key: string, range: Range): Promise
         definition.source === undefined
           ? null
           : `mirrors Customer.io segment ${definition.source.customerio.segmentId}`,
-      ...neighbours(app.config.audiences, key),
+      ...neighbours(services.config.audiences, key),
     },
-    match: await audienceMatch(app, key),
-    changes: await changeSeries(app, key, w),
+    match: await audienceMatch(services, key),
+    changes: await changeSeries(services, key, w),
     latencyMs: {
       samples: latencies.length,
       p50: percentile(latencies, 50),
@@ -201,25 +207,25 @@ export function clipDepth(value: unknown, depth: number): unknown {
 }
 
 /** A profile: identifiers, merges, recent events, changes and, per audience, in or out and why. */
-export async function profileView(app: App, ref: string): Promise<Result<ProfileResponse>> {
-  const parsed = parseProfileRef(ref, app.config.identity);
+export async function profileView(services: AdminServices, ref: string): Promise<Result<ProfileResponse>> {
+  const parsed = parseProfileRef(ref, services.config.identity);
   if (!parsed.ok) return parsed;
   const profile =
     'profileId' in parsed.value
-      ? await app.store.identity.getProfile(parsed.value.profileId)
-      : await app.store.identity.findProfile(parsed.value);
+      ? await services.store.identity.getProfile(parsed.value.profileId)
+      : await services.store.identity.findProfile(parsed.value);
   if (!profile) return fail({ code: 'not_found', message: `no profile is known by ${ref}` });
-  const now = app.clock.now();
-  const events = await app.store.admin.recentEvents(profile.id, 50);
-  const history = await app.store.audiences.changesOf(profile.id);
+  const now = services.clock.now();
+  const events = await services.store.admin.recentEvents(profile.id, 50);
+  const history = await services.store.audiences.changesOf(profile.id);
   const changes = [...history].reverse().slice(0, 50);
-  const verdicts = await explainProfile(app.store, app.audiences, profile.id, now);
+  const verdicts = await explainProfile(services.store, services.audiences, profile.id, now);
   const qualified = new Map<string, number>();
   for (const c of history) {
     if (c.change === 'exit') qualified.delete(c.audience);
     else if (c.cause.kind !== 'event') qualified.set(c.audience, c.at);
     else {
-      const [event] = await app.store.events.readAfter(c.cause.offset - 1, 1);
+      const [event] = await services.store.events.readAfter(c.cause.offset - 1, 1);
       qualified.set(c.audience, event?.offset === c.cause.offset ? event.timestamp : c.at);
     }
   }
@@ -261,14 +267,14 @@ export async function profileView(app: App, ref: string): Promise<Result<Profile
       nextChangeAt: v.nextChangeAt,
       explanation: v.explanation,
     })),
-    lists: await app.store.admin.listsOf(DESTINATION, profile.id),
+    lists: await services.store.admin.listsOf(DESTINATION, profile.id),
   });
 }
 
 /** The queue per syncing audience and list, those not synced yet included (all zeros). */
-async function queue(app: App): Promise<SyncResponse['queue']> {
-  const counted = await app.store.sync.counts(DESTINATION);
-  const missing = app.config.targets
+async function queue(services: AdminServices): Promise<SyncResponse['queue']> {
+  const counted = await services.store.sync.counts(DESTINATION);
+  const missing = services.config.targets
     .filter((t) => !counted.some((c) => c.audience === t.audience && c.list === t.target.list))
     .map((t) => ({
       audience: t.audience,
@@ -281,19 +287,19 @@ async function queue(app: App): Promise<SyncResponse['queue']> {
   // Unmatched-only rows carry no list; the configured list names them.
   const named = counted.map((c) => ({
     ...c,
-    list: c.list || (app.config.targets.find((t) => t.audience === c.audience)?.target.list ?? ''),
+    list: c.list || (services.config.targets.find((t) => t.audience === c.audience)?.target.list ?? ''),
   }));
   return [...named, ...missing].sort((a, b) => a.audience.localeCompare(b.audience));
 }
 
 /** Cordial sync: queue per audience, sends per minute over the last hour, 429s, dead letters. */
-export async function syncView(app: App): Promise<SyncResponse> {
-  const w = window(app.clock.now(), '1h');
+export async function syncView(services: AdminServices): Promise<SyncResponse> {
+  const w = window(services.clock.now(), '1h');
   const counted = new Map(
-    (await app.store.admin.sendBuckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
+    (await services.store.admin.sendBuckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
   );
   const requested = new Map(
-    (await app.store.requests.buckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
+    (await services.store.requests.buckets(DESTINATION, w.start, w.bucketMs)).map((b) => [b.at, b]),
   );
   const sends = w.buckets.map((at) => ({
     at,
@@ -303,14 +309,17 @@ export async function syncView(app: App): Promise<SyncResponse> {
     rateLimited: requested.get(at)?.rateLimited ?? 0,
     requests: requested.get(at)?.requests ?? 0,
   }));
-  const [traffic] = await destinationTraffic(app.store, [DESTINATION], { since: w.start, until: w.now + 1 });
+  const [traffic] = await destinationTraffic(services.store, [DESTINATION], {
+    since: w.start,
+    until: w.now + 1,
+  });
   const recent = sends.filter((s) => s.at >= w.now - 5 * MINUTE);
-  const dead = await app.store.sync.deadLetters(DESTINATION);
+  const dead = await services.store.sync.deadLetters(DESTINATION);
   return {
     now: w.now,
-    configured: app.sync !== undefined,
-    nextDueAt: await app.store.sync.nextDueAt(DESTINATION),
-    queue: await queue(app),
+    configured: services.sync !== undefined,
+    nextDueAt: await services.store.sync.nextDueAt(DESTINATION),
+    queue: await queue(services),
     deadLetterGroups: groupDeadLetters(dead),
     bucketMs: w.bucketMs,
     sends,
@@ -340,15 +349,15 @@ export async function syncView(app: App): Promise<SyncResponse> {
 
 /** Dead letters back to the queue: every one, or one syncing audience's. */
 export async function retryDeadLetters(
-  app: App,
+  services: AdminServices,
   request: { audience?: string | undefined },
 ): Promise<Result<{ queued: number }>> {
   const { audience } = request;
-  if (audience !== undefined && !app.config.targets.some((t) => t.audience === audience)) {
+  if (audience !== undefined && !services.config.targets.some((t) => t.audience === audience)) {
     return fail({
       code: 'not_found',
-      message: `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ') || 'none'}`,
+      message: `no audience ${audience} syncs to Cordial; those that do: ${services.config.targets.map((t) => t.audience).join(', ') || 'none'}`,
     });
   }
-  return ok({ queued: await app.store.sync.retry(DESTINATION, audience) });
+  return ok({ queued: await services.store.sync.retry(DESTINATION, audience) });
 }

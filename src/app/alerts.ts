@@ -5,14 +5,24 @@ import type { Clock } from '../shared/clock.ts';
 import type { Store } from '../store/ports.ts';
 import type { Logger } from '../shared/logger.ts';
 
+/** What the alert notifier is wired from; `post` sends a webhook (JSON over HTTP by default). */
+export interface AlertWiring {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  post?: AlertPoster;
+}
+
 /** The webhook notifier for `monitoring.alerts`; undefined when none is configured (or none has its URL set). */
-export function createAlertNotifier(
-  config: Config,
-  store: Store,
-  clock: Clock,
-  logger: Logger,
-  post: AlertPoster = postJson(),
-): { observe(snapshot: Parameters<AlertNotifier['observe']>[0]): void; stop(): Promise<void> } | undefined {
+export function createAlertNotifier({
+  config,
+  store,
+  clock,
+  logger,
+  post = postJson(),
+}: AlertWiring):
+  { observe(snapshot: Parameters<AlertNotifier['observe']>[0]): void; stop(): Promise<void> } | undefined {
   const urls: string[] = [];
   for (const { webhook } of config.monitoring.alerts) {
     if (webhook.url.value === undefined)

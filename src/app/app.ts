@@ -112,15 +112,15 @@ export function createApp(options: AppOptions): App {
     audiences,
     newProfileId: options.newProfileId ?? (() => uuidv7(clock.now())),
   });
-  const scheduler = new Scheduler(
-    () => store.audiences.nextWakeAt(),
-    () => processor.processWakeups(),
+  const scheduler = new Scheduler({
+    nextWakeAt: () => store.audiences.nextWakeAt(),
+    runDue: () => processor.processWakeups(),
     clock,
-    (error) => logger.error({ err: error }, 'wake-up processing failed; it will be retried'),
-  );
+    onError: (error) => logger.error({ err: error }, 'wake-up processing failed; it will be retried'),
+  });
   bus.on('processor.batch', () => scheduler.rearm());
   let rankingTimer: NodeJS.Timeout | undefined;
-  const sync = createSync(config, store, bus, clock, logger, options.sync);
+  const sync = createSync({ config, store, bus, clock, logger, overrides: options.sync });
   const runner = new Runner(
     () => processor.drain(),
     (error, retryInMs) =>
@@ -147,7 +147,7 @@ export function createApp(options: AppOptions): App {
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
   });
-  const alerts = createAlertNotifier(config, store, clock, logger);
+  const alerts = createAlertNotifier({ config, store, clock, logger });
   const checks = new CheckRunner({
     store,
     settings: config,

@@ -35,15 +35,25 @@ export interface SyncOverrides {
   random?: () => number;
 }
 
+/** What the Cordial sync is wired from: the config, the store, the bus, time, the logger, and test hooks. */
+export interface SyncWiring {
+  config: Config;
+  store: Store;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  overrides?: SyncOverrides;
+}
+
 /** Wires Cordial sync from the config; undefined when no audience syncs or no API key is set. */
-export function createSync(
-  config: Config,
-  store: Store,
-  bus: Bus,
-  clock: Clock,
-  logger: Logger,
-  overrides: SyncOverrides = {},
-): SyncService | undefined {
+export function createSync({
+  config,
+  store,
+  bus,
+  clock,
+  logger,
+  overrides = {},
+}: SyncWiring): SyncService | undefined {
   const cordial = config.destinations.cordial;
   if (!cordial || config.targets.length === 0) return undefined;
   if (cordial.apiKey.value === undefined) {
@@ -90,13 +100,13 @@ export function createSync(
   });
   const onError = (what: string) => (error: unknown) =>
     logger.error({ err: error }, `${what} failed; it will be retried`);
-  const sender = new Scheduler(
-    () => store.sync.nextDueAt(destination.name),
-    () => worker.sendDue(),
+  const sender = new Scheduler({
+    nextWakeAt: () => store.sync.nextDueAt(destination.name),
+    runDue: () => worker.sendDue(),
     clock,
-    onError('cordial send'),
-    1_000,
-  );
+    onError: onError('cordial send'),
+    maxDelayMs: 1_000,
+  });
   let rematchedAt = -Infinity;
   const puller = new Runner(async () => {
     while ((await worker.pull()) > 0);

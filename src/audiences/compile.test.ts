@@ -39,7 +39,16 @@ const noTraits: EvaluationContext = { trait: () => undefined, topPercentThreshol
 function feed(compiled: CompiledAudiences, events: [AudienceEvent, number][]): ProfileState {
   return events.reduce((state, [e, now]) => compiled.applyEvent(state, e, now), compiled.emptyState());
 }
-const member = (c: CompiledAudiences, s: ProfileState, now: number, key = 'a0', ctx = noTraits) =>
+/** Whether `key` (default a0) holds for state `s` at `now` under `c`, in context `ctx` (no traits by default). */
+interface MemberQuery {
+  c: CompiledAudiences;
+  s: ProfileState;
+  now: number;
+  key?: string;
+  ctx?: EvaluationContext;
+}
+
+const member = ({ c, s, now, key = 'a0', ctx = noTraits }: MemberQuery) =>
   c.evaluate(s, ctx, now).audiences.get(key);
 
 test('event ≥ N within W: in while N are younger than W, out when the Nth oldest ages out', () => {
@@ -51,9 +60,9 @@ test('event ≥ N within W: in while N are younger than W, out when the Nth olde
     [event('Product Viewed', T0 + 10 * MIN), T0 + 10 * MIN],
     [event('Product Viewed', T0 + 20 * MIN), T0 + 20 * MIN],
   ]);
-  assert.deepEqual(member(c, s, T0 + 20 * MIN), { member: true, nextChangeAt: T0 + 40 * MIN });
-  assert.deepEqual(member(c, s, T0 + 40 * MIN - 1), { member: true, nextChangeAt: T0 + 40 * MIN });
-  assert.deepEqual(member(c, s, T0 + 40 * MIN), { member: false, nextChangeAt: null });
+  assert.deepEqual(member({ c, s, now: T0 + 20 * MIN }), { member: true, nextChangeAt: T0 + 40 * MIN });
+  assert.deepEqual(member({ c, s, now: T0 + 40 * MIN - 1 }), { member: true, nextChangeAt: T0 + 40 * MIN });
+  assert.deepEqual(member({ c, s, now: T0 + 40 * MIN }), { member: false, nextChangeAt: null });
   assert.equal(Object.values(s.trackers).flat().length, 2, 'keeps only the latest two timestamps');
 });
 
@@ -65,16 +74,16 @@ test('event at most N within W comes back in when enough age out', () => {
     [event('Product Viewed', T0), T0],
     [event('Product Viewed', T0 + 5 * MIN), T0 + 5 * MIN],
   ]);
-  assert.deepEqual(member(c, s, T0 + 5 * MIN), { member: false, nextChangeAt: T0 + 30 * MIN });
-  assert.deepEqual(member(c, s, T0 + 30 * MIN), { member: true, nextChangeAt: null });
+  assert.deepEqual(member({ c, s, now: T0 + 5 * MIN }), { member: false, nextChangeAt: T0 + 30 * MIN });
+  assert.deepEqual(member({ c, s, now: T0 + 30 * MIN }), { member: true, nextChangeAt: null });
 });
 
 test('event in an age band enters at A and leaves at B', () => {
   const c = compile({ condition: { type: 'event', event: 'Product Added', between: ['4h', '24h'] } });
   const s = feed(c, [[event('Product Added', T0), T0]]);
-  assert.deepEqual(member(c, s, T0), { member: false, nextChangeAt: T0 + 4 * H });
-  assert.deepEqual(member(c, s, T0 + 4 * H), { member: true, nextChangeAt: T0 + 24 * H });
-  assert.deepEqual(member(c, s, T0 + 24 * H), { member: false, nextChangeAt: null });
+  assert.deepEqual(member({ c, s, now: T0 }), { member: false, nextChangeAt: T0 + 4 * H });
+  assert.deepEqual(member({ c, s, now: T0 + 4 * H }), { member: true, nextChangeAt: T0 + 24 * H });
+  assert.deepEqual(member({ c, s, now: T0 + 24 * H }), { member: false, nextChangeAt: null });
 });
 
 test('a slightly-future timestamp counts as within, and enters a [0, B) band only when its time comes', () => {
@@ -83,8 +92,8 @@ test('a slightly-future timestamp counts as within, and enters a [0, B) band onl
     { condition: { type: 'event', event: 'Product Added', between: ['0s', '4h'] } },
   );
   const s = feed(c, [[event('Product Added', T0 + MIN), T0]]);
-  assert.deepEqual(member(c, s, T0, 'a0'), { member: true, nextChangeAt: T0 + MIN + 4 * H });
-  assert.deepEqual(member(c, s, T0, 'a1'), { member: false, nextChangeAt: T0 + MIN });
+  assert.deepEqual(member({ c, s, now: T0, key: 'a0' }), { member: true, nextChangeAt: T0 + MIN + 4 * H });
+  assert.deepEqual(member({ c, s, now: T0, key: 'a1' }), { member: false, nextChangeAt: T0 + MIN });
 });
 
 test('last: latest by timestamp, never by arrival; olderThan turns true on its own and false on a new event', () => {
@@ -93,50 +102,50 @@ test('last: latest by timestamp, never by arrival; olderThan turns true on its o
     [event('Order Completed', T0), T0],
     [event('Order Completed', T0 - 10 * D), T0 + D],
   ]);
-  assert.deepEqual(member(c, s, T0 + D), { member: false, nextChangeAt: T0 + 45 * D });
-  assert.deepEqual(member(c, s, T0 + 45 * D), { member: true, nextChangeAt: null });
+  assert.deepEqual(member({ c, s, now: T0 + D }), { member: false, nextChangeAt: T0 + 45 * D });
+  assert.deepEqual(member({ c, s, now: T0 + 45 * D }), { member: true, nextChangeAt: null });
   s = c.applyEvent(s, event('Order Completed', T0 + 50 * D), T0 + 50 * D);
-  assert.deepEqual(member(c, s, T0 + 50 * D), { member: false, nextChangeAt: T0 + 95 * D });
+  assert.deepEqual(member({ c, s, now: T0 + 50 * D }), { member: false, nextChangeAt: T0 + 95 * D });
 });
 
 test('since_last: B at or after the latest A, whatever order they arrive in', () => {
   const c = compile({ condition: { type: 'since_last', event: 'Order Completed', since: 'Product Added' } });
   const added = event('Product Added', T0);
-  assert.equal(member(c, feed(c, []), T0)?.member, false, 'no A: false');
-  assert.equal(member(c, feed(c, [[added, T0]]), T0)?.member, false);
+  assert.equal(member({ c, s: feed(c, []), now: T0 })?.member, false, 'no A: false');
+  assert.equal(member({ c, s: feed(c, [[added, T0]]), now: T0 })?.member, false);
   assert.equal(
-    member(
+    member({
       c,
-      feed(c, [
+      s: feed(c, [
         [added, T0],
         [event('Order Completed', T0), T0],
       ]),
-      T0,
-    )?.member,
+      now: T0,
+    })?.member,
     true,
     'same instant counts',
   );
   assert.equal(
-    member(
+    member({
       c,
-      feed(c, [
+      s: feed(c, [
         [added, T0],
         [event('Order Completed', T0 - 1), T0],
       ]),
-      T0,
-    )?.member,
+      now: T0,
+    })?.member,
     false,
     'late, older B',
   );
   assert.equal(
-    member(
+    member({
       c,
-      feed(c, [
+      s: feed(c, [
         [event('Order Completed', T0 + H), T0],
         [added, T0 + H],
       ]),
-      T0 + H,
-    )?.member,
+      now: T0 + H,
+    })?.member,
     true,
   );
 });
@@ -215,12 +224,16 @@ test('traits come from the context; in_audience reads this same pass, sources fr
     ...noTraits,
     trait: (n) => (n === 'unsubscribed' ? unsubscribed : undefined),
   });
-  assert.deepEqual(member(c, s, T0, 'promo', traits(false)), { member: true, nextChangeAt: T0 + 7 * D });
-  assert.equal(member(c, s, T0, 'promo', traits(true))?.member, false);
-  assert.equal(member(c, s, T0 + 7 * D, 'promo', traits(false))?.member, false);
-  assert.equal(member(c, s, T0, 'cio_promo')?.member, false);
+  assert.deepEqual(member({ c, s, now: T0, key: 'promo', ctx: traits(false) }), {
+    member: true,
+    nextChangeAt: T0 + 7 * D,
+  });
+  assert.equal(member({ c, s, now: T0, key: 'promo', ctx: traits(true) })?.member, false);
+  assert.equal(member({ c, s, now: T0 + 7 * D, key: 'promo', ctx: traits(false) })?.member, false);
+  assert.equal(member({ c, s, now: T0, key: 'cio_promo' })?.member, false);
   assert.equal(
-    member(c, s, T0, 'cio_promo', { ...noTraits, sourceMember: (k) => k === 'cio_vip' })?.member,
+    member({ c, s, now: T0, key: 'cio_promo', ctx: { ...noTraits, sourceMember: (k) => k === 'cio_vip' } })
+      ?.member,
     true,
   );
   assert.deepEqual(c.relevantAudiences('Order Completed'), ['recent', 'promo']);
@@ -243,9 +256,9 @@ test('top_percent: the score is exposed for ranking; membership compares it with
     ...noTraits,
     topPercentThreshold: () => t,
   });
-  assert.equal(member(c, s, T0, 'a0', threshold(200))?.member, true);
-  assert.equal(member(c, s, T0, 'a0', threshold(201))?.member, false);
-  assert.equal(member(c, s, T0, 'a0', threshold(undefined))?.member, false);
+  assert.equal(member({ c, s, now: T0, key: 'a0', ctx: threshold(200) })?.member, true);
+  assert.equal(member({ c, s, now: T0, key: 'a0', ctx: threshold(201) })?.member, false);
+  assert.equal(member({ c, s, now: T0, key: 'a0', ctx: threshold(undefined) })?.member, false);
 });
 
 test('all pins to no next change when a false child cannot change by time', () => {

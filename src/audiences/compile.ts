@@ -209,7 +209,8 @@ export function compileAudiences(definitions: readonly AudienceDefinition[]): Co
     relevantAudiences: cachedAffected((a, eventName) => a.events.has(eventName)),
     audiencesUsingTrait: cachedAffected((a, traitName) => a.traits.has(traitName)),
     trackerKeys: (audienceKey) => byKey.get(audienceKey)?.trackerKeys ?? [],
-    applyEvent: (state, event, now, options) => applyToTrackers(specs, state, event, now, options?.only),
+    applyEvent: (state, event, now, options) =>
+      applyToTrackers({ specs, state, event, now, only: options?.only }),
     prune: (state, now) => pruneTrackers(specs, state, now),
     merge: (a, b, now) => mergeTrackers(specs, a, b, now),
     evaluate: (state, ctx, now, only) => run(state, ctx, now, only).evaluation,

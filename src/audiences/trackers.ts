@@ -145,19 +145,22 @@ function addEvent(
   }
 }
 
+/** One event applied at `now` (ms) to a profile's trackers; `only` limits it to these audiences. */
+export interface TrackerUpdate {
+  specs: ReadonlyMap<string, TrackerSpec>;
+  state: ProfileState;
+  event: AudienceEvent;
+  now: number;
+  only?: ReadonlySet<string>;
+}
+
 /**
  * Folds one event into the trackers it matches, then prunes every tracker given `now` (time
  * only moves forward, so what is pruned can never matter again). Trackers no compiled audience
  * uses any more are dropped. `only` limits the update to some trackers, for backfilling a
  * changed audience without counting events twice in the others.
  */
-export function applyToTrackers(
-  specs: ReadonlyMap<string, TrackerSpec>,
-  state: ProfileState,
-  event: AudienceEvent,
-  now: number,
-  only?: ReadonlySet<string>,
-): ProfileState {
+export function applyToTrackers({ specs, state, event, now, only }: TrackerUpdate): ProfileState {
   const next: Record<string, TrackerValue> = {};
   for (const [key, spec] of specs) {
     let value = state.trackers[key];

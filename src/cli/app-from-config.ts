@@ -30,3 +30,13 @@ export async function withApp(
     await app.stop();
   }
 }
+
+/** Runs `work` with the narrow service `service` builds from an app, and always closes the app. */
+export function withService<S>(
+  options: { config?: string },
+  io: Io,
+  service: (app: App) => S,
+  work: (service: S) => Promise<number>,
+): Promise<number> {
+  return withApp(options, io, (app) => work(service(app)));
+}

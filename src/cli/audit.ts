@@ -2,7 +2,8 @@ import { auditExitCode, buildAudit } from '../monitor/audit.ts';
 import type { AuditFormat } from '../monitor/audit-render.ts';
 import { AUDIT_FORMATS, renderAudit } from '../monitor/audit-render.ts';
 import { parseDuration } from '../shared/duration.ts';
-import { withApp } from './app-from-config.ts';
+import { auditSource } from '../app/commands.ts';
+import { withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
 export interface AuditOptions {
@@ -28,9 +29,9 @@ export async function audit(options: AuditOptions, io: Io): Promise<number> {
     io.err(`--format must be one of ${AUDIT_FORMATS.join(', ')} (got ${format})`);
     return 2;
   }
-  return withApp(options, io, async (app) => {
-    const now = app.clock.now();
-    const report = await buildAudit(app, { now, since: now - since.value });
+  return withService(options, io, auditSource, async (source) => {
+    const now = source.clock.now();
+    const report = await buildAudit(source, { now, since: now - since.value });
     io.out(renderAudit(report, format).trimEnd());
     return auditExitCode(report);
   });

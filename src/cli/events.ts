@@ -1,6 +1,7 @@
 import { markForRetry, quarantineView } from '../admin/quarantine.ts';
 import { showTime } from '../audiences/describe.ts';
-import { withApp } from './app-from-config.ts';
+import { quarantineAdmin } from '../app/commands.ts';
+import { withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
 export interface QuarantineListOptions {
@@ -17,8 +18,8 @@ export interface QuarantineRetryOptions {
 
 /** `handoff events quarantine list`: events set aside because processing them failed, with the error. */
 export function quarantineList(options: QuarantineListOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    const view = await quarantineView(app.store);
+  return withService(options, io, quarantineAdmin, async (admin) => {
+    const view = await quarantineView(admin);
     if (options.json) {
       io.out(JSON.stringify(view, null, 2));
       return 0;
@@ -57,18 +58,16 @@ export function quarantineRetry(options: QuarantineRetryOptions, io: Io): Promis
     io.err(`--offset ${bad}: not an event offset (a positive whole number)`);
     return Promise.resolve(2);
   }
-  return withApp(options, io, async (app) => {
-    const before = (await app.store.quarantine.list(Number.MAX_SAFE_INTEGER)).map((q) => q.offset);
-    const marked = await markForRetry(app.store, options.all ? { all: true } : { offsets });
+  return withService(options, io, quarantineAdmin, async (admin) => {
+    const before = (await admin.quarantine.list(Number.MAX_SAFE_INTEGER)).map((q) => q.offset);
+    const marked = await markForRetry(admin, options.all ? { all: true } : { offsets });
     if (!marked.ok) {
       io.err(marked.error.message);
       return 2;
     }
     const asked = options.all ? before : offsets;
-    await app.processor.drain();
-    const after = new Map(
-      (await app.store.quarantine.list(Number.MAX_SAFE_INTEGER)).map((q) => [q.offset, q]),
-    );
+    await admin.drain();
+    const after = new Map((await admin.quarantine.list(Number.MAX_SAFE_INTEGER)).map((q) => [q.offset, q]));
     let unsettled = 0;
     for (const offset of asked) {
       const q = after.get(offset);

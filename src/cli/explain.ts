@@ -4,7 +4,8 @@ import { definitionDiff, isEmptyDiff } from '../engine/backfill.ts';
 import type { AudienceVerdict } from '../engine/explain.ts';
 import { explainProfile, parseProfileRef } from '../engine/explain.ts';
 import { parseTime } from '../ingest/timestamps.ts';
-import { withApp } from './app-from-config.ts';
+import { audienceInspector } from '../app/commands.ts';
+import { withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
 export interface ExplainOptions {
@@ -35,37 +36,39 @@ export function verdictText(v: AudienceVerdict): string[] {
 
 /** `handoff explain --profile <ref>`: for each audience, in or out, why, and when that next changes. */
 export function explain(options: ExplainOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    const ref = parseProfileRef(options.profile, app.config.identity);
+  return withService(options, io, audienceInspector, async (inspector) => {
+    const ref = parseProfileRef(options.profile, inspector.identity);
     if (!ref.ok) {
       io.err(ref.error.message);
       return 2;
     }
     const profile =
       'profileId' in ref.value
-        ? await app.store.identity.getProfile(ref.value.profileId)
-        : await app.store.identity.findProfile(ref.value);
+        ? await inspector.store.identity.getProfile(ref.value.profileId)
+        : await inspector.store.identity.findProfile(ref.value);
     if (!profile) {
       io.err(`no profile is known by ${options.profile}`);
       return 1;
     }
-    const now = options.at === undefined ? app.clock.now() : parseTime(options.at);
+    const now = options.at === undefined ? inspector.clock.now() : parseTime(options.at);
     if (now === undefined) {
       io.err(`--at ${options.at} is not an ISO-8601 time`);
       return 2;
     }
-    if (options.audience !== undefined && !app.audiences.compiled.keys.includes(options.audience)) {
-      io.err(`no audience with key ${options.audience}; known: ${app.audiences.compiled.keys.join(', ')}`);
+    if (options.audience !== undefined && !inspector.audiences.compiled.keys.includes(options.audience)) {
+      io.err(
+        `no audience with key ${options.audience}; known: ${inspector.audiences.compiled.keys.join(', ')}`,
+      );
       return 2;
     }
-    const diff = await definitionDiff(app.store, app.audiences);
+    const diff = await definitionDiff(inspector.store, inspector.audiences);
     if (!isEmptyDiff(diff)) {
       io.err(
         `warning: audience definitions changed since they were last applied (${[...diff.added, ...diff.changed, ...diff.removed].join(', ')}); ` +
           'these answers use the configured definitions, which serve will not until `handoff apply`',
       );
     }
-    const verdicts = (await explainProfile(app.store, app.audiences, profile.id, now)).filter(
+    const verdicts = (await explainProfile(inspector.store, inspector.audiences, profile.id, now)).filter(
       (v) => options.audience === undefined || v.audience === options.audience,
     );
     if (options.json) {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { App } from '../app/app.ts';
 import { openApp } from '../app/app.ts';
+import { serverServices } from '../app/services.ts';
 import { checkDefinitions, startWhenReady } from '../app/definitions.ts';
 import { clearServeMark } from '../app/serve-mark.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
@@ -43,7 +44,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     await app.stop();
     return 2;
   }
-  const server = buildServer(app, { logger });
+  const server = buildServer(serverServices(app), { logger });
   const host = options.host ?? config.server.host;
   let address: string;
   try {

@@ -1,7 +1,7 @@
-import type { App } from '../app/app.ts';
-import { checkDefinitions } from '../app/definitions.ts';
+import type { SyncAdmin } from '../app/commands.ts';
+import { syncAdmin } from '../app/commands.ts';
 import { coalesce } from '../sync/model.ts';
-import { withApp } from './app-from-config.ts';
+import { withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
 const DESTINATION = 'cordial';
@@ -15,36 +15,36 @@ interface SyncOptions {
   limit?: string;
 }
 
-function checkAudience(app: App, audience: string | undefined, io: Io): boolean {
-  if (audience === undefined || app.config.targets.some((t) => t.audience === audience)) return true;
-  if (app.segments?.audiences.has(audience)) return true;
+function checkAudience(admin: SyncAdmin, audience: string | undefined, io: Io): boolean {
+  if (audience === undefined || admin.targets.some((t) => t.audience === audience)) return true;
+  if (admin.segments?.audiences.has(audience)) return true;
   io.err(
-    `no audience ${audience} syncs to Cordial; those that do: ${app.config.targets.map((t) => t.audience).join(', ')}`,
+    `no audience ${audience} syncs to Cordial; those that do: ${admin.targets.map((t) => t.audience).join(', ')}`,
   );
   return false;
 }
 
 /** Commands that process events do so only under the definitions audience state was built with. */
-async function definitionsApplied(app: App, io: Io): Promise<boolean> {
-  const definitions = await checkDefinitions(app, { apply: false });
+async function definitionsApplied(admin: SyncAdmin, io: Io): Promise<boolean> {
+  const definitions = await admin.definitions();
   if (!definitions.ready) io.err(definitions.message);
   return definitions.ready;
 }
 
 /** `handoff sync status`: per audience and list, what Cordial holds, what is pending, dead letters. */
 export function syncStatus(options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (!checkAudience(app, options.audience, io)) return 2;
-    const counts = (await app.store.sync.counts(DESTINATION)).filter(
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (!checkAudience(admin, options.audience, io)) return 2;
+    const counts = (await admin.ledger.counts(DESTINATION)).filter(
       (c) => options.audience === undefined || c.audience === options.audience,
     );
     io.out('| audience | list | in Cordial | pending | dead letters | unmatched |');
     io.out('|---|---|---:|---:|---:|---:|');
     for (const c of counts)
       io.out(`| ${c.audience} | ${c.list} | ${c.members} | ${c.pending} | ${c.dead} | ${c.unmatched} |`);
-    const next = await app.store.sync.nextDueAt(DESTINATION);
+    const next = await admin.ledger.nextDueAt(DESTINATION);
     if (next !== null) io.out(`\nnext send due at ${iso(next)}`);
-    const dead = await app.store.sync.deadLetters(DESTINATION, options.audience);
+    const dead = await admin.ledger.deadLetters(DESTINATION, options.audience);
     if (dead.length > 0) {
       io.out(
         `\ndead letters (${dead.length}); re-send with \`handoff sync retry --all\` or \`--audience <key>\`:`,
@@ -55,18 +55,18 @@ export function syncStatus(options: SyncOptions, io: Io): Promise<number> {
         );
       }
     }
-    const held = await sourceStatus(app, options.audience, io);
+    const held = await sourceStatus(admin, options.audience, io);
     return dead.length > 0 || held > 0 ? 1 : 0;
   });
 }
 
 /** `handoff sync plan`: the requests that would be sent now (a dry run), and what waits for later. */
 export function syncPlan(options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (!checkAudience(app, options.audience, io)) return 2;
-    while (app.sync && (await app.sync.worker.pull()) > 0);
-    const now = app.clock.now();
-    const due = (await app.store.sync.due(DESTINATION, now, 100_000)).filter(
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (!checkAudience(admin, options.audience, io)) return 2;
+    while (admin.sync && (await admin.sync.worker.pull()) > 0);
+    const now = admin.clock.now();
+    const due = (await admin.ledger.due(DESTINATION, now, 100_000)).filter(
       (i) => options.audience === undefined || i.audience === options.audience,
     );
     const updates = coalesce(due);
@@ -76,7 +76,7 @@ export function syncPlan(options: SyncOptions, io: Io): Promise<number> {
     }
     if (updates.length > Number(options.limit ?? 50))
       io.out(`… and ${updates.length - Number(options.limit ?? 50)} more`);
-    const later = (await app.store.sync.items(DESTINATION)).filter(
+    const later = (await admin.ledger.items(DESTINATION)).filter(
       (i) => i.state === 'pending' && Math.max(i.dueAt, i.nextAttemptAt) > now,
     );
     if (later.length > 0) {
@@ -89,15 +89,15 @@ export function syncPlan(options: SyncOptions, io: Io): Promise<number> {
 
 /** `handoff sync flush`: reads the outbox and sends everything due now, then exits (no serve needed). */
 export function syncFlush(options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (!app.sync) {
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (!admin.sync) {
       io.err('Cordial is not configured, or its API key is not set: nothing to send to');
       return 2;
     }
     let sent = 0;
-    app.bus.on('sync.sent', (e) => (sent += e.requests));
-    await app.sync.settle();
-    const counts = await app.store.sync.counts(DESTINATION);
+    admin.onSent((e) => (sent += e.requests));
+    await admin.sync.settle();
+    const counts = await admin.ledger.counts(DESTINATION);
     const pending = counts.reduce((n, c) => n + c.pending, 0);
     const dead = counts.reduce((n, c) => n + c.dead, 0);
     io.out(
@@ -109,13 +109,13 @@ export function syncFlush(options: SyncOptions, io: Io): Promise<number> {
 
 /** `handoff sync retry --all | --audience <key>`: dead letters back to the queue. */
 export function syncRetry(options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
+  return withService(options, io, syncAdmin, async (admin) => {
     if (!options.all && options.audience === undefined) {
       io.err('say which dead letters to re-send: --all, or --audience <key>');
       return 2;
     }
-    if (!checkAudience(app, options.audience, io)) return 2;
-    const n = await app.store.sync.retry(DESTINATION, options.audience);
+    if (!checkAudience(admin, options.audience, io)) return 2;
+    const n = await admin.ledger.retry(DESTINATION, options.audience);
     io.out(`${n} dead letter(s) queued again; a running serve sends them within a second`);
     return 0;
   });
@@ -127,19 +127,19 @@ export function syncRetry(options: SyncOptions, io: Io): Promise<number> {
  * drift, then repairs only what drifted.
  */
 export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (!checkAudience(app, options.audience, io)) return 2;
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (!checkAudience(admin, options.audience, io)) return 2;
     const audience = options.audience === undefined ? {} : { audience: options.audience };
     if (!options.verify) {
-      const n = await app.store.sync.reassert(DESTINATION, audience);
+      const n = await admin.ledger.reassert(DESTINATION, audience);
       io.out(`${n} (contact, list) states re-asserted; a running serve sends them now`);
       return 0;
     }
-    if (!app.sync) {
+    if (!admin.sync) {
       io.err('Cordial is not configured, or its API key is not set: nothing to verify against');
       return 2;
     }
-    const report = await app.sync.verify(options.audience);
+    const report = await admin.sync.verify(options.audience);
     io.out(
       `read back ${report.checked} of ${report.contacts} contacts: ${report.drift.length} drifted, ${report.unreadable.length} unreadable`,
     );
@@ -153,9 +153,9 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
       ...new Set([...report.drift.map((d) => d.contact), ...report.unreadable.map((u) => u.contact)]),
     ];
     const n =
-      repair.length === 0 ? 0 : await app.store.sync.reassert(DESTINATION, { ...audience, contacts: repair });
+      repair.length === 0 ? 0 : await admin.ledger.reassert(DESTINATION, { ...audience, contacts: repair });
     if (n > 0) {
-      while ((await app.sync.worker.sendDue()) > 0);
+      while ((await admin.sync.worker.sendDue()) > 0);
       io.out(`repaired: ${n} (contact, list) states re-sent`);
     }
     if (report.unreadable.length > 0)
@@ -167,13 +167,13 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
 }
 
 /** Customer.io-sourced audiences: each one's last poll and any removal waiting for confirmation. */
-async function sourceStatus(app: App, audience: string | undefined, io: Io): Promise<number> {
-  if (app.segments === undefined) return 0;
-  const polls = new Map((await app.store.sources.lastPolls()).map((p) => [p.audience, p]));
-  const held = await app.store.sources.allHeld();
+async function sourceStatus(admin: SyncAdmin, audience: string | undefined, io: Io): Promise<number> {
+  if (admin.segments === undefined) return 0;
+  const polls = new Map((await admin.sourceRecords.lastPolls()).map((p) => [p.audience, p]));
+  const held = await admin.sourceRecords.allHeld();
   io.out('\n| sourced audience | segment | last poll | outcome | members | entered | exited | held |');
   io.out('|---|---:|---|---|---:|---:|---:|---:|');
-  for (const a of app.segments.audiences.values()) {
+  for (const a of admin.segments.audiences.values()) {
     if (audience !== undefined && a.key !== audience) continue;
     const p = polls.get(a.key);
     io.out(
@@ -192,18 +192,18 @@ async function sourceStatus(app: App, audience: string | undefined, io: Io): Pro
 
 /** `handoff sync confirm <audience>`: applies the removal a Customer.io poll held back. */
 export function syncConfirm(audience: string, options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (app.segments === undefined) {
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (admin.segments === undefined) {
       io.err('no audience is sourced from a Customer.io segment (or customerio is not configured)');
       return 2;
     }
-    if (!(await definitionsApplied(app, io))) return 2;
-    const confirmed = await app.segments.confirm(audience);
+    if (!(await definitionsApplied(admin, io))) return 2;
+    const confirmed = await admin.segments.confirm(audience);
     if (!confirmed.ok) {
       io.err(confirmed.error.message);
       return 2;
     }
-    await app.processor.drain();
+    await admin.drain();
     io.out(
       `${confirmed.value.exited} exit(s) applied to ${audience}; a running serve sends them to destinations within a second (or run \`handoff sync flush\`)`,
     );
@@ -213,20 +213,21 @@ export function syncConfirm(audience: string, options: SyncOptions, io: Io): Pro
 
 /** `handoff sync poll [audience]`: polls Customer.io now, instead of waiting for the next interval. */
 export function syncPoll(audience: string | undefined, options: SyncOptions, io: Io): Promise<number> {
-  return withApp(options, io, async (app) => {
-    if (app.segments === undefined) {
+  return withService(options, io, syncAdmin, async (admin) => {
+    if (admin.segments === undefined) {
       io.err('no audience is sourced from a Customer.io segment (or customerio is not configured)');
       return 2;
     }
-    if (audience !== undefined && !app.segments.audiences.has(audience)) {
+    if (audience !== undefined && !admin.segments.audiences.has(audience)) {
       io.err(
-        `${audience} is not sourced from Customer.io; those that are: ${[...app.segments.audiences.keys()].join(', ')}`,
+        `${audience} is not sourced from Customer.io; those that are: ${[...admin.segments.audiences.keys()].join(', ')}`,
       );
       return 2;
     }
-    if (!(await definitionsApplied(app, io))) return 2;
-    const polls = audience === undefined ? await app.segments.pollAll() : [await app.segments.poll(audience)];
-    await app.processor.drain();
+    if (!(await definitionsApplied(admin, io))) return 2;
+    const polls =
+      audience === undefined ? await admin.segments.pollAll() : [await admin.segments.poll(audience)];
+    await admin.drain();
     for (const p of polls) {
       io.out(
         `${p.audience}: ${p.outcome}${p.error ? ` (${p.error})` : ''}; ${p.members} listed, ${p.entered} entered, ${p.exited} exited${p.held ? `, ${p.held} exits held` : ''}`,

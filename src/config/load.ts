@@ -163,7 +163,11 @@ export function parseConfig(
           });
       }
       if (audiences.ok && destinations.problems.length === 0) {
-        return ok(freeze(build(parsed.data, audiences.value, destinations.targets, file, env)));
+        return ok(
+          freeze(
+            build({ raw: parsed.data, audiences: audiences.value, targets: destinations.targets, file, env }),
+          ),
+        );
       }
       for (const p of audiences.ok ? destinations.problems : audiences.error.problems) {
         problems.push({
@@ -194,13 +198,16 @@ export function locate(text: string, path: string): { line?: number; column?: nu
   return positionOf(parseDocument(text, { lineCounter: lines }), lines, pathSegments(path));
 }
 
-function build(
-  raw: RawConfig,
-  audiences: AudienceDefinition[],
-  targets: AudienceTarget[],
-  file: string,
-  env: Readonly<Record<string, string | undefined>>,
-): Config {
+/** The checked parts of a config file, and the environment its secrets are read from. */
+interface ConfigParts {
+  raw: RawConfig;
+  audiences: AudienceDefinition[];
+  targets: AudienceTarget[];
+  file: string;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+function build({ raw, audiences, targets, file, env }: ConfigParts): Config {
   const secret = (ref: { env: string } | string): Secret =>
     typeof ref === 'string'
       ? { env: '', value: undefined }

@@ -52,7 +52,16 @@ function evaluate(record: ProfileRecord, now: number) {
   const state = applyAll(set, record.state!, events, now);
   const affected = new Set(set.compiled.relevantAudiences('Product Viewed'));
   const writes = emptyWrites();
-  evaluateProfile(set, record, state, {}, new Map(), now, { events, affected }, writes);
+  evaluateProfile({
+    set,
+    record,
+    state,
+    traits: {},
+    thresholds: new Map(),
+    now,
+    trigger: { events, affected },
+    writes,
+  });
   return writes;
 }
 

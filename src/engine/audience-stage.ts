@@ -82,24 +82,28 @@ export function applyAll(
   return s;
 }
 
+/** One profile to evaluate at `now` (ms): its record, state and traits, the ranking thresholds, what set it off, and where its writes go. */
+export interface ProfileEvaluation {
+  set: AudienceSet;
+  record: ProfileRecord;
+  state: ProfileState;
+  traits: Record<string, TraitValue>;
+  thresholds: ReadonlyMap<string, number>;
+  now: number;
+  trigger: Trigger;
+  writes: AudienceWrites;
+}
+
 /**
  * Evaluates one profile at `now` and records the difference from its stored memberships as
  * enters and exits, with their causes, into `writes`. Held-out members join the audience
  * flagged, so destinations can skip them and the holdout comparison can count them.
  */
-export function evaluateProfile(
-  set: AudienceSet,
-  record: ProfileRecord,
-  state: ProfileState,
-  traits: Record<string, TraitValue>,
-  thresholds: ReadonlyMap<string, number>,
-  now: number,
-  trigger: Trigger,
-  writes: AudienceWrites,
-): void {
+export function evaluateProfile(profile: ProfileEvaluation): void {
+  const { set, record, state, now, trigger, writes } = profile;
   const { compiled } = set;
   const { stored } = record;
-  const inputs = new ProfileInputs(set, record, traits, thresholds, trigger);
+  const inputs = new ProfileInputs(profile);
   // Only the audiences the events can move, unless time may have moved others too (a wake-up
   // due by now): the rest keep their stored answers, and the stored wake-up stays in force.
   const waiting = stored?.wakeAt === null || (stored !== undefined && stored.wakeAt > now);
@@ -168,15 +172,22 @@ class ProfileInputs implements EvaluationContext {
   /** The source's last word on each sourced audience among the events, when events set this off. */
   readonly verdicts: Map<string, SourceVerdict> | undefined;
 
-  constructor(
-    private readonly set: AudienceSet,
-    private readonly record: ProfileRecord,
-    private readonly traits: Record<string, TraitValue>,
-    private readonly thresholds: ReadonlyMap<string, number>,
-    private readonly trigger: Trigger,
-  ) {
+  private readonly set: AudienceSet;
+  private readonly record: ProfileRecord;
+  private readonly traits: Record<string, TraitValue>;
+  private readonly thresholds: ReadonlyMap<string, number>;
+  private readonly trigger: Trigger;
+
+  constructor({ set, record, traits, thresholds, trigger }: ProfileEvaluation) {
+    this.set = set;
+    this.record = record;
+    this.traits = traits;
+    this.thresholds = thresholds;
+    this.trigger = trigger;
     this.verdicts =
-      'events' in trigger ? sourceVerdicts(set.sourceEvents, set.sourced, trigger.replayed ?? trigger.events) : undefined;
+      'events' in trigger
+        ? sourceVerdicts(set.sourceEvents, set.sourced, trigger.replayed ?? trigger.events)
+        : undefined;
   }
 
   trait(name: string): unknown {

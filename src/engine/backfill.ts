@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import type { Store } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
 import type { AudienceWrites } from './model.ts';
@@ -13,7 +13,7 @@ export interface DefinitionDiff {
   removed: string[];
 }
 
-export async function definitionDiff(store: Store, set: AudienceSet): Promise<DefinitionDiff> {
+export async function definitionDiff(store: EnginePorts, set: AudienceSet): Promise<DefinitionDiff> {
   const applied = await store.audiences.appliedVersions();
   const diff: DefinitionDiff = { added: [], changed: [], removed: [] };
   for (const [key, version] of set.versions) {
@@ -66,7 +66,7 @@ export interface BackfillOptions {
  * between chunks, so a server on the same thread keeps answering while it runs.
  */
 export async function backfill(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   now: number,
   options: BackfillOptions,
@@ -101,7 +101,16 @@ export async function backfill(
     for (const { profileId, events } of chunk) {
       const record = records.get(profileId)!;
       const state = applyAll(set, set.compiled.emptyState(), events, now);
-      evaluateProfile(set, record, state, record.traits, limits, now, { reason: 'definition' }, writes);
+      evaluateProfile({
+        set,
+        record,
+        state,
+        traits: record.traits,
+        thresholds: limits,
+        now,
+        trigger: { reason: 'definition' },
+        writes,
+      });
       for (const m of record.memberships.values()) {
         if (set.definitions.has(m.audience)) continue;
         writes.exited.push({ audience: m.audience, profileId });

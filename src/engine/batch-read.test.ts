@@ -153,14 +153,14 @@ describe('reading a batch in chunks', () => {
     const all = await store.events.readAfter(0, 100);
     for (const chunk of [1, 2, 3, 100]) {
       for (const limit of [1, 4, 5, 100]) {
-        const { events, identities } = await readBatch(
-          store.events,
-          0,
+        const { events, identities } = await readBatch({
+          log: store.events,
+          after: 0,
           limit,
           chunk,
-          config.identity,
-          keepsTracked,
-        );
+          policy: config.identity,
+          keepsMessage: keepsTracked,
+        });
         assert.deepEqual(
           events.map((e) => e.offset),
           all.slice(0, limit).map((e) => e.offset),
@@ -172,7 +172,14 @@ describe('reading a batch in chunks', () => {
         );
       }
     }
-    const after = await readBatch(store.events, all[2]!.offset, 100, 2, config.identity, keepsTracked);
+    const after = await readBatch({
+      log: store.events,
+      after: all[2]!.offset,
+      limit: 100,
+      chunk: 2,
+      policy: config.identity,
+      keepsMessage: keepsTracked,
+    });
     assert.deepEqual(
       after.events.map((e) => e.messageId),
       ['m3', 'm4'],
@@ -182,7 +189,14 @@ describe('reading a batch in chunks', () => {
 
   test('keeps the message of an event it is told to keep, and only the columns of the rest', async () => {
     const store = await logOf(specs);
-    const { events, identities } = await readBatch(store.events, 0, 100, 2, config.identity, keepsTracked);
+    const { events, identities } = await readBatch({
+      log: store.events,
+      after: 0,
+      limit: 100,
+      chunk: 2,
+      policy: config.identity,
+      keepsMessage: keepsTracked,
+    });
     // The identify's email was read before its body was let go.
     assert.ok(identities[1]!.identifiers.some((i) => i.kind === 'email' && i.value === 'x@shop.com'));
     assert.throws(() => events[1]!.message, /event 2: its message was not kept/);
@@ -202,9 +216,23 @@ describe('reading a batch in chunks', () => {
     const store = await logOf(specs);
     let ran = false;
     setImmediate(() => (ran = true));
-    await readBatch(store.events, 0, 100, 100, config.identity, keepsTracked);
+    await readBatch({
+      log: store.events,
+      after: 0,
+      limit: 100,
+      chunk: 100,
+      policy: config.identity,
+      keepsMessage: keepsTracked,
+    });
     assert.equal(ran, false, 'one chunk: no yield');
-    await readBatch(store.events, 0, 100, 2, config.identity, keepsTracked);
+    await readBatch({
+      log: store.events,
+      after: 0,
+      limit: 100,
+      chunk: 2,
+      policy: config.identity,
+      keepsMessage: keepsTracked,
+    });
     assert.equal(ran, true, 'several chunks: the event loop turned');
     await store.close();
   });

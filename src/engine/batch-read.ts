@@ -4,7 +4,7 @@ import type { MessageIdentity } from '../identity/resolve.ts';
 import { identityOf } from '../identity/resolve.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { Message, MessageType } from '../ingest/messages.ts';
-import type { EventLog } from '../store/ports.ts';
+import type { EventLog } from '../ingest/ports.ts';
 
 /** A processor batch as read from the log: its events, and who each one says it is from. */
 export interface BatchRead {
@@ -16,6 +16,16 @@ export interface BatchRead {
   last: number | undefined;
 }
 
+/** Up to `limit` events after offset `after`, read `chunk` at a time; `keepsMessage` says which events keep their parsed message. */
+export interface BatchReadOptions {
+  log: EventLog;
+  after: number;
+  limit: number;
+  chunk: number;
+  policy: IdentityPolicy;
+  keepsMessage: (event: LoggedEvent) => boolean;
+}
+
 /**
  * Reads up to `limit` events after `after`, `chunk` at a time, and takes each event's identity as
  * it is read. An event whose message nothing reads again (`keepsMessage` says no: no audience
@@ -24,14 +34,14 @@ export interface BatchRead {
  * chunk die young instead of being promoted with the batch. Yields to the event loop between
  * chunks, so requests are served while a backlog is read.
  */
-export async function readBatch(
-  log: EventLog,
-  after: number,
-  limit: number,
-  chunk: number,
-  policy: IdentityPolicy,
-  keepsMessage: (event: LoggedEvent) => boolean,
-): Promise<BatchRead> {
+export async function readBatch({
+  log,
+  after,
+  limit,
+  chunk,
+  policy,
+  keepsMessage,
+}: BatchReadOptions): Promise<BatchRead> {
   const events: LoggedEvent[] = [];
   const identities: MessageIdentity[] = [];
   const unreadable: BatchRead['unreadable'] = [];

@@ -1,6 +1,6 @@
 import type { IdentityOp, TraitValue } from '../identity/model.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
-import type { Store } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { applyAll, evaluateProfile } from './audience-stage.ts';
 import { isSourceEvent, sourceEventAudience } from './source-membership.ts';
@@ -8,7 +8,7 @@ import type { AudienceWrites, ProfileRecord } from './model.ts';
 import { emptyWrites } from './model.ts';
 
 /** Current top_percent thresholds, read from the stored scores. */
-export async function thresholds(store: Store, set: AudienceSet): Promise<Map<string, number>> {
+export async function thresholds(store: EnginePorts, set: AudienceSet): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const r of set.compiled.topPercentRankings) {
     const value = await store.audiences.threshold(r.conditionId, r.percent);
@@ -26,7 +26,7 @@ const newer = (a: TraitValue | undefined, b: TraitValue): boolean => a === undef
  */
 /** One processor batch, as evaluateBatch takes it. */
 export interface BatchToEvaluate {
-  store: Store;
+  store: EnginePorts;
   set: AudienceSet;
   events: readonly LoggedEvent[];
   /** The profile each event resolved to, by index. */
@@ -165,20 +165,20 @@ export async function evaluateBatch(batch: BatchToEvaluate): Promise<AudienceWri
     // A profile already evaluated needs a look only at the audiences its events and traits feed;
     // a new, merged or rebuilt one at all of them.
     const incremental = group === undefined && replayed === undefined && !created.has(profileId);
-    evaluateProfile(
+    evaluateProfile({
       set,
       record,
       state,
-      traits.get(profileId) ?? {},
-      limits,
-      at,
-      replayed
+      traits: traits.get(profileId) ?? {},
+      thresholds: limits,
+      now: at,
+      trigger: replayed
         ? { events: own, replayed }
         : incremental
           ? { events: own, affected: affectedBy(set, own, traitsChanged.get(profileId)) }
           : { events: own },
       writes,
-    );
+    });
   }
   return writes;
 }
@@ -188,7 +188,7 @@ export async function evaluateBatch(batch: BatchToEvaluate): Promise<AudienceWri
  * at or above each threshold, the only profiles whose answer a new threshold can change.
  */
 export async function evaluateRankings(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   now: number,
   failed?: ProfileFailure[],
@@ -203,11 +203,24 @@ export async function evaluateRankings(
   }
   return ids.size === 0
     ? emptyWrites()
-    : evaluateDue(store, set, [...ids], now, {
+    : evaluateDue({
+        store,
+        set,
+        profileIds: [...ids],
+        now,
         reason: 'ranking',
         current: limits,
         ...(failed ? { failed } : {}),
       });
+}
+
+/** Ranking thresholds `before` the batch, re-checked at `now` (ms); profiles that fail are added to `failed`. */
+export interface MovedRankings {
+  store: EnginePorts;
+  set: AudienceSet;
+  before: ReadonlyMap<string, number>;
+  now: number;
+  failed?: ProfileFailure[];
 }
 
 /**
@@ -215,13 +228,13 @@ export async function evaluateRankings(
  * scored between the old and the new threshold (or, where there was none, above the new one):
  * re-evaluated at once, so ranks are exact after every batch, not only at the periodic refresh.
  */
-export async function evaluateMovedRankings(
-  store: Store,
-  set: AudienceSet,
-  before: ReadonlyMap<string, number>,
-  now: number,
-  failed?: ProfileFailure[],
-): Promise<AudienceWrites> {
+export async function evaluateMovedRankings({
+  store,
+  set,
+  before,
+  now,
+  failed,
+}: MovedRankings): Promise<AudienceWrites> {
   const after = await thresholds(store, set);
   const ids = new Set<string>();
   for (const r of set.compiled.topPercentRankings) {
@@ -242,7 +255,11 @@ export async function evaluateMovedRankings(
   }
   return ids.size === 0
     ? emptyWrites()
-    : evaluateDue(store, set, [...ids], now, {
+    : evaluateDue({
+        store,
+        set,
+        profileIds: [...ids],
+        now,
         reason: 'ranking',
         current: after,
         ...(failed ? { failed } : {}),
@@ -268,14 +285,22 @@ export interface DueOptions {
   failed?: ProfileFailure[];
 }
 
+/** Profiles whose wake-up is due, evaluated at `now` (ms). */
+export interface DueEvaluation extends DueOptions {
+  store: EnginePorts;
+  set: AudienceSet;
+  profileIds: readonly string[];
+  now: number;
+}
+
 /** Wake-ups: profiles whose answer may have changed with time alone, re-evaluated at `now`. */
-export async function evaluateDue(
-  store: Store,
-  set: AudienceSet,
-  profileIds: readonly string[],
-  now: number,
-  options: DueOptions = {},
-): Promise<AudienceWrites> {
+export async function evaluateDue({
+  store,
+  set,
+  profileIds,
+  now,
+  ...options
+}: DueEvaluation): Promise<AudienceWrites> {
   const { reason = 'window', failed } = options;
   // In id order, so the changes land in the outbox's per-profile index in order too.
   const records = await store.audiences.load([...profileIds].sort());
@@ -285,7 +310,16 @@ export async function evaluateDue(
     const mark = lengths(writes);
     try {
       const state = set.compiled.prune(record.state ?? set.compiled.emptyState(), now);
-      evaluateProfile(set, record, state, record.traits, limits, now, { reason }, writes);
+      evaluateProfile({
+        set,
+        record,
+        state,
+        traits: record.traits,
+        thresholds: limits,
+        now,
+        trigger: { reason },
+        writes,
+      });
     } catch (error) {
       if (failed === undefined) throw error;
       truncate(writes, mark);

@@ -1,18 +1,10 @@
+import type { IngestEvents } from '../ingest/events.ts';
 import type { EventBus } from '../shared/bus.ts';
-import type { FailureRecord } from '../store/ports.ts';
 import type { MembershipChange } from './model.ts';
+import type { FailureRecord } from './ports.ts';
 
-/** Lifecycle events the engines emit; logs, metrics, the dashboard and tests subscribe. */
-export interface HandoffEvents {
-  'ingest.accepted': {
-    sourceId: string;
-    stored: number;
-    duplicates: number;
-    rejected: number;
-    /** Duplicates and rejections by message type (`unknown` when a refused message named none). */
-    duplicatesByType: Record<string, number>;
-    rejectedByType: Record<string, number>;
-  };
+/** Lifecycle events the engines emit (ingest's own among them); logs, metrics, the dashboard and tests subscribe. */
+export interface HandoffEvents extends IngestEvents {
   'processor.batch': { events: number; offset: number; merges: number; ms: number };
   /** An event failed deterministically and was set aside; the log moved on past it. */
   'processor.quarantined': {

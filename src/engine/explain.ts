@@ -3,7 +3,7 @@ import type { IdentifierKey, IdentityPolicy } from '../identity/model.ts';
 import { normalizeEmail, normalizePhone } from '../identity/normalize.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
-import type { Store } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { thresholds } from './evaluate-batch.ts';
 
@@ -52,7 +52,7 @@ export interface AudienceVerdict {
 
 /** Why a profile is or is not in each audience at `now`, and when that can next change. */
 export async function explainProfile(
-  store: Store,
+  store: EnginePorts,
   set: AudienceSet,
   profileId: string,
   now: number,

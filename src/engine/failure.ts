@@ -1,5 +1,5 @@
-import type { FailureRecord } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import type { FailureRecord } from './ports.ts';
+import { CursorMovedError } from './ports.ts';
 
 /**
  * What a processing failure means for the event being processed: `transient` (the database is

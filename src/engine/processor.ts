@@ -7,8 +7,8 @@ import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { MessageIdentity } from '../identity/resolve.ts';
-import type { FailureRecord, QuarantineWrites, Store } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import type { EnginePorts, FailureRecord, QuarantineWrites } from './ports.ts';
+import { CursorMovedError } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { readBatch } from './batch-read.ts';
 import type { ProfileFailure } from './evaluate-batch.ts';
@@ -26,7 +26,7 @@ import { emptyWrites } from './model.ts';
 import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
 
 export interface ProcessorOptions {
-  store: Store;
+  store: EnginePorts;
   policy: IdentityPolicy;
   bus: Bus;
   /** Default: the system clock. */
@@ -164,7 +164,13 @@ export class Processor {
     events.forEach((event, i) => {
       let resolution;
       try {
-        resolution = resolve(event, identities[i]!, ws, policy, this.options.newProfileId);
+        resolution = resolve({
+          event,
+          identity: identities[i]!,
+          ws,
+          policy,
+          newId: this.options.newProfileId,
+        });
       } catch (error) {
         throw new EventFailure(event, error);
       }
@@ -187,7 +193,13 @@ export class Processor {
     if (!before) return;
     const failed: ProfileFailure[] = [];
     const clock = this.options.clock ?? systemClock;
-    const reranked = await evaluateMovedRankings(store, this.options.audiences!, before, clock.now(), failed);
+    const reranked = await evaluateMovedRankings({
+      store,
+      set: this.options.audiences!,
+      before,
+      now: clock.now(),
+      failed,
+    });
     this.skipped(failed, 'ranking');
     if (reranked.changes.length > 0 || reranked.states.length > 0) {
       await store.commit({ identity: [], audiences: reranked });
@@ -217,7 +229,13 @@ export class Processor {
 
   private async wakeUp(audiences: AudienceSet, due: readonly string[], now: number): Promise<void> {
     const failed: ProfileFailure[] = [];
-    const writes = await evaluateDue(this.options.store, audiences, due, now, { failed });
+    const writes = await evaluateDue({
+      store: this.options.store,
+      set: audiences,
+      profileIds: due,
+      now,
+      failed,
+    });
     await this.options.store.commit({ identity: [], audiences: writes });
     this.skipped(failed, 'window');
     this.options.bus.emit('engine.changes', { changes: writes.changes });
@@ -268,9 +286,14 @@ export class Processor {
     const after = (this.position ??= await store.cursors.get(this.cursorName));
     const retries = await store.cursors.get(retriesCursor(this.cursorName));
     const set = this.options.audiences;
-    const read = await readBatch(store.events, after, this.size, this.readChunk, policy, (e) =>
-      set ? readByAudiences(set, e) : false,
-    );
+    const read = await readBatch({
+      log: store.events,
+      after,
+      limit: this.size,
+      chunk: this.readChunk,
+      policy,
+      keepsMessage: (e) => (set ? readByAudiences(set, e) : false),
+    });
     const last = read.last;
     if (last === undefined) return 0;
     for (const { event, error } of read.unreadable) this.setAsideEvent(event, error);

@@ -2,8 +2,8 @@ import type { IdentityOp, IdentityPolicy } from '../identity/model.ts';
 import type { MessageIdentity } from '../identity/resolve.ts';
 import { identityOf } from '../identity/resolve.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
-import type { Store } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import type { EnginePorts } from './ports.ts';
+import { CursorMovedError } from './ports.ts';
 import type { Bus } from './events.ts';
 import { classifyFailure, describeFailure } from './failure.ts';
 import type { AudienceWrites } from './model.ts';
@@ -23,7 +23,7 @@ export interface RetryEngine {
 }
 
 export interface RetryContext {
-  store: Store;
+  store: EnginePorts;
   bus: Bus;
   policy: IdentityPolicy;
   cursorName: string;

@@ -53,7 +53,16 @@ function evaluate(stored: StoredRows | undefined, now: number, events = [order(1
     stored,
   };
   const writes = emptyWrites();
-  evaluateProfile(set, record, state, {}, new Map(), now, { reason: 'window' }, writes);
+  evaluateProfile({
+    set,
+    record,
+    state,
+    traits: {},
+    thresholds: new Map(),
+    now,
+    trigger: { reason: 'window' },
+    writes,
+  });
   return { state, writes };
 }
 
@@ -103,20 +112,29 @@ describe('unchanged rows are not written again', () => {
     });
     const same = record(written.wakeAt);
     const untouched = emptyWrites();
-    evaluateProfile(
+    evaluateProfile({
       set,
-      same,
-      applyAll(set, same.state!, [], now),
-      {},
-      new Map(),
+      record: same,
+      state: applyAll(set, same.state!, [], now),
+      traits: {},
+      thresholds: new Map(),
       now,
-      { reason: 'window' },
-      untouched,
-    );
+      trigger: { reason: 'window' },
+      writes: untouched,
+    });
     assert.deepEqual(untouched.states, []);
     const moved = record(1);
     const rewritten = emptyWrites();
-    evaluateProfile(set, moved, moved.state!, {}, new Map(), now, { reason: 'window' }, rewritten);
+    evaluateProfile({
+      set,
+      record: moved,
+      state: moved.state!,
+      traits: {},
+      thresholds: new Map(),
+      now,
+      trigger: { reason: 'window' },
+      writes: rewritten,
+    });
     assert.deepEqual(
       rewritten.states.map((s) => [s.text, s.wakeAt]),
       [[text, written.wakeAt]],

@@ -1,15 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { Config } from '../config/load.ts';
 import { errorBody } from './errors.ts';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /** The admin token check for the admin API and /metrics: `Authorization: Bearer <token>`, compared in constant time. */
 export function adminAuth(
-  app: App,
+  server: Pick<Config['server'], 'adminToken'>,
 ): (request: FastifyRequest, res: FastifyReply) => Promise<FastifyReply | undefined> {
-  const token = app.config.server.adminToken?.value;
+  const token = server.adminToken?.value;
   const expected = token === undefined ? undefined : digest(token);
   return async (request, res) => {
     if (expected === undefined) {

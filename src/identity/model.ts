@@ -72,7 +72,6 @@ export interface ProfileView {
   invalid: { email: number; phone: number };
 }
 
-/** The track event that deletes a profile's data (Customer.io's and Segment's semantic name). */
-export const DELETION_EVENT = 'User Deleted';
+export { DELETION_EVENT } from '../ingest/event.ts';
 
 export const keyOf = (k: IdentifierKey): string => `${k.kind}:${k.value}`;

@@ -85,6 +85,15 @@ function causeOf(event: LoggedEvent, kind: IdentifierKind, via: IdentifierKind |
   return event.type === 'alias' ? 'alias' : 'identify';
 }
 
+/** One event to resolve: its identity fields, the profiles it may touch, the policy, and a profile id source. */
+export interface ResolveInput {
+  event: LoggedEvent;
+  identity: MessageIdentity;
+  ws: WorkingSet;
+  policy: IdentityPolicy;
+  newId: () => string;
+}
+
 /**
  * Decides which profile a message belongs to, creating or merging profiles as its identifiers
  * require, and updates the working set to match. Rules, in order:
@@ -95,13 +104,7 @@ function causeOf(event: LoggedEvent, kind: IdentifierKind, via: IdentifierKind |
  * - an identifier that would exceed a limit is not attached; when that is the deciding identifier,
  *   it starts a profile of its own rather than joining one it cannot belong to.
  */
-export function resolve(
-  event: LoggedEvent,
-  identity: MessageIdentity,
-  ws: WorkingSet,
-  policy: IdentityPolicy,
-  newId: () => string,
-): Resolution {
+export function resolve({ event, identity, ws, policy, newId }: ResolveInput): Resolution {
   const ops: IdentityOp[] = [];
   const at = event.receivedAt;
   const identifiers = withPreviousId(identity, ws).sort(

@@ -101,7 +101,8 @@ function checkMessages(
   const rejectedTypes: string[] = [];
   messages.forEach((raw, index) => {
     const checked =
-      (careful ? shapeProblem(raw) : undefined) ?? checkMessage(raw, '', context, defaults, forcedType, {});
+      (careful ? shapeProblem(raw) : undefined) ??
+      checkMessage({ raw, sourceId: '', context, defaults, forcedType, rules: {} });
     if ('code' in checked) {
       rejected.push({ index, code: checked.code, message: checked.message });
       rejectedTypes.push(typeOf(raw, forcedType));

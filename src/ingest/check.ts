@@ -33,18 +33,28 @@ export interface CheckContext {
   maxFutureSkewMs: number;
 }
 
+/** One raw message of `sourceId`, with the batch's defaults, a type forced by the route (or undefined), and the source's rules. */
+export interface MessageToCheck {
+  raw: unknown;
+  sourceId: string;
+  context: CheckContext;
+  defaults: BatchDefaults;
+  forcedType: MessageType | undefined;
+  rules: IngestRules;
+}
+
 /**
  * Checks one Segment-spec message and returns it as the log stores it (with `body`, its JSON
  * text), or the problem that refuses it. Pure: safe to run on any thread.
  */
-export function checkMessage(
-  raw: unknown,
-  sourceId: string,
-  context: CheckContext,
-  defaults: BatchDefaults,
-  forcedType: MessageType | undefined,
-  rules: IngestRules,
-): IncomingEvent | Problem {
+export function checkMessage({
+  raw,
+  sourceId,
+  context,
+  defaults,
+  forcedType,
+  rules,
+}: MessageToCheck): IncomingEvent | Problem {
   if (!isRecord(raw)) return { code: 'invalid_message', message: 'a message must be a JSON object' };
   const inferTrack = !forcedType && raw.type === undefined && typeof raw.event === 'string';
   const changed =

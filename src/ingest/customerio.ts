@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DELETION_EVENT } from '../identity/model.ts';
+import { DELETION_EVENT } from './event.ts';
 import type { Problem, Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import type { messageSchema } from './messages.ts';

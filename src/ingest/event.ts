@@ -1,5 +1,8 @@
 import type { Message, MessageType } from './messages.ts';
 
+/** The track event that deletes a profile's data (Customer.io's and Segment's semantic name). */
+export const DELETION_EVENT = 'User Deleted';
+
 /** A validated message as the event log keeps it; `timestamp` is the skew-corrected event time. */
 export interface IncomingEvent {
   sourceId: string;

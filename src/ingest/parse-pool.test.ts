@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Harness } from '../../test/helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../../test/helpers/harness.ts';
 import { buildServer } from '../server/server.ts';
+import { serverServices } from '../app/services.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { checkRequest } from './check-request.ts';
 import { ParsePool } from './parse-pool.ts';
@@ -221,7 +222,7 @@ describe('ingest over HTTP with every body checked on a worker', () => {
     h = harness({ clock: new ManualClock(NOW) });
     const pool = new ParsePool({ workers: 1, inlineBelowBytes: 0 });
     await pool.warm();
-    server = buildServer(h.app, { ingestParse: pool });
+    server = buildServer(serverServices(h.app), { ingestParse: pool });
     url = await server.listen({ port: 0, host: '127.0.0.1' });
   });
   after(async () => {

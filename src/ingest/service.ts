@@ -1,12 +1,12 @@
-import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { AppendOutcome, EventLog } from '../store/ports.ts';
 import type { BatchDefaults, CheckContext, IngestRules } from './check.ts';
 import { checkMessage, typeOf } from './check.ts';
 import type { CheckedMessages, Rejection } from './check-request.ts';
 import type { EventColumns, IncomingEvent } from './event.ts';
+import type { IngestBus } from './events.ts';
 import type { Message, MessageType } from './messages.ts';
 import { shapeProblem } from './nesting.ts';
+import type { AppendOutcome, EventLog } from './ports.ts';
 
 export type { BatchDefaults, IngestRules } from './check.ts';
 export type { Rejection } from './check-request.ts';
@@ -17,10 +17,30 @@ export interface IngestResult {
   rejected: Rejection[];
 }
 
+/** How `ingest` reads a call's messages: the batch's defaults, a type the route forces, the source's rules. */
+export interface IngestCallOptions {
+  defaults?: BatchDefaults;
+  forcedType?: MessageType | undefined;
+  rules?: IngestRules;
+}
+
+/** What one append did, for the result and the `ingest.accepted` event. */
+interface AppendReport {
+  sourceId: string;
+  outcome: AppendOutcome;
+  /** The message type of the event at an index of the append. */
+  typeAt: (index: number) => string;
+  /** Events appended (stored or duplicate). */
+  accepted: number;
+  rejected: Rejection[];
+  /** The type of each rejected message, in order. */
+  rejectedTypes: readonly string[];
+}
+
 export interface IngestOptions {
   log: EventLog;
   clock: Clock;
-  bus: Bus;
+  bus: IngestBus;
   /** Events stamped further ahead of the server clock than this are rejected (ms). */
   maxFutureSkewMs: number;
 }
@@ -37,9 +57,7 @@ export class IngestService {
   async ingest(
     sourceId: string,
     messages: readonly unknown[],
-    defaults: BatchDefaults = {},
-    forcedType?: MessageType,
-    rules: IngestRules = {},
+    { defaults = {}, forcedType, rules = {} }: IngestCallOptions = {},
   ): Promise<IngestResult> {
     const context = this.checkContext();
     const rejected: Rejection[] = [];
@@ -49,13 +67,20 @@ export class IngestService {
     const shared = shapeProblem(defaults, { depthOnly: true });
     messages.forEach((raw, index) => {
       const checked =
-        shared ?? shapeProblem(raw) ?? checkMessage(raw, sourceId, context, defaults, forcedType, rules);
+        shared ?? shapeProblem(raw) ?? checkMessage({ raw, sourceId, context, defaults, forcedType, rules });
       if ('code' in checked) rejected.push({ index, code: checked.code, message: checked.message });
       else events.push(checked);
     });
     const outcome = await this.options.log.append(events);
     const rejectedTypes = rejected.map((r) => typeOf(messages[r.index], forcedType));
-    return this.report(sourceId, outcome, (i) => events[i]!.type, events.length, rejected, rejectedTypes);
+    return this.report({
+      sourceId,
+      outcome,
+      typeAt: (i) => events[i]!.type,
+      accepted: events.length,
+      rejected,
+      rejectedTypes,
+    });
   }
 
   /** Stores messages checked already (checkRequest, possibly on another thread) as `sourceId`'s. */
@@ -66,17 +91,25 @@ export class IngestService {
     const outcome = log.appendColumns
       ? await log.appendColumns(rows)
       : await log.append(rows.map(eventOfColumns));
-    return this.report(sourceId, outcome, (i) => rows[i]![2], rows.length, rejected, rejectedTypes);
+    return this.report({
+      sourceId,
+      outcome,
+      typeAt: (i) => rows[i]![2],
+      accepted: rows.length,
+      rejected,
+      rejectedTypes,
+    });
   }
 
-  private report(
-    sourceId: string,
-    { results }: AppendOutcome,
-    typeAt: (index: number) => string,
-    accepted: number,
-    rejected: Rejection[],
-    rejectedTypes: readonly string[],
-  ): IngestResult {
+  private report({
+    sourceId,
+    outcome,
+    typeAt,
+    accepted,
+    rejected,
+    rejectedTypes,
+  }: AppendReport): IngestResult {
+    const { results } = outcome;
     let duplicates = 0;
     const duplicatesByType: Record<string, number> = {};
     results.forEach((r, i) => {

@@ -1,4 +1,4 @@
-import type { Store } from '../store/ports.ts';
+import type { MonitorPorts } from './ports.ts';
 import type { RequestCount, RequestOutcome } from '../sync/model.ts';
 import { REQUEST_OUTCOMES } from '../sync/model.ts';
 
@@ -21,7 +21,7 @@ export interface DestinationTraffic {
 
 /** Requests, 429s, items and dead letters per destination in [since, until). */
 export async function destinationTraffic(
-  store: Store,
+  store: MonitorPorts,
   destinations: readonly string[],
   { since, until }: { since: number; until: number },
 ): Promise<DestinationTraffic[]> {

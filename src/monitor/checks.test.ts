@@ -101,11 +101,25 @@ describe('match rate', () => {
   test('accepted ÷ members, undefined for no members, warns below the threshold', () => {
     assert.equal(matchRate(9, 10), 0.9);
     assert.equal(matchRate(0, 0), undefined);
-    assert.equal(matchRateCheck('a', 'cordial', 9, 10, 0.9).status, 'pass');
-    const low = matchRateCheck('a', 'cordial', 8, 10, 0.9);
+    assert.equal(
+      matchRateCheck({ audience: 'a', destination: 'cordial', accepted: 9, members: 10, warnBelow: 0.9 })
+        .status,
+      'pass',
+    );
+    const low = matchRateCheck({
+      audience: 'a',
+      destination: 'cordial',
+      accepted: 8,
+      members: 10,
+      warnBelow: 0.9,
+    });
     assert.equal(low.status, 'warn');
     assert.equal(low.message, '8 of 10 members held by cordial (80.0%; warn below 90.0%)');
-    assert.equal(matchRateCheck('a', 'cordial', 0, 0, 0.9).status, 'pass');
+    assert.equal(
+      matchRateCheck({ audience: 'a', destination: 'cordial', accepted: 0, members: 0, warnBelow: 0.9 })
+        .status,
+      'pass',
+    );
   });
 
   test('always within [0, 1]', () => {

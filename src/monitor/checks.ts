@@ -66,14 +66,23 @@ export const isStuck = (since: number, now: number, ttlMs: number | null): boole
 const pct = (fraction: number): string =>
   Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : '∞';
 
+/** Members of `audience` and how many `destination` accepted; the check warns below `warnBelow` (a fraction). */
+export interface MatchRateInput {
+  audience: string;
+  destination: string;
+  accepted: number;
+  members: number;
+  warnBelow: number;
+}
+
 /** The match rate check: warns below `warnBelow`. */
-export function matchRateCheck(
-  audience: string,
-  destination: string,
-  accepted: number,
-  members: number,
-  warnBelow: number,
-): CheckResult {
+export function matchRateCheck({
+  audience,
+  destination,
+  accepted,
+  members,
+  warnBelow,
+}: MatchRateInput): CheckResult {
   const value = matchRate(accepted, members);
   const status: CheckStatus = value !== undefined && value < warnBelow ? 'warn' : 'pass';
   const message =

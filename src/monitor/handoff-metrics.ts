@@ -1,12 +1,12 @@
 import type { Bus } from '../engine/events.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
+import type { MonitorPorts } from './ports.ts';
 import type { CheckStatus } from './checks.ts';
 import type { CheckSettings, Snapshot } from './snapshot.ts';
 import { Registry } from './metrics.ts';
 
 export interface HandoffMetricsOptions {
-  store: Store;
+  store: MonitorPorts;
   bus: Bus;
   clock: Clock;
   settings: CheckSettings;

@@ -1,4 +1,4 @@
-import type { Store } from '../store/ports.ts';
+import type { MonitorPorts } from './ports.ts';
 import type { CheckResult, CheckStatus } from './checks.ts';
 import { worst } from './checks.ts';
 import type { CheckName, SeriesPoint } from './ports.ts';
@@ -7,7 +7,7 @@ import { takeSnapshot } from './snapshot.ts';
 
 /** What health reads from a running Handoff: its store and configuration (an App satisfies it). */
 export interface HealthSource {
-  store: Store;
+  store: MonitorPorts;
   config: CheckSettings;
 }
 
@@ -124,7 +124,7 @@ export async function audienceHealth(
  * dead_letters), default 'cordial'; `audience` is '' for overdue_wakeups.
  */
 export async function checkSeries(
-  store: Store,
+  store: MonitorPorts,
   {
     check,
     audience,

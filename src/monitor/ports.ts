@@ -1,3 +1,8 @@
+import type { Cursors, QuarantineStore } from '../engine/ports.ts';
+import type { EventLog } from '../ingest/ports.ts';
+import type { SourceStore } from '../sources/ports.ts';
+import type { RequestLog } from '../sync/ports.ts';
+
 /** The checks computed continuously and kept as time series, plus the audience size. */
 export const CHECK_NAMES = [
   'size',
@@ -109,4 +114,14 @@ export interface AlertStateStore {
   alertStates(): Promise<Map<string, AlertStatus>>;
   /** Records that `status` was announced for `key` at `at` (ms). */
   setAlertState(key: string, status: AlertStatus, at: number): Promise<void>;
+}
+
+/** The parts of the store the monitor reads: its own series, the request log, the log's head and cursors, quarantine and source polls. */
+export interface MonitorPorts {
+  monitor: MonitorStore;
+  requests: RequestLog;
+  events: EventLog;
+  cursors: Cursors;
+  quarantine: QuarantineStore;
+  sources: SourceStore;
 }

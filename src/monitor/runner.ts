@@ -1,10 +1,10 @@
 import type { Clock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
+import type { MonitorPorts } from './ports.ts';
 import type { CheckSettings, Snapshot } from './snapshot.ts';
 import { samplesOf, takeSnapshot } from './snapshot.ts';
 
 export interface CheckRunnerOptions {
-  store: Store;
+  store: MonitorPorts;
   settings: CheckSettings;
   clock: Clock;
   onError: (error: unknown) => void;

@@ -1,5 +1,5 @@
 import type { AudienceDefinition } from '../audiences/index.ts';
-import type { Store } from '../store/ports.ts';
+import type { MonitorPorts } from './ports.ts';
 import type { AudienceTarget } from '../sync/config.ts';
 import type { CheckResult } from './checks.ts';
 import {
@@ -70,7 +70,11 @@ export interface Snapshot {
 }
 
 /** Computes every check at `now` from the store's current state and the stored size series. */
-export async function takeSnapshot(store: Store, settings: CheckSettings, now: number): Promise<Snapshot> {
+export async function takeSnapshot(
+  store: MonitorPorts,
+  settings: CheckSettings,
+  now: number,
+): Promise<Snapshot> {
   const m = store.monitor;
   const { monitoring } = settings;
   const counts = new Map((await m.audienceCounts()).map((c) => [c.audience, c]));
@@ -146,7 +150,13 @@ export async function takeSnapshot(store: Store, settings: CheckSettings, now: n
         lastAcknowledgedAt: d.last.get(a.key),
       });
       checks.push(
-        matchRateCheck(a.key, t.destination, accepted, eligible, monitoring.matchRateWarn),
+        matchRateCheck({
+          audience: a.key,
+          destination: t.destination,
+          accepted,
+          members: eligible,
+          warnBelow: monitoring.matchRateWarn,
+        }),
         exitFailureCheck(a.key, t.destination, exitFailures, monitoring.exitAckDeadlineMs),
         deadLetterCheck(a.key, t.destination, deadLetters),
       );

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { IngestApi } from '../app/services.ts';
 import type { NewMessageId, SegmentMessage } from '../ingest/customerio.ts';
 import { anonymousEventMessage, deleteMessage, eventMessage, identifyMessage } from '../ingest/customerio.ts';
 import { MAX_MESSAGE_BYTES } from '../ingest/messages.ts';
@@ -37,7 +37,7 @@ type WithIdentifier = { Params: { identifier: string } };
  */
 export function customerioRoutes(
   server: FastifyInstance,
-  app: App,
+  app: Pick<IngestApi, 'ingest' | 'sourceForSiteKey'>,
   options: CustomerioRouteOptions = {},
 ): void {
   const newMessageId = options.newMessageId ?? (() => `cio-${randomUUID()}`);
@@ -118,9 +118,7 @@ export function customerioRoutes(
         const source = sources.get(request);
         if (source === undefined) return res.code(401).send(cioError('unauthenticated'));
         if (!message.ok) return res.code(400).send(cioErrors(message.error.message));
-        const result = await app.ingest.ingest(source, [message.value], {}, undefined, {
-          emailIdentifies: true,
-        });
+        const result = await app.ingest.ingest(source, [message.value], { rules: { emailIdentifies: true } });
         const rejected = result.rejected[0];
         if (rejected) return res.code(400).send(cioErrors(rejected.message));
         // A duplicate `id` is acknowledged like any success, as Customer.io does.

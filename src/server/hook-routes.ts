@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { HookApi } from '../app/services.ts';
 import { normalizeEmail } from '../identity/normalize.ts';
 import type { SegmentMember } from '../sources/customerio/app-api.ts';
 import { sameSecret } from '../shared/secrets.ts';
@@ -18,11 +18,11 @@ const given = (v: unknown): string | undefined =>
  * person (`{"id": "{{customer.id}}", "email": "{{customer.email}}"}`); the shared secret comes in
  * the configured header. The change is logged durably before the 200.
  */
-export function hookRoutes(server: FastifyInstance, app: App): void {
+export function hookRoutes(server: FastifyInstance, hooks: HookApi): void {
   // The secret is checked before the body is read, the same way for every path, so a caller
   // without it learns nothing, not even which audiences are sourced from Customer.io.
   const authenticate = async (request: FastifyRequest, res: FastifyReply) => {
-    const config = app.config.customerio;
+    const config = hooks.customerio;
     if (config === undefined)
       return res
         .code(404)
@@ -41,7 +41,7 @@ export function hookRoutes(server: FastifyInstance, app: App): void {
   const route = '/hooks/customerio/:audience/:change';
   server.post<HookRoute>(route, { onRequest: authenticate }, async (request, res) => {
     const { audience, change } = request.params;
-    const source = app.segments;
+    const source = hooks.segments;
     if (change !== 'enter' && change !== 'exit')
       return res.code(404).send(errorBody('not_found', `no hook ${change}: use /enter or /exit`));
     if (source === undefined || !source.audiences.has(audience))
@@ -62,7 +62,7 @@ export function hookRoutes(server: FastifyInstance, app: App): void {
     if (id !== undefined) member.id = id;
     if (cioId !== undefined) member.cio_id = cioId;
     if (email !== undefined) {
-      const normalized = normalizeEmail(email, app.config.identity.email);
+      const normalized = normalizeEmail(email, hooks.emailPolicy);
       if (normalized.ok) member.email = email;
       else if (id === undefined && cioId === undefined)
         return res.code(400).send(errorBody('invalid_email', `email: ${normalized.reason}`));

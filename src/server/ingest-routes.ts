@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { IngestApi } from '../app/services.ts';
 import type { IngestCall } from '../ingest/check-request.ts';
 import type { ParsePoolOptions } from '../ingest/parse-pool.ts';
 import { ParsePool } from '../ingest/parse-pool.ts';
@@ -51,7 +51,7 @@ function reply(res: FastifyReply, result: IngestResult): FastifyReply {
  */
 export function ingestRoutes(
   server: FastifyInstance,
-  app: App,
+  app: IngestApi,
   parse: ParsePoolOptions | ParsePool = {},
 ): void {
   const pool = parse instanceof ParsePool ? parse : new ParsePool(parse);
@@ -93,7 +93,7 @@ export function ingestRoutes(
       (_request, body, parsed) => parsed(null, body),
     );
     scope.addHook('onRequest', authenticate);
-    ingestCors(scope, app.config.ingest.corsOrigins, paths);
+    ingestCors(scope, app.corsOrigins, paths);
     for (const type of MESSAGE_TYPES) scope.post(`/v1/${type}`, handler(type));
     scope.post('/v1/batch', handler('batch'));
     scope.post('/v1/import', handler('batch'));

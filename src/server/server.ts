@@ -1,6 +1,6 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { App } from '../app/app.ts';
+import type { ServerServices } from '../app/services.ts';
 import { MAX_REQUEST_BYTES } from '../ingest/messages.ts';
 import type { ParsePool, ParsePoolOptions } from '../ingest/parse-pool.ts';
 import { mapRequestError } from '../http/errors.ts';
@@ -24,11 +24,11 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP face of an App: Segment ingest under /v1, Customer.io Track under /api/v1, liveness at
+ * The HTTP face of Handoff's services: Segment ingest under /v1, Customer.io Track under /api/v1, liveness at
  * /healthz, readiness at /readyz, the admin API under /api/admin and the dashboard at /.
  */
-export function buildServer(app: App, options: ServerOptions = {}): FastifyInstance {
-  const limits = app.config.server;
+export function buildServer(services: ServerServices, options: ServerOptions = {}): FastifyInstance {
+  const { limits } = services;
   // Node checks the header and request timeouts only this often (30 s by default).
   const checking = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs };
   const server = Fastify({
@@ -69,11 +69,11 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
       error: { code: 'not_found', message: `no route ${request.method} ${request.url}` },
     }),
   );
-  healthRoutes(server, { probe: () => app.store.readiness(), now: () => app.clock.now() });
-  ingestRoutes(server, app, options.ingestParse);
-  customerioRoutes(server, app);
-  hookRoutes(server, app);
-  metricsRoute(server, app);
-  adminSurface(server, app);
+  healthRoutes(server, { probe: () => services.readiness(), now: () => services.clock.now() });
+  ingestRoutes(server, services.ingest, options.ingestParse);
+  customerioRoutes(server, services.ingest);
+  hookRoutes(server, services.hooks);
+  metricsRoute(server, { metrics: services.metrics, limits });
+  adminSurface(server, { admin: services.admin, limits });
   return server;
 }

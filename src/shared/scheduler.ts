@@ -1,5 +1,17 @@
 import type { Clock } from './clock.ts';
 
+/** What a Scheduler fires, and when. */
+export interface SchedulerOptions {
+  /** The earliest pending wake-up (ms), or null when none. */
+  nextWakeAt: () => Promise<number | null>;
+  /** Runs what is due; resolves to how many it ran (the scheduler repeats while it is above 0). */
+  runDue: () => Promise<number>;
+  clock: Clock;
+  onError: (error: unknown) => void;
+  /** The longest the timer sleeps, so clock jumps are caught (ms; default 30 s). */
+  maxDelayMs?: number;
+}
+
 /**
  * Fires wake-ups on time: one timer, armed for the earliest pending wake-up, so a 0–4h audience
  * loses its members at 4h with no new event and no polling sweep. The timer is re-armed after
@@ -10,13 +22,19 @@ export class Scheduler {
   private stopped = true;
   private running: Promise<void> | undefined;
 
-  constructor(
-    private readonly nextWakeAt: () => Promise<number | null>,
-    private readonly runDue: () => Promise<number>,
-    private readonly clock: Clock,
-    private readonly onError: (error: unknown) => void,
-    private readonly maxDelayMs = 30_000,
-  ) {}
+  private readonly nextWakeAt: () => Promise<number | null>;
+  private readonly runDue: () => Promise<number>;
+  private readonly clock: Clock;
+  private readonly onError: (error: unknown) => void;
+  private readonly maxDelayMs: number;
+
+  constructor({ nextWakeAt, runDue, clock, onError, maxDelayMs = 30_000 }: SchedulerOptions) {
+    this.nextWakeAt = nextWakeAt;
+    this.runDue = runDue;
+    this.clock = clock;
+    this.onError = onError;
+    this.maxDelayMs = maxDelayMs;
+  }
 
   start(): void {
     this.stopped = false;

@@ -1,3 +1,5 @@
+import type { AudienceStore, IdentityStore } from '../engine/ports.ts';
+
 // What Handoff keeps about audiences fed by a source: each poll's outcome, and removals held
 // back until an operator confirms them.
 
@@ -37,4 +39,11 @@ export interface SourceStore {
   held(audience: string): Promise<HeldRemoval | undefined>;
   allHeld(): Promise<HeldRemoval[]>;
   release(audience: string): Promise<void>;
+}
+
+/** The parts of the store a source reads and writes: its own records, profiles and memberships. */
+export interface SourcePorts {
+  sources: SourceStore;
+  identity: IdentityStore;
+  audiences: AudienceStore;
 }

@@ -1,3 +1,4 @@
+import type { AudienceStore, Cursors, IdentityStore } from '../engine/ports.ts';
 import type { RequestBucket, RequestCount, RequestRecord, SyncItem } from './model.ts';
 
 /** A membership change turned into the desired state of one (contact, list). */
@@ -136,4 +137,12 @@ export interface RequestLog {
   ): Promise<{ ok: number; retry: number; dead: number }>;
   /** Drops rows answered before `before` (ms); returns how many. */
   prune(before: number): Promise<number>;
+}
+
+/** The parts of the store the sync worker and reconcile use: the outbox, its cursor, profiles and the sync state. */
+export interface SyncPorts {
+  sync: SyncStore;
+  audiences: AudienceStore;
+  cursors: Cursors;
+  identity: IdentityStore;
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
+import type { SyncPorts } from './ports.ts';
 import type { ContactLists, Destination, RateInfo } from './destination.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { backoffMs } from './retry-policy.ts';
@@ -99,7 +99,7 @@ function observe(limiter: ReadLimiter, rate: RateInfo): void {
  * desired state: what `handoff sync reconcile --verify` reports and then repairs.
  */
 export async function verify(
-  store: Store,
+  store: SyncPorts,
   destination: Destination,
   options: ReadBackOptions & { audience?: string },
 ): Promise<VerifyReport> {

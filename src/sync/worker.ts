@@ -5,8 +5,8 @@ import { describeCause } from '../engine/model.ts';
 import type { Bus } from '../engine/events.ts';
 import type { ProfileView } from '../identity/model.ts';
 import type { Clock } from '../shared/clock.ts';
-import type { Store } from '../store/ports.ts';
-import { CursorMovedError } from '../store/ports.ts';
+import { CursorMovedError } from '../engine/ports.ts';
+import type { SyncPorts } from './ports.ts';
 import type { AudienceTarget } from './config.ts';
 import { contactKey, emailOf } from './contact-key.ts';
 import type { Destination, SendResult } from './destination.ts';
@@ -18,7 +18,7 @@ import type { RetryPolicy } from './retry-policy.ts';
 import { backoffMs } from './retry-policy.ts';
 
 export interface SyncWorkerOptions {
-  store: Store;
+  store: SyncPorts;
   destination: Destination;
   /** The audiences that sync to this destination, and how. */
   targets: readonly AudienceTarget[];
@@ -32,6 +32,15 @@ export interface SyncWorkerOptions {
   random?: () => number;
   /** Changes read, and items sent, per round. Default 500. */
   batchSize?: number;
+}
+
+/** One change for one (contact, list), with its audience's definition and the contact's email. */
+interface DesiredStateInput {
+  change: MembershipChange & { seq: number };
+  definition: AudienceDefinition | undefined;
+  contact: string;
+  list: string;
+  email: string | undefined;
 }
 
 /**
@@ -82,7 +91,15 @@ export class SyncWorker {
           change.audience,
           change.profileId,
         )) {
-          desired.push(this.desiredState(change, definition, item.contact, item.list, item.email));
+          desired.push(
+            this.desiredState({
+              change,
+              definition,
+              contact: item.contact,
+              list: item.list,
+              email: item.email,
+            }),
+          );
         }
         continue;
       }
@@ -98,7 +115,13 @@ export class SyncWorker {
           continue;
         }
         desired.push(
-          this.desiredState(change, definition, key.key, target.list, profile && emailOf(profile)),
+          this.desiredState({
+            change,
+            definition,
+            contact: key.key,
+            list: target.list,
+            email: profile && emailOf(profile),
+          }),
         );
       }
     }
@@ -147,7 +170,13 @@ export class SyncWorker {
       for (const { target, key } of keys) {
         if ('key' in key)
           desired.push(
-            this.desiredState(last, audiences.get(row.audience), key.key, target.list, emailOf(profile)),
+            this.desiredState({
+              change: last,
+              definition: audiences.get(row.audience),
+              contact: key.key,
+              list: target.list,
+              email: emailOf(profile),
+            }),
           );
       }
       settled.push(gone);
@@ -168,13 +197,7 @@ export class SyncWorker {
     return desired.length;
   }
 
-  private desiredState(
-    change: MembershipChange & { seq: number },
-    definition: AudienceDefinition | undefined,
-    contact: string,
-    list: string,
-    email: string | undefined,
-  ): DesiredState {
+  private desiredState({ change, definition, contact, list, email }: DesiredStateInput): DesiredState {
     return {
       contact,
       list,

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { adminSurface } from '../../src/admin/index.ts';
+import { serverServices } from '../../src/app/services.ts';
 import { OPENAPI_PATH } from '../../src/admin/openapi.ts';
 import * as schemas from '../../src/admin/schemas.ts';
 import type { DemoServer } from '../helpers/demo-server.ts';
@@ -81,7 +82,7 @@ describe('admin API: the OpenAPI document', () => {
       for (const m of methods)
         if (m !== 'HEAD' && r.url.startsWith('/api/admin')) registered.push(`${m} ${r.url}`);
     });
-    adminSurface(server, demo.h.app);
+    adminSurface(server, serverServices(demo.h.app));
     await server.ready();
     const res = await fetch(`${demo.url}${OPENAPI_PATH}`);
     assert.equal(res.status, 200, 'the document needs no token');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CustomerIORequestError, TrackClient } from 'customerio-node';
 import type { App } from '../../src/app/app.ts';
 import { createApp } from '../../src/app/app.ts';
+import { serverServices } from '../../src/app/services.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildServer } from '../../src/server/server.ts';
@@ -50,7 +51,7 @@ sources:
   );
   if (!config.ok) throw new Error(config.error.message);
   app = createApp({ config: config.value, clock: new ManualClock(NOW) });
-  server = buildServer(app, { https: { key: readFileSync(join(dir, 'key.pem')), cert } });
+  server = buildServer(serverServices(app), { https: { key: readFileSync(join(dir, 'key.pem')), cert } });
   const url = new URL(await server.listen({ port: 0, host: '127.0.0.1' }));
   assert.equal(url.protocol, 'https:');
   port = Number(url.port);

@@ -19,14 +19,16 @@ const ADMIN = 'poison-admin-token';
 
 /** JSON text nested `depth` objects deep, built as text: building it as objects would not serialise. */
 const deep = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+/** An event as the log keeps it, numbered `n`, with `body` as its text and `over` replacing fields. */
+interface StoredEvent {
+  n: string;
+  type: 'identify' | 'track';
+  userId: string;
+  body: string;
+  over?: Partial<IncomingEvent>;
+}
 
-function stored(
-  n: string,
-  type: 'identify' | 'track',
-  userId: string,
-  body: string,
-  over: Partial<IncomingEvent> = {},
-): IncomingEvent {
+function stored({ n, type, userId, body, over = {} }: StoredEvent): IncomingEvent {
   return {
     sourceId: 'backend',
     messageId: `poison-${n}`,
@@ -53,12 +55,12 @@ const CASES: {
     user: 'deep-traits',
     expect: 'quarantined',
     events: () => [
-      stored(
-        'deep-traits',
-        'identify',
-        'deep-traits',
-        `{"type":"identify","userId":"deep-traits","traits":{"x":${deep(4_500)}}}`,
-      ),
+      stored({
+        n: 'deep-traits',
+        type: 'identify',
+        userId: 'deep-traits',
+        body: `{"type":"identify","userId":"deep-traits","traits":{"x":${deep(4_500)}}}`,
+      }),
     ],
   },
   {
@@ -66,15 +68,15 @@ const CASES: {
     user: 'old-ts',
     expect: 'processed',
     events: () => [
-      stored(
-        'old-ts',
-        'track',
-        'old-ts',
-        '{"type":"track","userId":"old-ts","event":"Order Completed","properties":{"revenue":5}}',
-        {
+      stored({
+        n: 'old-ts',
+        type: 'track',
+        userId: 'old-ts',
+        body: '{"type":"track","userId":"old-ts","event":"Order Completed","properties":{"revenue":5}}',
+        over: {
           timestamp: -1e300,
         },
-      ),
+      }),
     ],
   },
   {
@@ -83,12 +85,12 @@ const CASES: {
     expect: 'processed',
     events: () =>
       ['a', 'b'].map((x) =>
-        stored(
-          `rich-${x}`,
-          'track',
-          'rich',
-          '{"type":"track","userId":"rich","event":"Order Completed","properties":{"revenue":1e308}}',
-        ),
+        stored({
+          n: `rich-${x}`,
+          type: 'track',
+          userId: 'rich',
+          body: '{"type":"track","userId":"rich","event":"Order Completed","properties":{"revenue":1e308}}',
+        }),
       ),
   },
   {
@@ -96,12 +98,12 @@ const CASES: {
     user: 'deep-props',
     expect: 'processed',
     events: () => [
-      stored(
-        'deep-props',
-        'track',
-        'deep-props',
-        `{"type":"track","userId":"deep-props","event":"Order Completed","properties":{"revenue":20,"x":${deep(4_000)}}}`,
-      ),
+      stored({
+        n: 'deep-props',
+        type: 'track',
+        userId: 'deep-props',
+        body: `{"type":"track","userId":"deep-props","event":"Order Completed","properties":{"revenue":20,"x":${deep(4_000)}}}`,
+      }),
     ],
   },
   {
@@ -208,12 +210,12 @@ describe('a transient failure is retried, never quarantined', () => {
     const raw = new Database(h.app.config.storage.sqlitePath);
     try {
       await h.app.store.events.append([
-        stored(
-          'locked',
-          'track',
-          'locked',
-          '{"type":"track","userId":"locked","event":"Order Completed","properties":{"revenue":5}}',
-        ),
+        stored({
+          n: 'locked',
+          type: 'track',
+          userId: 'locked',
+          body: '{"type":"track","userId":"locked","event":"Order Completed","properties":{"revenue":5}}',
+        }),
       ]);
       raw.exec('BEGIN IMMEDIATE');
       h.app.start();

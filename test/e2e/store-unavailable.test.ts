@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../src/app/app.ts';
 import { createApp } from '../../src/app/app.ts';
+import { serverServices } from '../../src/app/services.ts';
 import { buildServer } from '../../src/server/server.ts';
 import type { SqliteDatabase } from '../../src/store/sqlite/database.ts';
 import { openSqlite } from '../../src/store/sqlite/database.ts';
@@ -44,7 +45,7 @@ audiences:
   );
   db = openSqlite(path);
   app = createApp({ config, store: createSqliteStore(path, db) });
-  server = buildServer(app);
+  server = buildServer(serverServices(app));
   url = await server.listen({ port: 0, host: '127.0.0.1' });
 });
 after(async () => {

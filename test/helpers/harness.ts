@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../src/app/app.ts';
 import { createApp } from '../../src/app/app.ts';
+import { serverServices } from '../../src/app/services.ts';
 import type { Config } from '../../src/config/load.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/shared/clock.ts';
@@ -57,7 +58,7 @@ export function harness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.newProfileId ? { newProfileId: options.newProfileId } : {}),
   });
-  const server = buildServer(app);
+  const server = buildServer(serverServices(app));
   const h: Harness = {
     app,
     server,

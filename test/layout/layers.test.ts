@@ -58,6 +58,25 @@ test('a port importing an adapter fails the lint', () => {
   assert.match(result.output, /layer: models and ports: src\/store\/ports\.ts → src\/store\/sqlite\/index\.ts/);
 });
 
+test('a folder importing a folder above it fails the lint, though no file cycle forms', () => {
+  const result = cruise({
+    'src/engine/events.ts': 'export interface HandoffEvents { started: number }\n',
+    'src/ingest/service.ts': "import type { HandoffEvents } from '../engine/events.ts';\nexport const started = (e: HandoffEvents): number => e.started;\n",
+  });
+  assert.notEqual(result.status, 0, result.output);
+  assert.match(result.output, /layer: ingest: src\/ingest\/service\.ts → src\/engine\/events\.ts/);
+  assert.doesNotMatch(result.output, /no-circular/);
+});
+
+test('a core importing the Store composition fails the lint: cores use their own ports', () => {
+  const result = cruise({
+    'src/store/ports.ts': 'export interface Store { close(): Promise<void> }\n',
+    'src/sync/worker.ts': "import type { Store } from '../store/ports.ts';\nexport const stop = (store: Store): Promise<void> => store.close();\n",
+  });
+  assert.notEqual(result.status, 0, result.output);
+  assert.match(result.output, /layer: sync: src\/sync\/worker\.ts → src\/store\/ports\.ts/);
+});
+
 test('a cycle through type-only imports fails the lint', () => {
   const result = cruise({
     'src/engine/a.ts': "import type { B } from './b.ts';\nexport interface A { b?: B }\n",

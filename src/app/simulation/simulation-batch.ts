@@ -61,9 +61,14 @@ export async function simulationStep(options: StepOptions, instants: readonly nu
 async function attempt(options: StepOptions, instants: readonly number[], limit: number): Promise<number> {
   const { store, set, policy, bus, ids } = options;
   const after = await store.cursors.get(CURSOR);
-  const read = await readBatch(store.events, after, limit, READ_CHUNK, policy, (e) =>
-    readByAudiences(set, e),
-  );
+  const read = await readBatch({
+    log: store.events,
+    after,
+    limit,
+    chunk: READ_CHUNK,
+    policy,
+    keepsMessage: (e) => readByAudiences(set, e),
+  });
   const events = read.events;
   if (events.length === 0) return 0;
   const mark = ids.mark();
@@ -80,7 +85,7 @@ async function attempt(options: StepOptions, instants: readonly number[], limit:
     return n;
   };
   for (const [i, event] of events.entries()) {
-    const resolution = resolve(event, read.identities[i]!, ws, policy, ids.next);
+    const resolution = resolve({ event, identity: read.identities[i]!, ws, policy, newId: ids.next });
     const merges = resolution.ops.some((op) => op.op === 'merge' || op.op === 'delete');
     const changesNothing =
       !readByAudiences(set, event) && resolution.ops.every((op) => op.op !== 'create' && op.op !== 'trait');
@@ -122,7 +127,7 @@ async function attempt(options: StepOptions, instants: readonly number[], limit:
   });
   if (writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
   if (before) {
-    const reranked = await evaluateMovedRankings(store, set, before, now);
+    const reranked = await evaluateMovedRankings({ store, set, before, now });
     if (reranked.changes.length > 0 || reranked.states.length > 0) {
       await store.commit({ identity: [], audiences: reranked });
       if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });

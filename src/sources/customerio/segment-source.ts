@@ -14,7 +14,7 @@ import type { IngestService } from '../../ingest/service.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Result } from '../../shared/result.ts';
 import { fail, ok } from '../../shared/result.ts';
-import type { Store } from '../../store/ports.ts';
+import type { SourcePorts } from '../ports.ts';
 import type { PollRecord } from '../ports.ts';
 import type { SegmentMember, SegmentSnapshot } from './app-api.ts';
 import { AppApiClient } from './app-api.ts';
@@ -33,7 +33,7 @@ export interface SourcedAudience {
 export interface SegmentSourceDeps {
   config: CustomerIoConfig;
   audiences: readonly AudienceDefinition[];
-  store: Store;
+  store: SourcePorts;
   ingest: IngestService;
   identity: IdentityPolicy;
   clock: Clock;
@@ -293,7 +293,7 @@ export class SegmentSource {
   }
 
   private log(messages: readonly Record<string, unknown>[]) {
-    return this.deps.ingest.ingest(SEGMENT_SOURCE_ID, messages, {}, undefined, { emailIdentifies: true });
+    return this.deps.ingest.ingest(SEGMENT_SOURCE_ID, messages, { rules: { emailIdentifies: true } });
   }
 
   /** The profile a Customer.io person maps to: by id, then email, then cio_id. */
