@@ -105,7 +105,7 @@ export function adminSyncContract(it: StoreTest): void {
         create('p3'),
         attach('p3', userId('u3')),
       ]);
-      const members = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+      const members = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
       for (const [i, p] of members.entries()) await enter(store, membership('a', p, T0 + i, p === 'p1'));
       await enter(store, membership('b', 'p3', T0));
       await enter(store, membership('b', 'p5', T0));
@@ -117,6 +117,9 @@ export function adminSyncContract(it: StoreTest): void {
           desired('c3', 'a', true, { profileId: 'p3' }),
           desired('c3', 'b', true, { profileId: 'p3' }),
           desired('c6', 'a', true, { profileId: 'p6', dueAt: T0 + 1000 }),
+          // One of p7's two items is held, the other refused: refused wins.
+          desired('c7', 'a', true, { profileId: 'p7' }),
+          desired('c7', 'a', true, { profileId: 'p7', list: 'list-a2' }),
           desired('c5', 'b', true, { profileId: 'p5' }),
         ],
         [{ audience: 'a', profileId: 'p4', reason: 'no email', at: T0 }],
@@ -124,9 +127,13 @@ export function adminSyncContract(it: StoreTest): void {
       const due = await store.sync.due(DEST, T0, 10);
       await store.sync.results(
         DEST,
-        due.map((i) => sent(i, i.contact === 'c1' || i.contact === 'c2' ? 'dead' : 'ok', T0 + 1)),
+        due.map((i) => {
+          const refused = i.contact === 'c1' || i.contact === 'c2' || i.list === 'list-a2';
+          return sent(i, refused ? 'dead' : 'ok', T0 + 1);
+        }),
       );
       assert.deepEqual(await store.admin.memberStanding(DEST, 'a'), [
+        { profileId: 'p7', label: undefined, since: T0 + 6, standing: 'refused' },
         { profileId: 'p6', label: undefined, since: T0 + 5, standing: 'pending' },
         { profileId: 'p5', label: undefined, since: T0 + 4, standing: 'pending' },
         { profileId: 'p4', label: undefined, since: T0 + 3, standing: 'no_identifier' },
@@ -143,7 +150,7 @@ export function adminSyncContract(it: StoreTest): void {
       );
       assert.deepEqual(
         (await store.admin.memberStanding('other', 'a')).map((m) => m.standing),
-        ['pending', 'pending', 'pending', 'pending', 'pending', 'held_out'],
+        ['pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'held_out'],
       );
       assert.deepEqual(await store.admin.memberStanding(DEST, 'none'), []);
     });

@@ -165,14 +165,25 @@ export function syncContract(it: StoreTest): void {
     });
 
     it('sync.results: a result for an older revision never closes a newer desired state', async (store) => {
-      await record(store, [desired('c1', 'a', true), desired('c2', 'a', true)]);
-      const [old1, old2] = await store.sync.due(DEST, T0, 10);
+      await record(store, [desired('c1', 'a', true), desired('c2', 'a', true), desired('c3', 'a', true)]);
+      const [old1, old2, old3] = await store.sync.due(DEST, T0, 10);
       await record(store, [
         desired('c1', 'a', false, { changedAt: T0 + 5, changeSeq: 2 }),
         desired('c2', 'a', false, { changedAt: T0 + 5, changeSeq: 2 }),
+        desired('c3', 'a', false, { changedAt: T0 + 5, changeSeq: 2 }),
       ]);
       // The add went out before the exit was recorded: what the destination holds is the add.
-      await store.sync.results(DEST, [sent(old1!, 'ok', T0 + 6), sent(old2!, 'dead', T0 + 6)]);
+      await store.sync.results(DEST, [
+        sent(old1!, 'ok', T0 + 6),
+        sent(old2!, 'dead', T0 + 6),
+        sent(old3!, 'retry', T0 + 6, { attempts: 4, nextAttemptAt: T0 + 999, message: 'busy' }),
+      ]);
+      const i3 = await itemOf(store, 'c3', 'list-a');
+      assert.deepEqual(
+        [i3.state, i3.attempts, i3.nextAttemptAt, i3.lastError],
+        ['pending', 0, 0, undefined],
+        'a retry of rev 1 does not delay rev 2',
+      );
       const i1 = await itemOf(store, 'c1', 'list-a');
       assert.deepEqual([i1.desired, i1.sent, i1.state, i1.rev], [false, true, 'pending', 2]);
       const i2 = await itemOf(store, 'c2', 'list-a');
