@@ -174,6 +174,16 @@ export function deadLetterContract(it: StoreTest): void {
         'c6:done',
       ]);
       assert.equal(await store.sync.reassert('other'), 0);
+      // A removal the destination acknowledged is re-asserted too: it was sent.
+      await record(store, [desired('c1', 'a', false, { changeSeq: 9, changedAt: T0 + 60 })]);
+      const [removal] = await store.sync.due(DEST, T0 + 60, 1);
+      assert.equal(removal?.contact, 'c1');
+      await store.sync.results(DEST, [sent(removal!, 'ok', T0 + 61)]);
+      const removed = await itemOf(store, 'c1', 'list-a');
+      assert.deepEqual([removed.state, removed.sent], ['done', false]);
+      assert.equal(await store.sync.reassert(DEST, { audience: 'a' }), 3, 'c1, c2 and c3');
+      const again = await itemOf(store, 'c1', 'list-a');
+      assert.deepEqual([again.state, again.sent], ['pending', undefined]);
     });
 
     it('sync.unmatchedAfter: unmatched members in (audience, profile) order, after a key, at most `limit`', async (store) => {

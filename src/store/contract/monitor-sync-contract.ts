@@ -70,6 +70,11 @@ export function monitorSyncContract(it: StoreTest): void {
         ]),
       );
       assert.deepEqual(await store.monitor.unacknowledgedExits(DEST, T0), new Map());
+      // A dead exit is still owed.
+      const [c2] = await store.sync.due(DEST, T0 + 20, 1);
+      await store.sync.results(DEST, [sent(c2!, 'dead', T0 + 31)]);
+      assert.equal((await itemOf(store, 'c2', 'list-a')).state, 'dead');
+      assert.deepEqual(await store.monitor.unacknowledgedExits(DEST, T0 + 21).then((m) => m.get('a')), 1);
     });
 
     it('monitor.deadCounts, monitor.queueDepth: dead items per audience; pending items and those waiting to retry', async (store) => {
