@@ -178,7 +178,7 @@ export function deadLetterContract(it: StoreTest): void {
       await record(store, [desired('c1', 'a', false, { changeSeq: 9, changedAt: T0 + 60 })]);
       const [removal] = await store.sync.due(DEST, T0 + 60, 1);
       assert.equal(removal?.contact, 'c1');
-      await store.sync.results(DEST, [sent(removal!, 'ok', T0 + 61)]);
+      await store.sync.results(DEST, [sent(removal, 'ok', T0 + 61)]);
       const removed = await itemOf(store, 'c1', 'list-a');
       assert.deepEqual([removed.state, removed.sent], ['done', false]);
       assert.equal(await store.sync.reassert(DEST, { audience: 'a' }), 3, 'c1, c2 and c3');
