@@ -12,7 +12,8 @@ import type { IdentityOp, IdentitySnapshot, IdentifierKey, ProfileView } from '.
 export interface EventLog {
   /**
    * Appends in one transaction (possibly shared with concurrent calls; settles after its commit).
-   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body.
+   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body, while
+   * the first copy is in the log (a deleted profile's events leave it, and their ids with them).
    */
   append(events: readonly IncomingEvent[]): Promise<AppendOutcome>;
   /**
@@ -22,7 +23,10 @@ export interface EventLog {
   appendColumns?(rows: EventColumns[]): Promise<AppendOutcome>;
   /** Events with offset > `after`, oldest first, at most `limit`. */
   readAfter(after: number, limit: number): Promise<LoggedEvent[]>;
-  /** The highest offset written so far (0 when empty). */
+  /**
+   * The highest offset in the log (0 when empty). Deleting a profile's events may lower it; their
+   * offsets are never used again.
+   */
   head(): Promise<number>;
 }
 
@@ -70,10 +74,11 @@ export interface AudienceStore {
   load(profileIds: readonly string[]): Promise<Map<string, ProfileRecord>>;
   /** Every logged event of these profiles (as of the last commit), in offset order. */
   history(profileIds: readonly string[]): Promise<LoggedEvent[]>;
-  /** Profiles whose wake-up is at or before `now`, earliest first. */
+  /** Profiles whose wake-up is at or before `now`, earliest first (ties by profile id), at most `limit`. */
   due(now: number, limit: number): Promise<string[]>;
   /** The earliest pending wake-up, or null. */
   nextWakeAt(): Promise<number | null>;
+  /** An audience's members, oldest membership first (ties by profile id). */
   members(audience: string): Promise<Membership[]>;
   /** Changes in outbox order after `seq`. */
   changesAfter(seq: number, limit: number): Promise<(MembershipChange & { seq: number })[]>;
@@ -99,7 +104,7 @@ export interface AudienceStore {
 
 /** Enters and exits of one audience in one time bucket. */
 export interface ChangeBucket {
-  /** Start of the bucket (ms). */
+  /** Start of the bucket (ms): a multiple of the bucket width since the epoch. */
   at: number;
   enters: number;
   exits: number;
@@ -107,7 +112,7 @@ export interface ChangeBucket {
 
 /** Sends to a destination in one time bucket, by outcome. */
 export interface SendBucket {
-  /** Start of the bucket (ms). */
+  /** Start of the bucket (ms): a multiple of the bucket width since the epoch. */
   at: number;
   ok: number;
   retried: number;
@@ -122,7 +127,7 @@ export interface AdminQueries {
   memberCounts(): Promise<{ audience: string; members: number; heldOut: number }[]>;
   /** Enters and exits of `audience` (every audience when undefined) at or after `since`, in buckets of `bucketMs`, oldest first; empty buckets omitted. */
   changeBuckets(audience: string | undefined, since: number, bucketMs: number): Promise<ChangeBucket[]>;
-  /** Up to `limit` members of an audience, newest first, with an email or userId to show. */
+  /** Up to `limit` members of an audience, newest first (ties by profile id), labelled by email or userId. */
   sampleMembers(
     audience: string,
     limit: number,
@@ -142,8 +147,8 @@ export interface AdminQueries {
     limit: number,
   ): Promise<{ audience: string; desired: boolean; changedAt: number; at: number }[]>;
   /**
-   * Every member of `audience`, newest first, with where it stands at `destination`; with
-   * `alsoIn`, only those who are members of that audience too.
+   * Every member of `audience`, newest first (ties by profile id), with where it stands at
+   * `destination`; with `alsoIn`, only those who are members of that audience too.
    */
   memberStanding(destination: string, audience: string, alsoIn?: string): Promise<MemberStanding[]>;
   /** Members in both audiences, for every pair (a < b) that shares any. */
@@ -236,7 +241,10 @@ export interface QuarantineStore {
   list(limit?: number): Promise<QuarantinedEvent[]>;
   /** How many events are quarantined. */
   count(): Promise<number>;
-  /** Marks events for retry (`all`, or these offsets); returns how many it marked. */
+  /**
+   * Marks events for retry (`all`, or these offsets); returns how many of them are now marked,
+   * those marked already included (asking twice is not an error).
+   */
   requestRetry(which: 'all' | readonly number[]): Promise<number>;
   /**
    * Up to `limit` events marked for retry, oldest first; `event` is undefined when the event is no

@@ -126,7 +126,7 @@ export function deadLetterContract(it: StoreTest): void {
       assert.equal(await store.sync.retryDead(DEST, []), 0);
     });
 
-    it('sync.skipDead: named dead items are done without a send, recorded in the sync log', async (store) => {
+    it('sync.skipDead: named dead items are done without a send; returns how many were dead', async (store) => {
       await ledger(store);
       const before = await itemOf(store, 'c4', 'list-a');
       const n = await store.sync.skipDead(
@@ -146,12 +146,6 @@ export function deadLetterContract(it: StoreTest): void {
       assert.deepEqual(
         (await store.sync.deadLetters(DEST)).map((d) => d.contact),
         ['c3', 'c5'],
-      );
-      const sends = await store.admin.lastSends(DEST);
-      assert.deepEqual(
-        sends.find((s) => s.audience === 'a'),
-        { audience: 'a', lastAt: T0 + 50, lastOkAt: T0 + 1 },
-        'the skip is the audience’s latest entry in the sync log, not an acknowledgement',
       );
     });
 

@@ -175,6 +175,19 @@ export function mergeContract(it: StoreTest): void {
       assert.equal((await store.identity.findProfile(userId('u1')))?.id, 'p3');
     });
 
+    it('events.append: an event of a deleted profile sent again is stored again, its id gone with it', async (store) => {
+      await logEvents(store, 'p1', [track(1)], T0);
+      await logEvents(store, 'p2', [track(2, { userId: 'u2' })], T0);
+      const head = await store.events.head();
+      await apply(store, [remove('p1', T0 + 10)]);
+      assert.deepEqual(await store.events.append([track(1), track(2, { userId: 'u2' })]), {
+        results: ['stored', 'duplicate'],
+      });
+      const logged = await store.events.readAfter(0, 100);
+      assert.deepEqual(messageIds(logged), ['m2', 'm1']);
+      assert.ok(logged[1]!.offset > head);
+    });
+
     it('identity.commit delete of a profile whose events are recorded in the same batch leaves none in the log', async (store) => {
       await store.events.append([track(1), track(2)]);
       const [e1, e2] = (await store.events.readAfter(0, 2)).map((e) => e.offset);
