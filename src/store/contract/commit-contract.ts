@@ -138,10 +138,5 @@ export function commitContract(it: StoreTest): void {
       await store.events.append([track(1)]);
       assert.deepEqual(await store.readiness(), { ok: true });
     });
-
-    it('close resolves once, after writes it was given have settled', async (store) => {
-      await store.events.append([track(1)]);
-      await store.close();
-    });
   });
 }
