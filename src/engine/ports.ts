@@ -42,10 +42,11 @@ export interface AudienceStore {
   load(profileIds: readonly string[]): Promise<Map<string, ProfileRecord>>;
   /** Every logged event of these profiles (as of the last commit), in offset order. */
   history(profileIds: readonly string[]): Promise<LoggedEvent[]>;
-  /** Profiles whose wake-up is at or before `now`, earliest first. */
+  /** Profiles whose wake-up is at or before `now`, earliest first (ties by profile id), at most `limit`. */
   due(now: number, limit: number): Promise<string[]>;
   /** The earliest pending wake-up, or null. */
   nextWakeAt(): Promise<number | null>;
+  /** An audience's members, oldest membership first (ties by profile id). */
   members(audience: string): Promise<Membership[]>;
   /** Changes in outbox order after `seq`. */
   changesAfter(seq: number, limit: number): Promise<(MembershipChange & { seq: number })[]>;
@@ -133,7 +134,10 @@ export interface QuarantineStore {
   list(limit?: number): Promise<QuarantinedEvent[]>;
   /** How many events are quarantined. */
   count(): Promise<number>;
-  /** Marks events for retry (`all`, or these offsets); returns how many it marked. */
+  /**
+   * Marks events for retry (`all`, or these offsets); returns how many of them are now marked,
+   * those marked already included (asking twice is not an error).
+   */
   requestRetry(which: 'all' | readonly number[]): Promise<number>;
   /**
    * Up to `limit` events marked for retry, oldest first; `event` is undefined when the event is no

@@ -4,7 +4,8 @@ import type { EventColumns, IncomingEvent, LoggedEvent } from './event.ts';
 export interface EventLog {
   /**
    * Appends in one transaction (possibly shared with concurrent calls; settles after its commit).
-   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body.
+   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body, while
+   * the first copy is in the log (a deleted profile's events leave it, and their ids with them).
    */
   append(events: readonly IncomingEvent[]): Promise<AppendOutcome>;
   /**
@@ -14,7 +15,10 @@ export interface EventLog {
   appendColumns?(rows: EventColumns[]): Promise<AppendOutcome>;
   /** Events with offset > `after`, oldest first, at most `limit`. */
   readAfter(after: number, limit: number): Promise<LoggedEvent[]>;
-  /** The highest offset written so far (0 when empty). */
+  /**
+   * The highest offset in the log (0 when empty). Deleting a profile's events may lower it; their
+   * offsets are never used again.
+   */
   head(): Promise<number>;
 }
 

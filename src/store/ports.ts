@@ -23,7 +23,7 @@ export { CursorMovedError } from '../engine/ports.ts';
 
 /** Enters and exits of one audience in one time bucket. */
 export interface ChangeBucket {
-  /** Start of the bucket (ms). */
+  /** Start of the bucket (ms): a multiple of the bucket width since the epoch. */
   at: number;
   enters: number;
   exits: number;
@@ -31,7 +31,7 @@ export interface ChangeBucket {
 
 /** Sends to a destination in one time bucket, by outcome. */
 export interface SendBucket {
-  /** Start of the bucket (ms). */
+  /** Start of the bucket (ms): a multiple of the bucket width since the epoch. */
   at: number;
   ok: number;
   retried: number;
@@ -46,7 +46,7 @@ export interface AdminQueries {
   memberCounts(): Promise<{ audience: string; members: number; heldOut: number }[]>;
   /** Enters and exits of `audience` (every audience when undefined) at or after `since`, in buckets of `bucketMs`, oldest first; empty buckets omitted. */
   changeBuckets(audience: string | undefined, since: number, bucketMs: number): Promise<ChangeBucket[]>;
-  /** Up to `limit` members of an audience, newest first, with an email or userId to show. */
+  /** Up to `limit` members of an audience, newest first (ties by profile id), labelled by email or userId. */
   sampleMembers(
     audience: string,
     limit: number,
@@ -66,8 +66,8 @@ export interface AdminQueries {
     limit: number,
   ): Promise<{ audience: string; desired: boolean; changedAt: number; at: number }[]>;
   /**
-   * Every member of `audience`, newest first, with where it stands at `destination`; with
-   * `alsoIn`, only those who are members of that audience too.
+   * Every member of `audience`, newest first (ties by profile id), with where it stands at
+   * `destination`; with `alsoIn`, only those who are members of that audience too.
    */
   memberStanding(destination: string, audience: string, alsoIn?: string): Promise<MemberStanding[]>;
   /** Members in both audiences, for every pair (a < b) that shares any. */

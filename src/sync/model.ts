@@ -97,7 +97,7 @@ export interface RequestCount {
 
 /** Requests answered 429 in one time bucket. */
 export interface RequestBucket {
-  /** Start of the bucket (ms). */
+  /** Start of the bucket (ms): a multiple of the bucket width since the epoch. */
   at: number;
   requests: number;
   rateLimited: number;

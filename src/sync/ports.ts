@@ -77,7 +77,11 @@ export interface SyncStore {
     desired: readonly DesiredState[],
     unmatched: readonly Unmatched[],
   ): Promise<void>;
-  /** Pending items due at `now`, suppression (higher priority) first, at most `limit`. */
+  /**
+   * Pending items due at `now`, suppression (higher priority) first, then earlier due, then by
+   * contact: the due items of at most `limit` contacts (those of the first `limit` due items),
+   * every due item of a chosen contact with it, so its lists travel in one request.
+   */
   due(destination: string, now: number, limit: number): Promise<SyncItem[]>;
   /** When the next pending item becomes due, or null. */
   nextDueAt(destination: string): Promise<number | null>;
@@ -110,7 +114,7 @@ export interface SyncStore {
     after: { audience: string; profileId: string },
     limit: number,
   ): Promise<{ audience: string; profileId: string }[]>;
-  /** Items of the destination, optionally for one contact; for verification and tests. */
+  /** Items of the destination in (contact, list) order, optionally for one contact; for verification and tests. */
   items(destination: string, contact?: string): Promise<SyncItem[]>;
 }
 

@@ -3,6 +3,7 @@ import type { SqliteDatabase } from './database.ts';
 import { settle } from './database.ts';
 
 interface PollRow {
+  id: number;
   audience: string;
   at: number;
   outcome: PollRecord['outcome'];
@@ -13,7 +14,8 @@ interface PollRow {
   error: string | null;
 }
 
-const toPoll = (r: PollRow): PollRecord => ({ ...r, error: r.error ?? undefined });
+// The row's id orders polls; it is no part of the record.
+const toPoll = ({ id: _, ...r }: PollRow): PollRecord => ({ ...r, error: r.error ?? undefined });
 
 interface HeldRow {
   audience: string;
