@@ -2,13 +2,15 @@
 // simulation evaluates a handful of profiles at every step, wake-up and ranking refresh, and
 // reading their rows back each time cost more than evaluating them.
 import type { ProfileState } from '../../audiences/index.ts';
-import type { IdentityOp, ProfileView } from '../../identity/model.ts';
+import type { IdentifierKey, IdentityOp, ProfileView } from '../../identity/model.ts';
 import type { AudienceWrites, Membership, ProfileRecord } from '../../engine/model.ts';
 import type { BatchCommit, Store } from '../../store/ports.ts';
+import { IdentityMirror } from './identity-mirror.ts';
 
 /**
- * The store with three of its reads answered from memory where they can be, each exactly as the
+ * The store with four of its reads answered from memory where they can be, each exactly as the
  * store would answer:
+ * - `identity.snapshot`: from a mirror of the identity rows (the store must start empty).
  * - `audiences.load`: each record is read once, then kept as the store reads it back after each
  *   commit (state as its JSON parses, memberships in audience order, scores as written). A record
  *   the cache does not follow (a trait set, a merge, a deletion, a new profile) is read again.
@@ -36,20 +38,30 @@ export function withReadCache(store: Store): Store {
     if (!views.has(id)) views.set(id, await store.identity.getProfile(id));
     return views.get(id);
   };
+  const mirror = new IdentityMirror();
+  const followIdentity = (ops: readonly IdentityOp[]): void => {
+    mirror.apply(ops);
+    forgetChanged(records, ops);
+    forgetViews(views, ops);
+  };
   const commit = async (batch: BatchCommit): Promise<void> => {
     await store.commit(batch);
-    forgetChanged(records, batch.identity);
-    forgetViews(views, batch.identity);
+    followIdentity(batch.identity);
     follow(records, batch.audiences);
     if (batch.audiences.scores.length > 0 || batch.audiences.dropped.length > 0) thresholds.clear();
   };
+  const identityCommit = async (ops: readonly IdentityOp[], cursorName: string, from: number, to: number) => {
+    await store.identity.commit(ops, cursorName, from, to);
+    followIdentity(ops);
+  };
+  const snapshot = (keys: readonly IdentifierKey[]) => Promise.resolve(mirror.snapshot(keys));
   const dropWakeup = async (profileId: string): Promise<void> => {
     await store.quarantine.dropWakeup(profileId);
     records.delete(profileId);
   };
   return {
     ...store,
-    identity: { ...store.identity, getProfile },
+    identity: { ...store.identity, getProfile, snapshot, commit: identityCommit },
     audiences: { ...store.audiences, load, threshold },
     quarantine: { ...store.quarantine, dropWakeup },
     commit,
