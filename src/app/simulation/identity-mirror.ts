@@ -30,7 +30,8 @@ export class IdentityMirror {
       const id = this.owners.get(keyOf(key));
       if (id === undefined || found.has(id)) continue;
       const profile = this.profiles.get(id)!;
-      found.set(id, { id, createdAt: profile.createdAt, identifiers: profile.identifiers.map(identifier) });
+      // Shared, not copied: the resolver reads a snapshot once, before anything changes it.
+      found.set(id, { id, createdAt: profile.createdAt, identifiers: profile.identifiers });
     }
     return { profiles: [...found.values()] };
   }
