@@ -76,7 +76,9 @@ const keyOf = (k: IdentifierKey): string => `${k.kind} ${k.value}`;
 
 /** As the store reads an identifier back: an address only where one was recorded. */
 const identifier = (i: Identifier): Identifier =>
-  i.address === undefined ? { kind: i.kind, value: i.value } : { kind: i.kind, value: i.value, address: i.address };
+  i.address === undefined
+    ? { kind: i.kind, value: i.value }
+    : { kind: i.kind, value: i.value, address: i.address };
 
 /** The store's order: first seen, then kind, then value. */
 function byFirstSeen(a: Owned, b: Owned): number {

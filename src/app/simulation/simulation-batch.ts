@@ -57,9 +57,16 @@ export class LogWindow {
   ) {}
 
   /** Up to `limit` events past the processor's cursor, with their identities. */
-  static async read(store: Store, set: AudienceSet, policy: IdentityPolicy, limit: number): Promise<LogWindow> {
+  static async read(
+    store: Store,
+    set: AudienceSet,
+    policy: IdentityPolicy,
+    limit: number,
+  ): Promise<LogWindow> {
     const after = await store.cursors.get(CURSOR);
-    const read = await readBatch(store.events, after, limit, READ_CHUNK, policy, (e) => readByAudiences(set, e));
+    const read = await readBatch(store.events, after, limit, READ_CHUNK, policy, (e) =>
+      readByAudiences(set, e),
+    );
     return new LogWindow(after, read.events, read.identities);
   }
 

@@ -26,7 +26,8 @@ export function withReadCache(store: Store): Store {
   const views = new Map<string, ProfileView | undefined>();
   const load = async (ids: readonly string[]): Promise<Map<string, ProfileRecord>> => {
     const missing = ids.filter((id) => !records.has(id));
-    if (missing.length > 0) for (const [id, record] of await store.audiences.load(missing)) records.set(id, record);
+    if (missing.length > 0)
+      for (const [id, record] of await store.audiences.load(missing)) records.set(id, record);
     return new Map(ids.map((id) => [id, records.get(id)!]));
   };
   const threshold = async (conditionId: string, percent: number): Promise<number | undefined> => {
