@@ -36,8 +36,11 @@ export function withReadCache(store: Store): Store {
     return thresholds.get(key);
   };
   const getProfile = async (id: string): Promise<ProfileView | undefined> => {
-    if (!views.has(id)) views.set(id, await store.identity.getProfile(id));
-    return views.get(id);
+    if (views.has(id)) return views.get(id);
+    const view = await store.identity.getProfile(id);
+    // Kept only under its own id: a merged-away id's answer is its survivor's, which changes with it.
+    if (view === undefined || view.id === id) views.set(id, view);
+    return view;
   };
   const mirror = new IdentityMirror();
   const followIdentity = (ops: readonly IdentityOp[]): void => {
