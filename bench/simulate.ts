@@ -1,5 +1,5 @@
 /**
- * `npm run bench:simulate [-- --events 64852 --profiles 2600 --days 1 --seed 1 --check-all]`
+ * `npm run bench:simulate [-- --events 64852 --profiles 2600 --days 1 --seed 1 --check-all --profile [out.cpuprofile]]`
  *
  * How fast `handoff simulate --events` runs a day's export, against the engine's replay of the
  * same events, in one run:
@@ -20,6 +20,10 @@
  *    The same check runs on the N events of step 2 against the one-at-a-time path with
  *    `--check-all` (it doubles the run).
  *
+ * `--profile` CPU-profiles the timed simulate run of step 2 (its figures are then slower) and
+ * prints where its samples fall, by area and by function's self time; with a file name, the
+ * profile is also written there for DevTools.
+ *
  * Exit status 1 when the sample's output differs from GOLDEN (not for missing the target).
  */
 import { createHash } from 'node:crypto';
@@ -35,7 +39,7 @@ import { loadConfigFile } from '../src/config/load.ts';
 import { simulatedProfileIds } from '../src/app/simulation/simulation.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import { count, fmt } from './lib.ts';
+import { benchArgs, count, fmt, startProfiler, summarizeProfile } from './lib.ts';
 import type { GeneratedMessage } from './generate/index.ts';
 import { generateEvents } from './generate/index.ts';
 
@@ -117,20 +121,32 @@ async function replay(
   }
 }
 
-function options(): { events: number; profiles: number; days: number; seed: string; checkAll: boolean } {
+interface Options {
+  events: number;
+  profiles: number;
+  days: number;
+  seed: string;
+  checkAll: boolean;
+  /** Where to write the CPU profile ('' to only print its summary); undefined: no profile. */
+  profile: string | undefined;
+}
+
+function options(): Options {
   const { values } = parseArgs({
+    args: benchArgs(),
     options: {
       events: { type: 'string', default: '64852' },
       profiles: { type: 'string', default: '2600' },
       days: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
       'check-all': { type: 'boolean', default: false },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:simulate -- [--events 64852] [--profiles 2600] [--days 1] [--seed 1] [--check-all]',
+      'usage: npm run bench:simulate -- [--events 64852] [--profiles 2600] [--days 1] [--seed 1] [--check-all] [--profile [out.cpuprofile]]',
     );
     process.exit(0);
   }
@@ -140,6 +156,7 @@ function options(): { events: number; profiles: number; days: number; seed: stri
     days: count('days', values.days),
     seed: values.seed,
     checkAll: values['check-all'],
+    profile: values.profile,
   };
 }
 
@@ -166,7 +183,14 @@ async function main(): Promise<number> {
       start: START,
     });
     const file = writeJsonl(dir, 'events.jsonl', messages);
+    const profiler = opts.profile === undefined ? undefined : await startProfiler();
     const sim = await simulateFile(file);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      summarizeProfile(profile, 'simulate (timed run)', 30);
+      if (opts.profile) writeFileSync(opts.profile, JSON.stringify(profile));
+    }
     if (opts.checkAll) {
       const reference = await simulateFile(file, true);
       const equal = reference.sha256 === sim.sha256;

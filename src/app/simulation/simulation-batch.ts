@@ -2,6 +2,7 @@
 // changes the events would have made one at a time: each profile is evaluated at its own event's
 // instant, and the step takes only as many events as keep that true.
 import type { IdentityOp, IdentityPolicy } from '../../identity/model.ts';
+import type { MessageIdentity } from '../../identity/resolve.ts';
 import { lookupKeys, resolve } from '../../identity/resolve.ts';
 import { WorkingSet } from '../../identity/working-set.ts';
 import type { LoggedEvent } from '../../ingest/event.ts';
@@ -38,6 +39,57 @@ export interface StepOptions {
   policy: IdentityPolicy;
   bus: Bus;
   ids: ProfileIds;
+  /** The events past the processor's cursor, read once for all the steps that take them. */
+  log: LogWindow;
+}
+
+/**
+ * The log's unprocessed events, read once for a run of steps: each step takes the next few, so
+ * the log is not read again (and its bodies parsed again) for every step of a handful of events.
+ */
+export class LogWindow {
+  private taken = 0;
+
+  private constructor(
+    private after: number,
+    private readonly events: readonly LoggedEvent[],
+    private readonly identities: readonly MessageIdentity[],
+  ) {}
+
+  /** Up to `limit` events past the processor's cursor, with their identities. */
+  static async read(
+    store: Store,
+    set: AudienceSet,
+    policy: IdentityPolicy,
+    limit: number,
+  ): Promise<LogWindow> {
+    const after = await store.cursors.get(CURSOR);
+    const read = await readBatch({
+      log: store.events,
+      after,
+      limit,
+      chunk: READ_CHUNK,
+      policy,
+      keepsMessage: (e) => readByAudiences(set, e),
+    });
+    return new LogWindow(after, read.events, read.identities);
+  }
+
+  /** The cursor the next step moves from, and up to `limit` of the events it may take. */
+  next(limit: number): { after: number; events: LoggedEvent[]; identities: MessageIdentity[] } {
+    const end = Math.min(this.events.length, this.taken + limit);
+    return {
+      after: this.after,
+      events: this.events.slice(this.taken, end),
+      identities: this.identities.slice(this.taken, end),
+    };
+  }
+
+  /** The next `n` events were committed: the cursor is past them. */
+  advance(n: number): void {
+    this.taken += n;
+    this.after = this.events[this.taken - 1]!.offset;
+  }
 }
 
 /**
@@ -59,16 +111,9 @@ export async function simulationStep(options: StepOptions, instants: readonly nu
 
 /** Commits the first `limit` events and returns `limit`, or commits nothing and returns how many it could take. */
 async function attempt(options: StepOptions, instants: readonly number[], limit: number): Promise<number> {
-  const { store, set, policy, bus, ids } = options;
-  const after = await store.cursors.get(CURSOR);
-  const read = await readBatch({
-    log: store.events,
-    after,
-    limit,
-    chunk: READ_CHUNK,
-    policy,
-    keepsMessage: (e) => readByAudiences(set, e),
-  });
+  const { store, set, policy, bus, ids, log } = options;
+  const read = log.next(limit);
+  const after = read.after;
   const events = read.events;
   if (events.length === 0) return 0;
   const mark = ids.mark();
@@ -125,6 +170,7 @@ async function attempt(options: StepOptions, instants: readonly number[], limit:
     identity: ops,
     audiences: writes,
   });
+  log.advance(events.length);
   if (writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
   if (before) {
     const reranked = await evaluateMovedRankings({ store, set, before, now });

@@ -11,7 +11,8 @@ import { createSqliteStore } from '../../store/sqlite/index.ts';
 import type { AudienceVerdict } from '../../engine/explain.ts';
 import { explainProfile } from '../../engine/explain.ts';
 import type { MembershipChange } from '../../engine/model.ts';
-import { ProfileIds, simulationStep } from './simulation-batch.ts';
+import { withReadCache } from './store-cache.ts';
+import { LogWindow, ProfileIds, simulationStep } from './simulation-batch.ts';
 import { describeCause } from '../../engine/model.ts';
 import type { SimulatedChange, SimulationInput, SimulationNotice } from './model.ts';
 
@@ -55,7 +56,7 @@ export class Simulator {
   ) {
     this.app = createApp({
       config,
-      store: createSqliteStore(':memory:'),
+      store: withReadCache(createSqliteStore(':memory:')),
       clock: this.clock,
       newProfileId: this.ids.next,
     });
@@ -131,14 +132,16 @@ export class Simulator {
       if (await this.ingest(input)) instants.push(this.clock.now());
     }
     const end = this.clock.now();
+    const { store, audiences: set, bus } = this.app;
+    const policy = this.config.identity;
+    const log = await LogWindow.read(store, set, policy, instants.length);
+    const step = { store, set, bus, ids: this.ids, policy, log };
     for (let done = 0; done < instants.length;) {
       this.clock.set(last);
       out.push(...(await this.timersThrough(instants[done]!)));
       const bound = await this.nextTimer(instants[done]!);
       let n = 1;
       while (done + n < instants.length && instants[done + n]! < bound) n++;
-      const { store, audiences: set, bus } = this.app;
-      const step = { store, set, bus, ids: this.ids, policy: this.config.identity };
       const taken = await simulationStep(step, instants.slice(done, done + n));
       // Every stored message is in the log past the cursor: finding none means something else moved it.
       if (taken === 0)
