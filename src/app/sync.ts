@@ -14,6 +14,10 @@ import { SyncWorker } from '../sync/worker.ts';
 import type { VerifyReport } from '../sync/reconcile.ts';
 import { verify } from '../sync/reconcile.ts';
 import type { Logger } from '../shared/logger.ts';
+import { randomBytes } from 'node:crypto';
+import { BulkSender, DEFAULT_BULK_SETTINGS } from '../sync/bulk.ts';
+import { CordialImports } from '../sync/destinations/cordial/imports.ts';
+import { servedImportFiles } from '../sync/destinations/cordial/import-file.ts';
 
 const REMATCH_EVERY_MS = 5_000;
 
@@ -21,6 +25,8 @@ const REMATCH_EVERY_MS = 5_000;
 export interface SyncService {
   worker: SyncWorker;
   destination: CordialDestination;
+  /** Large change sets as import jobs; undefined when `bulk` is not configured. */
+  bulk: BulkSender | undefined;
   start(): void;
   /** Pulls every change and sends everything due now. */
   settle(): Promise<void>;
@@ -76,6 +82,25 @@ export function createSync(
     gate: () => limiter.acquire(sleep),
   });
   const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const bulk =
+    cordial.bulk &&
+    new BulkSender({
+      store,
+      destination: new CordialImports({
+        client,
+        clock,
+        suppressTriggers: cordial.bulk.suppressTriggers,
+        gate: () => limiter.acquire(sleep),
+      }),
+      files: servedImportFiles(cordial.bulk.publicBaseUrl),
+      settings: { ...DEFAULT_BULK_SETTINGS, ...cordial.bulk },
+      clock,
+      policy,
+      bus,
+      pause: (until) => limiter.pause(until),
+      newToken: () => randomBytes(32).toString('base64url'),
+      ...(overrides.random ? { random: overrides.random } : {}),
+    });
   const worker = new SyncWorker({
     store,
     destination,
@@ -87,6 +112,7 @@ export function createSync(
     bus,
     concurrency: cordial.concurrency,
     ...(overrides.random ? { random: overrides.random } : {}),
+    ...(bulk ? { bulk } : {}),
   });
   const onError = (what: string) => (error: unknown) =>
     logger.error({ err: error }, `${what} failed; it will be retried`);
@@ -97,6 +123,20 @@ export function createSync(
     onError('cordial send'),
     1_000,
   );
+  // Jobs are submitted and polled on their own timer; what a job releases goes to the sender.
+  const jobs =
+    bulk &&
+    new Scheduler(
+      () => bulk.nextAt(),
+      async () => {
+        const touched = await bulk.step();
+        if (touched > 0) sender.rearm();
+        return touched;
+      },
+      clock,
+      onError('cordial bulk jobs'),
+      5_000,
+    );
   let rematchedAt = -Infinity;
   const puller = new Runner(async () => {
     while ((await worker.pull()) > 0);
@@ -106,21 +146,30 @@ export function createSync(
       await worker.rematch();
     }
     sender.rearm();
+    jobs?.rearm();
   }, onError('reading the change outbox'));
   const unsubscribe = bus.on('engine.changes', () => puller.poke());
   let stopped = false;
   return {
     worker,
     destination,
+    bulk,
     start() {
       puller.start();
       sender.start();
+      jobs?.start();
     },
     async settle() {
       await puller.idle();
       while ((await worker.pull()) > 0);
       await worker.rematch(Number.MAX_SAFE_INTEGER);
       while ((await worker.sendDue()) > 0);
+      // Import jobs run until they end: what they release is sent one contact at a time.
+      for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
+        await sleep(Math.max(0, next - clock.now()));
+        while ((await bulk.step()) > 0);
+        while ((await worker.sendDue()) > 0);
+      }
       await recorder.flush();
     },
     verify: async (audience) => {
@@ -141,6 +190,7 @@ export function createSync(
       unsubscribe();
       await puller.stop();
       await sender.stop();
+      await jobs?.stop();
       await client.close();
       await recorder.flush();
     },

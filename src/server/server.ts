@@ -7,6 +7,7 @@ import { mapRequestError } from '../http/errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { hookRoutes } from './hook-routes.ts';
+import { bulkFileRoute } from './bulk-file-route.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { metricsRoute } from './metrics-route.ts';
 import { adminSurface } from '../admin/index.ts';
@@ -73,6 +74,7 @@ export function buildServer(app: App, options: ServerOptions = {}): FastifyInsta
   ingestRoutes(server, app, options.ingestParse);
   customerioRoutes(server, app);
   hookRoutes(server, app);
+  bulkFileRoute(server, app.store.bulk);
   metricsRoute(server, app);
   adminSurface(server, app);
   return server;

@@ -2,7 +2,7 @@ import type { AlertStateStore } from '../monitor/ports.ts';
 import type { RequestLog } from '../sync/ports.ts';
 import type { EventColumns, IncomingEvent, LoggedEvent } from '../ingest/event.ts';
 import type { AudienceWrites, Membership, MembershipChange, ProfileRecord } from '../engine/model.ts';
-import type { SyncStore } from '../sync/ports.ts';
+import type { BulkStore, SyncStore } from '../sync/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
 import type { MonitorStore } from '../monitor/ports.ts';
 import type { Readiness } from './failures.ts';
@@ -257,6 +257,8 @@ export interface Store {
   identity: IdentityStore;
   audiences: AudienceStore;
   sync: SyncStore;
+  /** Bulk import jobs of the sync ledger. */
+  bulk: BulkStore;
   sources: SourceStore;
   monitor: MonitorStore;
   /** One row per request sent to a destination. */
