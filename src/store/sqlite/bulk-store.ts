@@ -91,8 +91,14 @@ export function sqliteBulkStore(db: SqliteDatabase): BulkStore {
     const id = Number(insertJob.run({ ...job, add }).lastInsertRowid);
     let rows = 0;
     if (job.from === undefined) {
-      rows = assign.run({ job: id, destination: job.destination, now: job.at, list: job.list, add, limit: job.limit })
-        .changes;
+      rows = assign.run({
+        job: id,
+        destination: job.destination,
+        now: job.at,
+        list: job.list,
+        add,
+        limit: job.limit,
+      }).changes;
     } else {
       for (const contact of job.from.contacts)
         rows += move.run({ job: id, from: job.from.job, contact, list: job.list }).changes;
@@ -141,7 +147,9 @@ export function sqliteBulkStore(db: SqliteDatabase): BulkStore {
   return {
     candidates: (destination, now, threshold) =>
       settle(() =>
-        candidates.all({ destination, now, threshold }).map((c) => ({ list: c.list, add: c.add === 1, count: c.count })),
+        candidates
+          .all({ destination, now, threshold })
+          .map((c) => ({ list: c.list, add: c.add === 1, count: c.count })),
       ),
     plan: (job) => settle(() => plan(job)),
     active: (destination) => settle(() => active.all(destination).map(toJob)),
@@ -164,14 +172,15 @@ export function sqliteBulkStore(db: SqliteDatabase): BulkStore {
       }),
     complete: (job, at, request, message) => settle(() => complete(job, at, request, message)),
     release: (job, options) =>
-      settle(() =>
-        release.run({
-          job,
-          nextAttemptAt: options.nextAttemptAt,
-          message: options.message,
-          perContact: options.perContact ? 1 : 0,
-          count: options.countAttempt ? 1 : 0,
-        }).changes,
+      settle(
+        () =>
+          release.run({
+            job,
+            nextAttemptAt: options.nextAttemptAt,
+            message: options.message,
+            perContact: options.perContact ? 1 : 0,
+            count: options.countAttempt ? 1 : 0,
+          }).changes,
       ),
   };
 }

@@ -58,7 +58,8 @@ export class CordialImports implements BulkDestination {
     const { jobId } = res.body;
     if (typeof jobId === 'string') return { result, jobId };
     // A 201 whose jobId is an error object: the file could not be reached or read.
-    const message = isRecord(jobId) && typeof jobId.message === 'string' ? jobId.message : JSON.stringify(jobId);
+    const message =
+      isRecord(jobId) && typeof jobId.message === 'string' ? jobId.message : JSON.stringify(jobId);
     return {
       result: {
         ...result,
