@@ -69,7 +69,6 @@ export interface App {
   stop(): Promise<void>;
 }
 
-
 export function createApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? systemClock;

@@ -99,6 +99,7 @@ export function createSync(
       bus,
       pause: (until) => limiter.pause(until),
       newToken: () => randomBytes(32).toString('base64url'),
+      prepareLists: (lists) => destination.prepareLists(lists),
       ...(overrides.random ? { random: overrides.random } : {}),
     });
   const worker = new SyncWorker({

@@ -43,6 +43,8 @@ export interface BulkSenderOptions {
   pause: (until: number) => void;
   /** An unguessable name for a job's file. */
   newToken: () => string;
+  /** Makes sure a list exists before an import names it (the destination's `prepareLists`). */
+  prepareLists: (lists: readonly string[]) => Promise<SendResult | undefined>;
   random?: () => number;
 }
 
@@ -117,6 +119,11 @@ export class BulkSender {
 
   private async submit(job: BulkJob): Promise<boolean> {
     const { store, destination, files, clock } = this.options;
+    const prepared = await this.options.prepareLists([job.list]);
+    if (prepared) {
+      await this.submitFailed(job, prepared);
+      return false;
+    }
     const [first] = await store.bulk.contactsOf(job.id, '', 1);
     const source = await files.publish(job);
     const { result, jobId } = await destination.startImport({
