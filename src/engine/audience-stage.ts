@@ -176,9 +176,7 @@ class ProfileInputs implements EvaluationContext {
     private readonly trigger: Trigger,
   ) {
     this.verdicts =
-      'events' in trigger
-        ? sourceVerdicts(set.sourceEvents, set.sourced, trigger.replayed ?? trigger.events)
-        : undefined;
+      'events' in trigger ? sourceVerdicts(set.sourceEvents, set.sourced, trigger.replayed ?? trigger.events) : undefined;
   }
 
   trait(name: string): unknown {

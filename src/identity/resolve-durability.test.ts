@@ -12,15 +12,7 @@ import { EventBus } from '../shared/bus.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
 import { DELETION_EVENT } from './model.ts';
-import {
-  DEFAULTS,
-  identify,
-  track,
-  World,
-  world,
-  identifiersOf,
-  closeWorlds,
-} from '../app/testing/identity-world.ts';
+import { DEFAULTS, identify, track, World, world, identifiersOf, closeWorlds } from '../app/testing/identity-world.ts';
 
 after(closeWorlds);
 
