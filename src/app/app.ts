@@ -18,6 +18,8 @@ import { uuidv7 } from '../shared/ids.ts';
 import { sameSecret, secretDigest } from '../shared/secrets.ts';
 import type { Store } from '../store/ports.ts';
 import { createSqliteStore } from '../store/sqlite/index.ts';
+import type { StoreLocation } from '../store/open.ts';
+import { openStore } from '../store/open.ts';
 import type { SyncOverrides, SyncService } from './sync.ts';
 import { createSync } from './sync.ts';
 import { SegmentSource } from '../sources/customerio/segment-source.ts';
@@ -69,11 +71,30 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Opens the configured store (SQLite or PostgreSQL, migrated as needed) and wires the app on it. */
+export async function openApp(options: AppOptions): Promise<App> {
+  const store = options.store ?? (await openStore(storeLocation(options.config)));
+  return createApp({ ...options, store });
+}
+
+/** Where the configured store is; fails when the PostgreSQL URL's variable is unset. */
+export function storeLocation(config: Config): StoreLocation {
+  const postgres = config.storage.postgres;
+  if (postgres === undefined) return { sqlitePath: config.storage.sqlitePath };
+  if (postgres.url.value === undefined)
+    throw new Error(`${postgres.url.env} is not set: storage.postgres.url names it for the database URL`);
+  return {
+    sqlitePath: config.storage.sqlitePath,
+    postgres: { url: postgres.url.value, poolSize: postgres.poolSize, schema: postgres.schema },
+  };
+}
 
 export function createApp(options: AppOptions): App {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
+  if (options.store === undefined && config.storage.postgres !== undefined)
+    throw new Error('the PostgreSQL store is opened asynchronously: use openApp');
   const store = options.store ?? createSqliteStore(config.storage.sqlitePath);
   const bus: Bus = new EventBus((error) => logger.error({ err: error }, 'event listener failed'));
   const ingest = new IngestService({

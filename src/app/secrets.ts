@@ -58,6 +58,7 @@ export function fillMissingSecrets(config: Config): { config: Config; generated:
 export const secretValues = (config: Config): string[] =>
   [
     config.server.adminToken?.value,
+    config.storage.postgres?.url.value,
     config.destinations.cordial?.apiKey.value,
     config.customerio?.appApiKey.value,
     config.customerio?.webhookSecret.value,

@@ -1,7 +1,9 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { createApp } from '../app/app.ts';
+import type { App } from '../app/app.ts';
+import { openApp } from '../app/app.ts';
+import { storeFailure } from './serve-startup.ts';
 import { checkDefinitions } from '../app/definitions.ts';
 import { detectFormat, parseImportLines } from '../ingest/import-file.ts';
 import type { Io } from './config-path.ts';
@@ -44,7 +46,13 @@ export async function importFile(path: string, options: ImportOptions, io: Io): 
     return 2;
   }
   const sourceId = options.source ?? config.sources[0]?.id ?? 'import';
-  const app = createApp({ config });
+  let app: App;
+  try {
+    app = await openApp({ config });
+  } catch (error) {
+    io.err(storeFailure(config, error, 'handoff import'));
+    return 2;
+  }
   const stream = createReadStream(path, { encoding: 'utf8' });
   const bar = io.isTTY
     ? new SingleBar({ format: 'importing [{bar}] {percentage}% | {value}/{total} bytes' })

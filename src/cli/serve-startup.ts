@@ -1,3 +1,4 @@
+import type { Config } from '../config/load.ts';
 import { storeUnavailableReason } from '../store/failures.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
@@ -34,6 +35,38 @@ export function storageFailure(sqlitePath: string, error: unknown): string {
     }
   })();
   return `handoff serve: cannot use the database at ${sqlitePath}: ${why}; set storage.sqlite.path to a file in a directory this user can write`;
+}
+
+/** Why the configured store cannot be opened, in one line that says what to change. */
+export function storeFailure(config: Config, error: unknown, command = 'handoff serve'): string {
+  const postgres = config.storage.postgres;
+  if (postgres === undefined)
+    return storageFailure(config.storage.sqlitePath, error).replace('handoff serve', command);
+  return `${command}: cannot use the PostgreSQL store (${postgres.url.env}, schema ${postgres.schema}): ${postgresReason(error)}`;
+}
+
+/** A PostgreSQL connection or migration failure, said plainly, without the URL or its password. */
+function postgresReason(error: unknown): string {
+  const e = error as SystemError & { severity?: string };
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'the server refused the connection (is PostgreSQL running at that host and port?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the database host name does not resolve';
+    case 'CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'the connection timed out';
+    case '28P01':
+    case '28000':
+      return 'the server refused the user or password';
+    case '3D000':
+      return `${e.message} (create it, or name an existing database in the URL)`;
+    case '42501':
+      return `${e.message} (the user needs CREATE on the database, or the schema created for it)`;
+    default:
+      return e.message;
+  }
 }
 
 /** Why the server cannot listen, in one line that says what to change. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { App } from '../app/app.ts';
-import { createApp } from '../app/app.ts';
+import { openApp } from '../app/app.ts';
 import { checkDefinitions, startWhenReady } from '../app/definitions.ts';
 import { clearServeMark } from '../app/serve-mark.ts';
 import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
@@ -10,7 +10,7 @@ import { loadConfigOrReport } from './config-path.ts';
 import type { Config } from '../config/load.ts';
 import { ok } from '../shared/result.ts';
 import { createLogger } from './logger.ts';
-import { listenFailure, parsePort, plainHttpWarning, storageFailure } from './serve-startup.ts';
+import { listenFailure, parsePort, plainHttpWarning, storeFailure } from './serve-startup.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -29,11 +29,11 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     io.err(`handoff serve: ${port.error.message}`);
     return 2;
   }
-  let started: ReturnType<typeof openStorage>;
+  let started: Awaited<ReturnType<typeof openStorage>>;
   try {
-    started = openStorage(loaded);
+    started = await openStorage(loaded);
   } catch (error) {
-    io.err(storageFailure(loaded.storage.sqlitePath, error));
+    io.err(storeFailure(loaded, error));
     return 2;
   }
   const { app, config, logger } = started;
@@ -85,7 +85,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
 }
 
 /** Secrets filled (stored beside the database), the logger, and the app on its opened store. */
-function openStorage(loaded: Config): { app: App; config: Config; logger: Logger } {
+async function openStorage(loaded: Config): Promise<{ app: App; config: Config; logger: Logger }> {
   const { config, generated, file } = fillMissingSecrets(loaded);
   const logger = createLogger(secretValues(config));
   if (generated.length > 0) {
@@ -94,5 +94,5 @@ function openStorage(loaded: Config): { app: App; config: Config; logger: Logger
       `${generated.join(', ')} not set: using generated values stored in ${file}; set the variables in production`,
     );
   }
-  return { app: createApp({ config, logger }), config, logger };
+  return { app: await openApp({ config, logger }), config, logger };
 }

@@ -100,7 +100,9 @@ export function syncFlush(options: SyncOptions, io: Io): Promise<number> {
     const counts = await app.store.sync.counts(DESTINATION);
     const pending = counts.reduce((n, c) => n + c.pending, 0);
     const dead = counts.reduce((n, c) => n + c.dead, 0);
-    io.out(`${sent} contact update(s) sent; ${pending} pending (not yet due, or retrying), ${dead} dead letter(s)`);
+    io.out(
+      `${sent} contact update(s) sent; ${pending} pending (not yet due, or retrying), ${dead} dead letter(s)`,
+    );
     return dead > 0 ? 1 : 0;
   });
 }

@@ -48,8 +48,14 @@ export function missingSecretNotes(config: Config): string[] {
     );
   const cordial = config.destinations.cordial?.apiKey;
   const appApi = config.customerio?.appApiKey;
+  const database = config.storage.postgres?.url;
   return [
     ...generated,
+    ...(unset(database)
+      ? [
+          `${database.env} is not set; serve cannot reach the PostgreSQL store (storage.postgres.url) until it is set`,
+        ]
+      : []),
     ...(unset(cordial)
       ? [
           `${cordial.env} is not set; a Cordial API key cannot be generated: Cordial sync stays paused (changes wait in the outbox) until it is set`,

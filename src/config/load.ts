@@ -16,6 +16,13 @@ import type { RawConfig } from './schema.ts';
 import { configSchema } from './schema.ts';
 
 /** A secret as configured: the variable it comes from, and its value when the variable is set. */
+/** `storage.postgres`: Handoff's tables in one schema of a PostgreSQL database. */
+export interface PostgresStorage {
+  url: Secret;
+  poolSize: number;
+  schema: string;
+}
+
 export interface Secret {
   env: string;
   value: string | undefined;
@@ -61,7 +68,12 @@ export interface Config {
     /** Connections open at once (default 1024). */
     maxConnections: number;
   };
-  storage: { sqlitePath: string };
+  storage: {
+    /** The embedded store's file; also where secrets.json is kept. */
+    sqlitePath: string;
+    /** When set, the store is this PostgreSQL database instead of the SQLite file. */
+    postgres: PostgresStorage | undefined;
+  };
   sources: SourceConfig[];
   ingest: {
     maxFutureSkewMs: number;
@@ -222,7 +234,14 @@ function build(
       keepAliveTimeoutMs: ms(raw.server.keepAliveTimeout),
       maxConnections: raw.server.maxConnections,
     },
-    storage: { sqlitePath: raw.storage.sqlite.path },
+    storage: {
+      sqlitePath: raw.storage.sqlite?.path ?? './data/handoff.db',
+      postgres: raw.storage.postgres && {
+        url: secret(raw.storage.postgres.url),
+        poolSize: raw.storage.postgres.poolSize,
+        schema: raw.storage.postgres.schema,
+      },
+    },
     sources: raw.sources.map((s): SourceConfig =>
       s.kind === 'customerio'
         ? { id: s.id, kind: s.kind, siteId: s.siteId, apiKey: secret(s.apiKey) }

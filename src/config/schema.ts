@@ -128,10 +128,29 @@ export const configSchema = z
       .default({ host: '0.0.0.0', port: 8080, ...SERVER_LIMIT_DEFAULTS }),
     storage: z
       .object({
-        sqlite: z.object({ path: z.string().default('./data/handoff.db') }).strict(),
+        sqlite: z
+          .object({ path: z.string().default('./data/handoff.db') })
+          .strict()
+          .optional(),
+        postgres: z
+          .object({
+            url: secretField.describe(
+              'postgres://user:pass@host:5432/db?sslmode=require, from the environment',
+            ),
+            poolSize: z.number().int().min(1).max(1000).default(10),
+            schema: z
+              .string()
+              .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain schema name: lower-case letters, digits and _')
+              .default('handoff'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
-      .default({ sqlite: { path: './data/handoff.db' } }),
+      .refine((s) => !(s.sqlite && s.postgres), {
+        message: 'choose one store: storage.sqlite or storage.postgres, not both',
+      })
+      .default({}),
     sources: z
       .array(sourceSchema)
       .default([])

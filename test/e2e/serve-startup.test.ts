@@ -38,11 +38,11 @@ interface Run {
 }
 
 /** Runs `handoff <args>` to its exit (killed after 30 s: a startup that spins fails the test). */
-function run(args: string[], options: { asUser?: number } = {}): Promise<Run> {
+function run(args: string[], options: { asUser?: number; env?: Record<string, string> } = {}): Promise<Run> {
   const started = performance.now();
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: dir,
-    env: { ...process.env, STARTUP_KEY: 'startup-key-123' },
+    env: { ...process.env, STARTUP_KEY: 'startup-key-123', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.asUser !== undefined ? { uid: options.asUser, gid: options.asUser } : {}),
   });
@@ -106,6 +106,29 @@ describe('handoff serve: startup failures are one line and exit 2', () => {
       result,
       /cannot use the database at .*: .*plain-file is not a directory \(a file is in the way\)/,
     );
+  });
+
+  test('a PostgreSQL store that refuses connections: the reason, without the URL or its password', async () => {
+    const file = join(dir, 'pg-down.yaml');
+    writeFileSync(
+      file,
+      'storage:\n  postgres:\n    url: { env: STARTUP_KEY }\nsources:\n  - { id: web, writeKey: { env: STARTUP_KEY } }\n',
+    );
+    const result = await run(['serve', '-c', file, '--port', '0'], {
+      env: { STARTUP_KEY: 'postgres://handoff:s3cret-pw@127.0.0.1:1/handoff' },
+    });
+    assertOneLine(
+      result,
+      /^handoff serve: cannot use the PostgreSQL store \(STARTUP_KEY, schema handoff\): the server refused the connection/,
+    );
+    assert.doesNotMatch(result.stderr, /s3cret-pw/);
+  });
+
+  test('a PostgreSQL store whose URL variable is unset', async () => {
+    const file = join(dir, 'pg-unset.yaml');
+    writeFileSync(file, 'storage:\n  postgres:\n    url: { env: HANDOFF_UNSET_DATABASE_URL }\n');
+    const result = await run(['serve', '-c', file, '--port', '0']);
+    assertOneLine(result, /HANDOFF_UNSET_DATABASE_URL is not set/);
   });
 
   test('a storage path in a read-only directory', async () => {
