@@ -139,6 +139,8 @@ export function createSync(
       5_000,
     );
   let rematchedAt = -Infinity;
+  let started = false;
+  let sending = false;
   const puller = new Runner(async () => {
     while ((await worker.pull()) > 0);
     // Members who entered without a usable identifier are re-checked every few seconds.
@@ -146,7 +148,12 @@ export function createSync(
       rematchedAt = clock.now();
       await worker.rematch();
     }
-    sender.rearm();
+    // The sender starts once the outbox has been read: a backlog then goes as import jobs, not
+    // one contact at a time while it is still being read.
+    if (started && !sending) {
+      sending = true;
+      sender.start();
+    } else sender.rearm();
     jobs?.rearm();
   }, onError('reading the change outbox'));
   const unsubscribe = bus.on('engine.changes', () => puller.poke());
@@ -156,8 +163,8 @@ export function createSync(
     destination,
     bulk,
     start() {
+      started = true;
       puller.start();
-      sender.start();
       jobs?.start();
     },
     async settle() {

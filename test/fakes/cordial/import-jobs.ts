@@ -172,7 +172,13 @@ export class ImportJobs {
     let budget = this.credit + ((now - this.lastTick) / 1000) * (this.settings.rowsPerSecond ?? 2_000);
     this.lastTick = now;
     this.credit = 0;
-    for (const job of this.jobs.values()) {
+    const jobs = [...this.jobs.values()];
+    for (;;) {
+      // One job at a time: the one under way, else the oldest waiting.
+      const job =
+        jobs.find((j) => j.status === 'Processing' || j.status === 'Throttled') ??
+        jobs.find((j) => j.status === 'Pending');
+      if (!job) return;
       if (job.status === 'Pending') {
         job.status = 'Throttled';
         job.throttledUntil = now + (this.settings.throttledMs ?? 0);
@@ -182,7 +188,6 @@ export class ImportJobs {
         job.status = 'Processing';
         job.start = now;
       }
-      if (job.status !== 'Processing') continue;
       const n = Math.min(job.values.length - job.completed, Math.floor(budget));
       for (let i = 0; i < n; i++) this.apply(job, job.values[job.completed + i]!);
       job.completed += n;

@@ -161,7 +161,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
       return emails.filter((e) => e !== undefined).sort();
     },
     listMemberIds: (name) => [...members(name)].sort(),
-    lists: () => lists.all(),
+    lists: () => (imports.tick(), lists.all()),
     imports: {
       set: (settings) => imports.set(settings),
       jobs: () => imports.all(),
