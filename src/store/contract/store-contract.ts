@@ -5,6 +5,7 @@ import type { IncomingEvent, LoggedEvent } from '../../ingest/event.ts';
 import type { Store } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import { quarantineContract } from './quarantine-contract.ts';
+import { bulkContract } from './bulk-contract.ts';
 
 // What every Store adapter must do, written against the port alone so the SQLite adapter and
 // the Postgres one to come run exactly the same tests. `open` must return a fresh, empty store.
@@ -82,6 +83,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     };
 
     quarantineContract(it);
+    bulkContract(it);
 
     describe('event log', () => {
       it('an empty log has head 0 and nothing to read', async (store) => {

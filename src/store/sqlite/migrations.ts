@@ -297,7 +297,7 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sync_items ADD COLUMN bulk_job INTEGER;
   ALTER TABLE sync_items ADD COLUMN bulk_ok INTEGER NOT NULL DEFAULT 1;
-  CREATE INDEX sync_items_by_bulk_job ON sync_items (bulk_job, contact) WHERE bulk_job IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS sync_items_by_bulk_job ON sync_items (bulk_job, contact) WHERE bulk_job IS NOT NULL;
   CREATE TABLE IF NOT EXISTS sync_bulk_jobs (
     id INTEGER PRIMARY KEY,
     destination TEXT NOT NULL,
@@ -319,6 +319,6 @@ export const MIGRATIONS: readonly string[] = [
     ended_at INTEGER,
     next_poll_at INTEGER NOT NULL DEFAULT 0
   );
-  CREATE INDEX sync_bulk_jobs_active ON sync_bulk_jobs (destination, state) WHERE state IN ('planned', 'running');
+  CREATE INDEX IF NOT EXISTS sync_bulk_jobs_active ON sync_bulk_jobs (destination, state) WHERE state IN ('planned', 'running');
   `,
 ];
