@@ -65,6 +65,14 @@ export class BulkSender {
     this.name = options.destination.name;
   }
 
+  /**
+   * Items the worker sends one contact at a time between two plans: small, so a change set that
+   * grows past the threshold while it is being read goes as a job, not at the account's rate.
+   */
+  get perContactBatch(): number {
+    return Math.max(10, Math.floor(this.options.settings.threshold / 10));
+  }
+
   /** Puts every large enough change set into planned jobs; returns how many jobs it planned. */
   async plan(): Promise<number> {
     const { store, settings, clock } = this.options;
