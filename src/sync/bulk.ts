@@ -138,7 +138,7 @@ export class BulkSender {
       list: job.list,
       add: job.add,
       source,
-      importName: `handoff-${job.token.slice(0, 12)}`,
+      importName: `handoff-job-${job.id}`,
       identifier: identifierOf(first ?? 'email:'),
     });
     const now = clock.now();
