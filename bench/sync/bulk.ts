@@ -71,6 +71,8 @@ interface Phase {
   requests: Record<string, number>;
   jobs: number;
   baselineSeconds: number;
+  /** From the phase's start to the first job planned; to its submission; after the fake ended the last job. */
+  split: { readAndPlan: number; toSubmit: number; afterFake: number };
 }
 
 /** Waits until the list has `size` members and nothing is pending or running; measures the phase. */
@@ -107,6 +109,15 @@ async function phase(
     .filter((j) => j.submittedAt !== undefined && j.submittedAt >= started && j.remoteId !== undefined)
     .map((j) => [j.submittedAt!, ended.get(j.remoteId!) ?? Date.now()] as const)
     .sort((a, b) => a[0] - b[0]);
+  const ours = (await app.store.bulk.recent('cordial', 100_000)).filter((j) => j.createdAt >= started);
+  const firstPlanned = Math.min(...ours.map((j) => j.createdAt));
+  const firstSubmitted = Math.min(...ours.map((j) => j.submittedAt ?? Infinity));
+  const lastFakeEnd = Math.max(...ours.map((j) => ended.get(j.remoteId ?? '') ?? 0));
+  const split = {
+    readAndPlan: (firstPlanned - started) / 1000,
+    toSubmit: (firstSubmitted - firstPlanned) / 1000,
+    afterFake: (Date.now() - lastFakeEnd) / 1000,
+  };
   let atFake = 0;
   let [from, to] = [0, 0];
   for (const [s, e] of spans) {
@@ -124,6 +135,7 @@ async function phase(
     requests,
     jobs: fake.imports.jobs().length - jobsBefore,
     baselineSeconds: rows / rate,
+    split,
   };
 }
 
@@ -203,7 +215,9 @@ export async function bulkBench(
         p.requests,
       )
         .map(([k, n]) => `${k} ${fmt(n)}`)
-        .join(', ')}), ${p.jobs} jobs; per contact at R: ${fmt(p.baselineSeconds / 3600, 1)} h`,
+        .join(
+          ', ',
+        )}), ${p.jobs} jobs; per contact at R: ${fmt(p.baselineSeconds / 3600, 1)} h; of Handoff's time: ${fmt(p.split.readAndPlan, 1)} s to the first job planned (the outbox read into the ledger), ${fmt(p.split.toSubmit, 1)} s from it to its submission, ${fmt(p.split.afterFake, 1)} s after the fake ended the last job`,
     );
     table.push(
       `| ${p.name} | ${fmt(p.rows)} | ${fmt(p.seconds, 1)} s | ${fmt(p.ownSeconds, 1)} s | ${fmt(total)} | ${p.jobs} | ${fmt(p.baselineSeconds / 3600, 1)} h |`,

@@ -119,7 +119,12 @@ export function createSync(
     logger.error({ err: error }, `${what} failed; it will be retried`);
   const sender = new Scheduler(
     () => store.sync.nextDueAt(destination.name),
-    () => worker.sendDue(),
+    async () => {
+      const n = await worker.sendDue();
+      // What sendDue just planned as jobs is submitted now, not at the jobs' next timer.
+      jobs?.rearm();
+      return n;
+    },
     clock,
     onError('cordial send'),
     1_000,
