@@ -43,14 +43,14 @@ export function bulkContract(it: (title: string, body: (store: Store) => Promise
       const job = await plan(store, 3);
       assert.equal(job?.rows, 3);
       assert.equal(job?.state, 'planned');
-      assert.deepEqual(await store.bulk.contactsOf(job!.id, '', 10), contacts(3));
-      assert.deepEqual(await store.bulk.contactsOf(job!.id, contacts(3)[0]!, 1), [contacts(3)[1]]);
+      assert.deepEqual(await store.bulk.contactsOf(job.id, '', 10), contacts(3));
+      assert.deepEqual(await store.bulk.contactsOf(job.id, contacts(3)[0]!, 1), [contacts(3)[1]]);
       const due = (await store.sync.due(D, T0, 100)).map((i) => i.contact).sort();
       assert.deepEqual(due, [...contacts(5).slice(3), 'email:z@x.com'].sort());
-      assert.equal((await store.bulk.byToken(job!.token))?.id, job!.id);
+      assert.equal((await store.bulk.byToken(job.token))?.id, job.id);
       assert.deepEqual(
         (await store.bulk.active(D)).map((j) => j.id),
-        [job!.id],
+        [job.id],
       );
     });
 
