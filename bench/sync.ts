@@ -42,6 +42,15 @@
  *    `"cart-0-4h": true`), split into 200 → enter committed (the app bus's `engine.changes`) and
  *    committed → applied. 20 warm-up events go first, not measured.
  *
+ * `--bulk [--members 200000] [--exits 100000] [--rate 10] [--rows-per-second 1000] [--poll 5]`
+ * runs bulk imports instead (bench/sync/bulk.ts): a new trait audience of `--members` contacts,
+ * all already in the fake account, first synced to an empty list, then `--exits` of them leave;
+ * the fake allows R requests/s (default 10 here) and processes import rows at `--rows-per-second`,
+ * one job at a time; Handoff serves the files itself. Per phase: time until the list equals the
+ * audience and nothing is pending, Handoff's own part of it (the time with no job at the fake,
+ * from Handoff's submission to the fake's end of it), requests by endpoint, jobs, and the
+ * per-contact baseline (rows ÷ R).
+ *
  * Prints each part's figures with its baseline (R, the minimum number of requests), a Markdown
  * table and a one-line JSON summary. `--quick` is 10,000 changes over 3,000 contacts and 3 s of
  * latency (about a minute in all; the defaults take about 7 minutes, most of it part 1 sending
@@ -56,6 +65,7 @@ import { isMainThread } from 'node:worker_threads';
 import { load } from './sync/common.ts';
 import { part2 } from './sync/latency.ts';
 import { part1 } from './sync/throughput.ts';
+import { bulkBench } from './sync/bulk.ts';
 
 // ---------------------------------------------------------------------------------------------
 
@@ -73,6 +83,11 @@ function options() {
       seed: { type: 'string', default: '1' },
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      bulk: { type: 'boolean', default: false },
+      members: { type: 'string', default: '200000' },
+      exits: { type: 'string', default: '100000' },
+      'rows-per-second': { type: 'string', default: '1000' },
+      poll: { type: 'string', default: '5' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -108,6 +123,15 @@ function options() {
     latencySeconds: positive('latency-seconds', values['latency-seconds'] ?? (quick ? '3' : '10'), false),
     seed: values.seed,
     only: values.only,
+    bulk: values.bulk
+      ? {
+          members: positive('members', values.members),
+          exits: positive('exits', values.exits),
+          rate: positive('rate', values.rate === '200' ? '10' : values.rate, false),
+          rowsPerSecond: positive('rows-per-second', values['rows-per-second'], false),
+          pollSeconds: positive('poll', values.poll, false),
+        }
+      : undefined,
   };
 }
 
@@ -119,13 +143,18 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const tables: string[][] = [];
   const summary: Record<string, unknown> = { node: process.version, cpus: cpus().length };
-  if (opts.only !== '2') {
+  if (opts.bulk) {
+    const r = await bulkBench(opts.bulk);
+    problems.push(...r.problems);
+    tables.push(r.table);
+    summary.bulk = r.summary;
+  } else if (opts.only !== '2') {
     const r = await part1(opts);
     problems.push(...r.problems);
     tables.push(r.table);
     summary.throughput = r.summary;
   }
-  if (opts.only !== '1') {
+  if (!opts.bulk && opts.only !== '1') {
     const r = await part2({
       rate: opts.latencyRate,
       seconds: opts.latencySeconds,

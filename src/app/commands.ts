@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { SegmentSource } from '../sources/customerio/segment-source.ts';
 import type { SourceStore } from '../sources/ports.ts';
 import type { AudienceTarget } from '../sync/config.ts';
-import type { SyncStore } from '../sync/ports.ts';
+import type { BulkStore, SyncStore } from '../sync/ports.ts';
 import type { App } from './app.ts';
 import type { DefinitionsCheck } from './definitions.ts';
 import { checkDefinitions } from './definitions.ts';
@@ -23,6 +23,8 @@ export interface SyncAdmin {
   targets: readonly AudienceTarget[];
   /** The sync ledger: items, dead letters, re-assertion. */
   ledger: SyncStore;
+  /** Bulk import jobs in flight and ended. */
+  bulkJobs: BulkStore;
   /** Customer.io poll records and held removals. */
   sourceRecords: SourceStore;
   /** Cordial sync; undefined when it is not configured or has no API key. */
@@ -42,6 +44,7 @@ export function syncAdmin(app: App): SyncAdmin {
     clock: app.clock,
     targets: app.config.targets,
     ledger: app.store.sync,
+    bulkJobs: app.store.bulk,
     sourceRecords: app.store.sources,
     sync: app.sync,
     segments: app.segments,

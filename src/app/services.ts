@@ -1,6 +1,7 @@
 import type { Config } from '../config/load.ts';
 import type { IngestService } from '../ingest/service.ts';
 import type { HandoffMetrics } from '../monitor/handoff-metrics.ts';
+import type { BulkStore } from '../sync/ports.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { SegmentSource } from '../sources/customerio/segment-source.ts';
 import type { Readiness } from '../store/failures.ts';
@@ -44,6 +45,8 @@ export interface ServerServices {
   hooks: HookApi;
   metrics: HandoffMetrics;
   admin: AdminServices;
+  /** Import files the destination fetches while their jobs run. */
+  bulkFiles: BulkStore;
 }
 
 /** The server's services, taken from an App. */
@@ -65,5 +68,6 @@ export function serverServices(app: App): ServerServices {
     },
     metrics: app.monitor.metrics,
     admin: app,
+    bulkFiles: app.store.bulk,
   };
 }

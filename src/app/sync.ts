@@ -14,6 +14,10 @@ import { SyncWorker } from '../sync/worker.ts';
 import type { VerifyReport } from '../sync/reconcile.ts';
 import { verify } from '../sync/reconcile.ts';
 import type { Logger } from '../shared/logger.ts';
+import { randomBytes } from 'node:crypto';
+import { BulkSender, DEFAULT_BULK_SETTINGS } from '../sync/bulk.ts';
+import { CordialImports } from '../sync/destinations/cordial/imports.ts';
+import { servedImportFiles } from '../sync/destinations/cordial/import-file.ts';
 
 const REMATCH_EVERY_MS = 5_000;
 
@@ -21,6 +25,8 @@ const REMATCH_EVERY_MS = 5_000;
 export interface SyncService {
   worker: SyncWorker;
   destination: CordialDestination;
+  /** Large change sets as import jobs; undefined when `bulk` is not configured. */
+  bulk: BulkSender | undefined;
   start(): void;
   /** Pulls every change and sends everything due now. */
   settle(): Promise<void>;
@@ -86,6 +92,26 @@ export function createSync({
     gate: () => limiter.acquire(sleep),
   });
   const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const bulk =
+    cordial.bulk &&
+    new BulkSender({
+      store,
+      destination: new CordialImports({
+        client,
+        clock,
+        suppressTriggers: cordial.bulk.suppressTriggers,
+        gate: () => limiter.acquire(sleep),
+      }),
+      files: servedImportFiles(cordial.bulk.publicBaseUrl),
+      settings: { ...DEFAULT_BULK_SETTINGS, ...cordial.bulk },
+      clock,
+      policy,
+      bus,
+      pause: (until) => limiter.pause(until),
+      newToken: () => randomBytes(32).toString('base64url'),
+      prepareLists: (lists) => destination.prepareLists(lists),
+      ...(overrides.random ? { random: overrides.random } : {}),
+    });
   const worker = new SyncWorker({
     store,
     destination,
@@ -97,17 +123,39 @@ export function createSync({
     bus,
     concurrency: cordial.concurrency,
     ...(overrides.random ? { random: overrides.random } : {}),
+    ...(bulk ? { bulk } : {}),
   });
   const onError = (what: string) => (error: unknown) =>
     logger.error({ err: error }, `${what} failed; it will be retried`);
   const sender = new Scheduler({
     nextWakeAt: () => store.sync.nextDueAt(destination.name),
-    runDue: () => worker.sendDue(),
+    runDue: async () => {
+      const n = await worker.sendDue();
+      // What sendDue just planned as jobs is submitted now, not at the jobs' next timer.
+      jobs?.rearm();
+      return n;
+    },
     clock,
     onError: onError('cordial send'),
     maxDelayMs: 1_000,
   });
+  // Jobs are submitted and polled on their own timer; what a job releases goes to the sender.
+  const jobs =
+    bulk &&
+    new Scheduler({
+      nextWakeAt: () => bulk.nextAt(),
+      runDue: async () => {
+        const touched = await bulk.step();
+        if (touched > 0) sender.rearm();
+        return touched;
+      },
+      clock,
+      onError: onError('cordial bulk jobs'),
+      maxDelayMs: 5_000,
+    });
   let rematchedAt = -Infinity;
+  let started = false;
+  let sending = false;
   const puller = new Runner(async () => {
     while ((await worker.pull()) > 0);
     // Members who entered without a usable identifier are re-checked every few seconds.
@@ -115,22 +163,36 @@ export function createSync({
       rematchedAt = clock.now();
       await worker.rematch();
     }
-    sender.rearm();
+    // The sender starts once the outbox has been read: a backlog then goes as import jobs, not
+    // one contact at a time while it is still being read.
+    if (started && !sending) {
+      sending = true;
+      sender.start();
+    } else sender.rearm();
+    jobs?.rearm();
   }, onError('reading the change outbox'));
   const unsubscribe = bus.on('engine.changes', () => puller.poke());
   let stopped = false;
   return {
     worker,
     destination,
+    bulk,
     start() {
+      started = true;
       puller.start();
-      sender.start();
+      jobs?.start();
     },
     async settle() {
       await puller.idle();
       while ((await worker.pull()) > 0);
       await worker.rematch(Number.MAX_SAFE_INTEGER);
       while ((await worker.sendDue()) > 0);
+      // Import jobs run until they end: what they release is sent one contact at a time.
+      for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
+        await sleep(Math.max(0, next - clock.now()));
+        while ((await bulk.step()) > 0);
+        while ((await worker.sendDue()) > 0);
+      }
       await recorder.flush();
     },
     verify: async (audience) => {
@@ -151,6 +213,7 @@ export function createSync({
       unsubscribe();
       await puller.stop();
       await sender.stop();
+      await jobs?.stop();
       await client.close();
       await recorder.flush();
     },

@@ -3,6 +3,7 @@ import { syncAdmin } from '../app/commands.ts';
 import { coalesce } from '../sync/model.ts';
 import { withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
+import { printJobs } from './sync-jobs.ts';
 
 const DESTINATION = 'cordial';
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -44,6 +45,7 @@ export function syncStatus(options: SyncOptions, io: Io): Promise<number> {
       io.out(`| ${c.audience} | ${c.list} | ${c.members} | ${c.pending} | ${c.dead} | ${c.unmatched} |`);
     const next = await admin.ledger.nextDueAt(DESTINATION);
     if (next !== null) io.out(`\nnext send due at ${iso(next)}`);
+    await printJobs(admin.bulkJobs, DESTINATION, io);
     const dead = await admin.ledger.deadLetters(DESTINATION, options.audience);
     if (dead.length > 0) {
       io.out(

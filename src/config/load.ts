@@ -38,6 +38,18 @@ export const sourceSecret = (source: SourceConfig): Secret =>
   source.kind === 'customerio' ? source.apiKey : source.writeKey;
 
 /** The validated, frozen configuration every part of Handoff is built from. */
+/** Cordial bulk imports, resolved (see the schema for each field). */
+export interface CordialBulkConfig {
+  publicBaseUrl: string;
+  threshold: number;
+  maxRows: number;
+  maxJobs: number;
+  pollIntervalMs: number;
+  stallAfterMs: number;
+  splitBelow: number;
+  suppressTriggers: boolean;
+}
+
 export interface Config {
   /** The file it came from, for messages. */
   file: string;
@@ -78,6 +90,7 @@ export interface Config {
       concurrency: number;
       createContacts: boolean;
       contactAttributes: string[];
+      bulk?: CordialBulkConfig;
     };
   };
   /** The Customer.io App API, when audiences are sourced from Customer.io segments. */
@@ -254,7 +267,17 @@ function build({ raw, audiences, targets, file, env }: ConfigParts): Config {
       alerts: raw.monitoring.alerts.map((a) => ({ webhook: { url: secret(a.webhook.url) } })),
     },
     destinations: raw.destinations.cordial
-      ? { cordial: { ...raw.destinations.cordial, apiKey: secret(raw.destinations.cordial.apiKey) } }
+      ? {
+          cordial: {
+            ...raw.destinations.cordial,
+            apiKey: secret(raw.destinations.cordial.apiKey),
+            bulk: raw.destinations.cordial.bulk && {
+              ...raw.destinations.cordial.bulk,
+              pollIntervalMs: ms(raw.destinations.cordial.bulk.pollInterval),
+              stallAfterMs: ms(raw.destinations.cordial.bulk.stallAfter),
+            },
+          },
+        }
       : {},
     customerio: raw.customerio && {
       baseUrl: (raw.customerio.baseUrl ?? APP_API_REGIONS[raw.customerio.region]).replace(/\/+$/, ''),

@@ -245,6 +245,31 @@ export const configSchema = z
             createContacts: z.boolean().default(true),
             /** The account's contact attribute names: list names must differ from them. */
             contactAttributes: z.array(z.string()).default([]),
+            /**
+             * Large change sets of one list as import jobs (`POST /v2/contactimports`); off when
+             * absent. The file is served by Handoff at `publicBaseUrl`, which Cordial must reach.
+             */
+            bulk: z
+              .object({
+                /** Handoff's address as Cordial reaches it, e.g. https://handoff.example.com. */
+                publicBaseUrl: z.string().url(),
+                /** A list with at least this many pending changes in one direction goes as a job. */
+                threshold: z.number().int().min(1).default(1000),
+                /** Rows in one job's file at most. */
+                maxRows: z.number().int().min(1).default(100_000),
+                /** Jobs running at Cordial at once. */
+                maxJobs: z.number().int().min(1).max(64).default(4),
+                /** How often a running job's status is read. */
+                pollInterval: duration.default('5s'),
+                /** A job still Scheduled, Pending or Throttled this long is reported. */
+                stallAfter: duration.default('1h'),
+                /** A job with rejected rows splits down to parts of this many rows, then goes one contact at a time. */
+                splitBelow: z.number().int().min(1).default(64),
+                /** Cordial's suppressTriggers: imports fire no attribute-change messages. */
+                suppressTriggers: z.boolean().default(true),
+              })
+              .strict()
+              .optional(),
           })
           .strict()
           .optional(),

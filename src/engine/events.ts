@@ -32,6 +32,16 @@ export interface HandoffEvents extends IngestEvents {
     retried: number;
     dead: number;
   };
+  /** A bulk import job moved: submitted, ended (done, split after rejected rows, failed), or stalled in a queue. */
+  'sync.bulk': {
+    destination: string;
+    job: number;
+    list: string;
+    add: boolean;
+    what: 'submitted' | 'done' | 'split' | 'failed' | 'stalled';
+    rows: number;
+    message: string;
+  };
 }
 
 /** The bus every part of Handoff emits its lifecycle events on. */

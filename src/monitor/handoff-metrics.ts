@@ -41,6 +41,16 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     ['source', 'type', 'result'],
   );
   const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.');
+  const bulkJobs = r.counter(
+    'handoff_sync_bulk_jobs_total',
+    'Bulk jobs that ended, by kind (import) and result: done (every row applied), split (rows missed: split into smaller jobs), failed (rows back to the queue); stalled counts jobs reported as stuck in a queue.',
+    ['destination', 'kind', 'result'],
+  );
+  const bulkRows = r.counter(
+    'handoff_sync_bulk_rows_total',
+    'Rows of the bulk jobs that ended, by kind and result (done: applied; split: in smaller jobs or sent one by one; failed: back to the queue).',
+    ['destination', 'kind', 'result'],
+  );
   const processed = r.counter('handoff_processor_events_total', 'Events processed.');
   const merges = r.counter('handoff_processor_merges_total', 'Profile merges.');
   const quarantined = r.gauge(
@@ -134,6 +144,12 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     bus.on('processor.skipped', (e) => skippedTotal.inc({ reason: e.reason })),
     bus.on('engine.changes', (e) => {
       for (const c of e.changes) changes.inc({ audience: c.audience, change: c.change });
+    }),
+    bus.on('sync.bulk', (e) => {
+      if (e.what === 'submitted') return;
+      bulkJobs.inc({ destination: e.destination, kind: 'import', result: e.what });
+      if (e.what !== 'stalled')
+        bulkRows.inc({ destination: e.destination, kind: 'import', result: e.what }, e.rows);
     }),
     bus.on('sync.sent', (e) => {
       items.inc({ destination: e.destination, result: 'ok' }, e.ok);

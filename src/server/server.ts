@@ -7,6 +7,7 @@ import { mapRequestError } from '../http/errors.ts';
 import { customerioRoutes } from './customerio-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { hookRoutes } from './hook-routes.ts';
+import { bulkFileRoute } from './bulk-file-route.ts';
 import { ingestRoutes } from './ingest-routes.ts';
 import { metricsRoute } from './metrics-route.ts';
 import { adminSurface } from '../admin/index.ts';
@@ -73,6 +74,7 @@ export function buildServer(services: ServerServices, options: ServerOptions = {
   ingestRoutes(server, services.ingest, options.ingestParse);
   customerioRoutes(server, services.ingest);
   hookRoutes(server, services.hooks);
+  bulkFileRoute(server, services.bulkFiles);
   metricsRoute(server, { metrics: services.metrics, limits });
   adminSurface(server, { admin: services.admin, limits });
   return server;

@@ -1,5 +1,5 @@
 import type { AlertStateStore, MonitorStore } from '../monitor/ports.ts';
-import type { RequestLog, SyncStore } from '../sync/ports.ts';
+import type { BulkStore, RequestLog, SyncStore } from '../sync/ports.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { EventLog } from '../ingest/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
@@ -103,6 +103,8 @@ export interface Store {
   identity: IdentityStore;
   audiences: AudienceStore;
   sync: SyncStore;
+  /** Bulk import jobs of the sync ledger. */
+  bulk: BulkStore;
   sources: SourceStore;
   monitor: MonitorStore;
   /** One row per request sent to a destination. */

@@ -1,5 +1,6 @@
 import type { SendOutcome } from './retry-policy.ts';
 import type { ContactUpdate, SendRecord } from './model.ts';
+import type { BulkJob, BulkResult } from './ports.ts';
 
 /** What a destination said about its rate window, for the shared limiter. */
 export interface RateInfo {
@@ -26,4 +27,40 @@ export interface Destination {
   send(update: ContactUpdate): Promise<SendResult>;
   /** Reads the lists a contact is on. */
   read(contact: string): Promise<{ result: SendResult; lists?: ContactLists }>;
+}
+
+/** A bulk job's state as the destination reports it. */
+export interface RemoteJob {
+  /** Scheduled, Pending, Processing, Throttled, Failed or Done. */
+  status: string;
+  totalItems: number | undefined;
+  completedItems: number | undefined;
+  result: BulkResult | undefined;
+}
+
+/** A destination that takes large change sets of one list as an import job over a file. */
+export interface BulkDestination {
+  readonly name: string;
+  /**
+   * Starts an import that adds every contact of the file at `source` to `list` (or removes them),
+   * updating existing contacts only and never their subscription status.
+   */
+  startImport(request: {
+    list: string;
+    add: boolean;
+    source: Record<string, unknown>;
+    importName: string;
+    /** The contact key the file's one column holds (`email`, `custID`…). */
+    identifier: string;
+  }): Promise<{ result: SendResult; jobId?: string }>;
+  /** Reads a job's status; a job the destination does not know is `not_found`. */
+  jobStatus(jobId: string): Promise<{ result: SendResult; job?: RemoteJob }>;
+}
+
+/** Where a destination fetches an import job's file from. */
+export interface ImportFiles {
+  /** Makes the job's file available and says where (the import's `source`). */
+  publish(job: BulkJob): Promise<Record<string, unknown>>;
+  /** The job ended: its file is deleted (or no longer served). */
+  remove(job: BulkJob): Promise<void>;
 }

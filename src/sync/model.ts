@@ -59,8 +59,11 @@ export function coalesce(items: readonly SyncItem[]): ContactUpdate[] {
   return [...byContact.values()];
 }
 
-/** What a request to a destination was for: a contact's lists, a list lookup or creation, a read. */
-export type RequestEndpoint = 'contact' | 'list' | 'read';
+/**
+ * What a request to a destination was for: a contact's lists, a list lookup or creation, a read,
+ * a bulk import (or export) job started, a job's status polled.
+ */
+export type RequestEndpoint = 'contact' | 'list' | 'read' | 'import' | 'job';
 
 /** How a request ended; `network_error` when no response came back (reset, timeout, refused). */
 export type RequestOutcome = '2xx' | '404' | '429' | '4xx' | '5xx' | 'network_error';

@@ -150,3 +150,117 @@ export interface SyncPorts {
   cursors: Cursors;
   identity: IdentityStore;
 }
+
+/** What the destination's job reported when it ended (Cordial's `result`). */
+export interface BulkResult {
+  totalRecords: number;
+  updated: number;
+  inserted: number;
+  rejected: number;
+  error: number;
+  ignored: number;
+}
+
+/**
+ * One bulk import job: every item of the destination with `bulk_job = id` is one row of its file,
+ * to be added to (`add`) or removed from `list`. `planned`: in the ledger, not yet accepted by the
+ * destination; `running`: accepted as `remoteId`, polled; `done`/`failed`: ended, its items released.
+ */
+export interface BulkJob {
+  id: number;
+  destination: string;
+  list: string;
+  add: boolean;
+  /** The unguessable name of the job's file while it is served. */
+  token: string;
+  state: 'planned' | 'running' | 'done' | 'failed';
+  /** Items assigned when the job was planned. */
+  rows: number;
+  remoteId: string | undefined;
+  /** The destination's last reported status (Pending, Processing, Throttled, Done, Failed…). */
+  status: string | undefined;
+  totalItems: number | undefined;
+  completedItems: number | undefined;
+  result: BulkResult | undefined;
+  message: string | undefined;
+  /** Submissions that failed (the import request itself, not rows). */
+  attempts: number;
+  createdAt: number;
+  submittedAt: number | undefined;
+  /** When `status` last changed (ms): how long a job has sat Pending or Throttled. */
+  statusSince: number | undefined;
+  endedAt: number | undefined;
+  /** When the job is next submitted (planned) or polled (running), ms. */
+  nextPollAt: number;
+}
+
+/** The fields of a job the bulk sender changes as it goes. */
+export type BulkJobPatch = Partial<
+  Pick<
+    BulkJob,
+    | 'state'
+    | 'remoteId'
+    | 'status'
+    | 'totalItems'
+    | 'completedItems'
+    | 'result'
+    | 'message'
+    | 'attempts'
+    | 'submittedAt'
+    | 'statusSince'
+    | 'endedAt'
+    | 'nextPollAt'
+  >
+>;
+
+/** The bulk job ledger of a destination (table sync_bulk_jobs, column sync_items.bulk_job). */
+export interface BulkStore {
+  /**
+   * (list, direction) groups with at least `threshold` items pending, due at `now`
+   * (`due_at <= now AND next_attempt_at <= now`), in no job and allowed in bulk (`bulk_ok = 1`).
+   */
+  candidates(
+    destination: string,
+    now: number,
+    threshold: number,
+  ): Promise<{ list: string; add: boolean; count: number }[]>;
+  /**
+   * In one transaction: inserts a planned job and assigns it up to `limit` of the items
+   * `candidates` counts for (list, add), in contact order; or, with `from`, exactly these contacts
+   * of job `from.job` (a job split after rejected rows). Undefined, and nothing written, if no item
+   * was assigned.
+   */
+  plan(job: {
+    destination: string;
+    list: string;
+    add: boolean;
+    token: string;
+    at: number;
+    limit: number;
+    from?: { job: number; contacts: readonly string[] };
+  }): Promise<BulkJob | undefined>;
+  /** Jobs planned or running, oldest first. */
+  active(destination: string): Promise<BulkJob[]>;
+  /** The `limit` most recent jobs, newest first (for status pages). */
+  recent(destination: string, limit: number): Promise<BulkJob[]>;
+  /** The planned or running job whose file is named `token`; undefined once it ended. */
+  byToken(token: string): Promise<BulkJob | undefined>;
+  /** Contacts of a job's items after `after` in contact order, at most `limit`. */
+  contactsOf(job: number, after: string, limit: number): Promise<string[]>;
+  update(job: number, patch: BulkJobPatch): Promise<void>;
+  /**
+   * The job applied every row: each of its items gets `sent = add` (state done when that is what is
+   * desired, else pending again, for the newer change), leaves the job, and is logged `ok` in the
+   * sync log with `request` and `message`. Returns how many.
+   */
+  complete(job: number, at: number, request: string, message: string): Promise<number>;
+  /**
+   * The job's items leave it unacknowledged: back to pending with `next_attempt_at`; with
+   * `perContact` they are never put in a job again (bulk_ok = 0) until a new change; with
+   * `countAttempt` their attempts go up by one. Returns how many.
+   */
+  release(
+    job: number,
+    options: { nextAttemptAt: number; perContact: boolean; countAttempt: boolean; message: string },
+  ): Promise<number>;
+}

@@ -32,6 +32,8 @@ export interface SyncWorkerOptions {
   random?: () => number;
   /** Changes read, and items sent, per round. Default 500. */
   batchSize?: number;
+  /** Puts large change sets into import jobs before items are sent one contact at a time. */
+  bulk?: { plan(): Promise<number>; readonly perContactBatch: number };
 }
 
 /** One change for one (contact, list), with its audience's definition and the contact's email. */
@@ -217,7 +219,10 @@ export class SyncWorker {
   /** Sends what is due now; returns how many items it settled (acknowledged, rescheduled or dead). */
   async sendDue(): Promise<number> {
     const { store, destination, clock } = this.options;
-    const items = await store.sync.due(destination.name, clock.now(), this.batchSize);
+    const { bulk } = this.options;
+    await bulk?.plan();
+    const limit = bulk ? Math.min(this.batchSize, bulk.perContactBatch) : this.batchSize;
+    const items = await store.sync.due(destination.name, clock.now(), limit);
     if (items.length === 0) return 0;
     const prepared = await destination.prepareLists([...new Set(items.map((i) => i.list))]);
     if (prepared) {

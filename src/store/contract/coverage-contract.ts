@@ -46,6 +46,17 @@ const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
     unmatchedAfter: true,
     items: true,
   },
+  bulk: {
+    candidates: true,
+    plan: true,
+    active: true,
+    recent: true,
+    byToken: true,
+    contactsOf: true,
+    update: true,
+    complete: true,
+    release: true,
+  },
   sources: {
     recordPoll: true,
     lastPolls: true,

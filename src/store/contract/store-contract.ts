@@ -19,6 +19,7 @@ import { requestLogContract } from './request-log-contract.ts';
 import { scoreContract } from './score-contract.ts';
 import { sourceContract } from './source-contract.ts';
 import { syncContract } from './sync-contract.ts';
+import { bulkContract } from './bulk-contract.ts';
 
 // What every Store adapter must do, written against the port alone so the SQLite adapter and the
 // Postgres one run exactly the same tests. `open` must return a fresh, empty store. One file per
@@ -55,6 +56,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     adminContract(it);
     adminSyncContract(it);
     quarantineContract(it);
+    bulkContract(it);
 
     // Closes a store of its own: every other test's store is closed by `it`.
     const closeTitle = 'close resolves, once what was written has settled';

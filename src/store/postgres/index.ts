@@ -26,6 +26,7 @@ export function postgresStore(sql: Sql): Store {
     identity: pending('identity'),
     audiences: pending('audiences'),
     sync: pending('sync'),
+    bulk: pending('bulk'),
     sources: pending('sources'),
     monitor: pending('monitor'),
     requests: pending('requests'),

@@ -6,6 +6,7 @@ import { openSqlite, settle, writeTransaction } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
 import { identityWriter, sqliteIdentityStore } from './identity-store.ts';
 import { sqliteSyncStore } from './sync-store.ts';
+import { sqliteBulkStore } from './bulk-store.ts';
 import { sqliteDeadLetterActions } from './dead-letter-actions.ts';
 import { sqliteSourceStore } from './source-store.ts';
 import { sqliteMonitorStore } from './monitor-store.ts';
@@ -47,6 +48,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     identity: sqliteIdentityStore(db, commit),
     audiences: sqliteAudienceStore(db),
     sync: { ...sqliteSyncStore(db), ...sqliteDeadLetterActions(db) },
+    bulk: sqliteBulkStore(db),
     sources: sqliteSourceStore(db),
     monitor: sqliteMonitorStore(db),
     requests: sqliteRequestLog(db),

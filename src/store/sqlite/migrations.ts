@@ -291,4 +291,34 @@ export const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Bulk import jobs: a large change set of one list goes to the destination as one file. An item
+  // in a job waits (bulk_job set) until the job settles, so later changes go after it; bulk_ok = 0
+  // sends it one contact at a time (a row an import rejected).
+  `
+  ALTER TABLE sync_items ADD COLUMN bulk_job INTEGER;
+  ALTER TABLE sync_items ADD COLUMN bulk_ok INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX IF NOT EXISTS sync_items_by_bulk_job ON sync_items (bulk_job, contact) WHERE bulk_job IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS sync_bulk_jobs (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    list TEXT NOT NULL,
+    add_to INTEGER NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    remote_id TEXT,
+    status TEXT,
+    total_items INTEGER,
+    completed_items INTEGER,
+    result TEXT,
+    message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    submitted_at INTEGER,
+    status_since INTEGER,
+    ended_at INTEGER,
+    next_poll_at INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS sync_bulk_jobs_active ON sync_bulk_jobs (destination, state) WHERE state IN ('planned', 'running');
+  `,
 ];

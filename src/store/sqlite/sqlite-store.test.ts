@@ -118,6 +118,10 @@ describe('upgrading a database whose history has one row per event', () => {
     raw.pragma(`user_version = ${target}`);
     raw.exec('DROP VIEW profile_events; DROP TABLE profile_history; DROP INDEX profiles_by_num;');
     raw.exec('ALTER TABLE profiles DROP COLUMN num;');
+    // Columns a later step adds (bulk import jobs) go too: that step runs again on this upgrade.
+    raw.exec(
+      'DROP INDEX sync_items_by_bulk_job; ALTER TABLE sync_items DROP COLUMN bulk_job; ALTER TABLE sync_items DROP COLUMN bulk_ok;',
+    );
     raw.exec(
       'CREATE TABLE profile_events (profile_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (profile_id, seq)) WITHOUT ROWID',
     );

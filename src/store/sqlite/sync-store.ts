@@ -67,7 +67,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
        audience = excluded.audience, profile_id = excluded.profile_id, email = coalesce(excluded.email, email),
        desired = excluded.desired, rev = rev + 1, change_seq = excluded.change_seq, cause = excluded.cause,
        version = excluded.version, changed_at = excluded.changed_at, priority = excluded.priority,
-       due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL,
+       due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL, bulk_ok = 1,
        state = CASE
          WHEN sent IS NOT NULL THEN CASE WHEN excluded.desired = sent THEN 'done' ELSE 'pending' END
          WHEN excluded.desired = 1 THEN 'pending'
@@ -105,13 +105,14 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
   // The batch is chosen by contact, so every due list of a chosen contact travels in its one request.
   const due = db.prepare<[string, number, number, string, number, number, number], ItemRow>(
     `SELECT * FROM sync_items WHERE destination = ? AND state = 'pending' AND due_at <= ? AND next_attempt_at <= ?
-       AND contact IN (
+       AND bulk_job IS NULL AND contact IN (
          SELECT contact FROM sync_items WHERE destination = ? AND state = 'pending' AND due_at <= ? AND next_attempt_at <= ?
+           AND bulk_job IS NULL
          ORDER BY priority DESC, due_at, contact LIMIT ?)
      ORDER BY priority DESC, due_at, contact`,
   );
   const nextDue = db.prepare<[string], { at: number | null }>(
-    `SELECT min(max(due_at, next_attempt_at)) AS at FROM sync_items WHERE destination = ? AND state = 'pending'`,
+    `SELECT min(max(due_at, next_attempt_at)) AS at FROM sync_items WHERE destination = ? AND state = 'pending' AND bulk_job IS NULL`,
   );
   // The acknowledged value is what was sent; the item stays pending if a newer change moved it since.
   const acknowledge = db.prepare(

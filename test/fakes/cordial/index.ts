@@ -14,8 +14,10 @@ import { RateLimiter } from './rate-limit.ts';
 import type { RecordedRequest } from './request-log.ts';
 import { RequestLog } from './request-log.ts';
 import { listener } from './server.ts';
+import type { FileReader, ImportSettings } from './import-jobs.ts';
+import { ImportJobs, httpFileReader } from './import-jobs.ts';
 
-export type { ContactView, FaultConfig, ListView, RateLimitConfig, RecordedRequest };
+export type { ContactView, FaultConfig, ImportSettings, ListView, RateLimitConfig, RecordedRequest };
 
 /** How to start the fake; every field is optional. */
 export interface FakeCordialOptions {
@@ -35,6 +37,10 @@ export interface FakeCordialOptions {
   now?: () => number;
   /** Seed for fault dice when `faults.set` gives none. Default 1. */
   seed?: number;
+  /** How import jobs run (rows per second, queue times, failures, rejected rows). */
+  imports?: ImportSettings;
+  /** Reads import files of transports other than HTTP(S), e.g. S3. */
+  readFile?: FileReader;
 }
 
 /** A running fake Cordial account plus the controls tests use to inspect and disturb it. */
@@ -57,6 +63,8 @@ export interface FakeCordial {
   /** cIDs of a list's members, sorted. Throws on an unknown list. */
   listMemberIds(listName: string): string[];
   lists(): ListView[];
+  /** Import jobs: their settings (replaced by `set`), every job as `GET /v2/jobs/{id}` shows it, and whether any runs. */
+  imports: { set(settings: ImportSettings): void; jobs(): Record<string, unknown>[]; busy(): boolean };
   /** Every /v2 request so far, in arrival order (a live array; copy it to keep a snapshot). */
   readonly requests: readonly RecordedRequest[];
   /**
@@ -87,6 +95,8 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
   const lists = new ListStore(() => attributeNames, options.allowUnderscoreInListNames ?? false, now);
   const schema = (): AccountSchema => ({ secondaryKeys, attributeNames, listNames: lists.names() });
   const contacts = new ContactStore(schema, lists, now);
+  const imports = new ImportJobs(contacts, lists, now, httpFileReader(options.readFile));
+  if (options.imports) imports.set(options.imports);
   const faults = new Faults(options.seed ?? 1);
   const log = new RequestLog();
   let rateLimit = options.rateLimit;
@@ -94,6 +104,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
   const latency = latencySleeps();
 
   const members = (name: string): string[] => {
+    imports.tick();
     const ids = lists.membersOf(name);
     if (!ids) throw new Error(`no list named ${JSON.stringify(name)}`);
     return ids;
@@ -108,6 +119,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
     rateLimit = config;
   };
   const reset = () => {
+    imports.reset();
     contacts.reset();
     lists.reset();
     log.clear();
@@ -127,7 +139,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
       now,
       faults,
       limiter: () => limiter,
-      state: { contacts, lists, secondaryKeys },
+      state: { contacts, lists, secondaryKeys, imports },
       log,
       inspect: inspectHandler({ state, reset, setFaults: (c) => faults.set(c), setRateLimit }),
       sleep: latency.sleep,
@@ -142,14 +154,19 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
     authorization: `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`,
     faults: { set: (c) => faults.set(c), get: () => faults.get(), clear: () => faults.clear() },
     setRateLimit,
-    contacts: () => contacts.all(),
-    contact,
+    contacts: () => (imports.tick(), contacts.all()),
+    contact: (key) => (imports.tick(), contact(key)),
     listMembers: (name) => {
       const emails = members(name).map((cID) => contacts.find({ kind: 'cid', cID })?.channels.email?.address);
       return emails.filter((e) => e !== undefined).sort();
     },
     listMemberIds: (name) => [...members(name)].sort(),
-    lists: () => lists.all(),
+    lists: () => (imports.tick(), lists.all()),
+    imports: {
+      set: (settings) => imports.set(settings),
+      jobs: () => imports.all(),
+      busy: () => imports.busy(),
+    },
     get requests() {
       return log.entries;
     },

@@ -3,6 +3,7 @@ import { parseContactKey } from './contact-key.ts';
 import type { Outcome, Reply } from './envelope.ts';
 import { errorReply, fail, GENERIC, listNotExist, recordNotFound } from './envelope.ts';
 import type { ListStore, ListView } from './list-store.ts';
+import type { ImportJobs } from './import-jobs.ts';
 
 /** One parsed /v2 request, as the handlers see it. */
 export interface RouteRequest {
@@ -17,6 +18,7 @@ export interface RouteState {
   contacts: ContactStore;
   lists: ListStore;
   secondaryKeys: readonly string[];
+  imports: ImportJobs;
 }
 
 type Handler = (req: RouteRequest, state: RouteState, params: string[]) => Reply;
@@ -46,6 +48,16 @@ function listId(raw: string, onMissing: () => Outcome<never>): Outcome<number> {
 }
 
 const ROUTES: Route[] = [
+  {
+    method: 'POST',
+    pattern: ['contactimports'],
+    handler: (req, s) => reply(s.imports.create(req.body), 201, (v) => v),
+  },
+  {
+    method: 'GET',
+    pattern: ['jobs', '*'],
+    handler: (_req, s, [raw = '']) => reply(s.imports.show(decodeURIComponent(raw)), 200, (v) => v),
+  },
   {
     method: 'POST',
     pattern: ['contacts'],
@@ -163,6 +175,8 @@ function match(pattern: string[], segments: string[]): string[] | undefined {
 
 /** Dispatches a /v2 request; anything unrouted is a 404 envelope. */
 export function route(req: RouteRequest, state: RouteState): Reply {
+  // Import rows complete as time passes: apply them before anything else reads or writes.
+  state.imports.tick();
   for (const r of ROUTES) {
     const params = r.method === req.method ? match(r.pattern, req.segments) : undefined;
     if (params) return r.handler(req, state, params);

@@ -67,6 +67,13 @@ export class CordialClient {
   createList(name: string): Promise<CordialResponse> {
     return this.call('POST', 'list', '/accountlists', { name, enhanced: true });
   }
+  /** `POST /v2/contactimports`: 201 `{jobId}`; a configuration error is a 406. */
+  createImport(body: Record<string, unknown>): Promise<CordialResponse> {
+    return this.call('POST', 'import', '/contactimports', body);
+  }
+  getJob(id: string): Promise<CordialResponse> {
+    return this.call('GET', 'job', `/jobs/${encodeURIComponent(id)}`);
+  }
 
   async close(): Promise<void> {
     await this.dispatcher.close();

@@ -1,0 +1,224 @@
+// Large change sets reach Cordial as import jobs whose file Handoff serves: a first sync, a mass
+// exit and an exit racing a job in flight, under 5xx, 429, a failed job and rejected rows.
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { stringify } from 'yaml';
+import type { FakeCordial } from '../fakes/cordial/index.ts';
+import { startFakeCordial } from '../fakes/cordial/index.ts';
+import type { Harness } from '../helpers/harness.ts';
+import { WRITE_KEYS, basic, harness, sequentialIds, testConfig } from '../helpers/harness.ts';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { createApp } from '../../src/app/app.ts';
+import { buildServer } from '../../src/server/server.ts';
+import { serverServices } from '../../src/app/services.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { DEFAULT_RETRY_POLICY } from '../../src/sync/retry-policy.ts';
+import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
+
+const t0 = Date.parse('2026-11-28T21:10:00.000Z');
+const clock = new ManualClock(t0);
+const SYNC = {
+  sleep: (ms: number) => Promise.resolve(clock.advance(ms)),
+  random: () => 0.5,
+  retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 30 },
+};
+const N = 700;
+const email = (i: number) => `m${i}@example.com`;
+/** Seeded contacts' subscription statuses: a mix, to see that no import touches them. */
+const STATUSES = ['subscribed', 'unsubscribed', undefined] as const;
+/** Members Cordial does not have yet: the import ignores them, one-by-one calls create them. */
+const isNew = (i: number) => i % 97 === 5;
+
+let fake: FakeCordial;
+let h: Harness;
+let port: number;
+const env = (): Record<string, string> => ({ CORDIAL_KEY: fake.apiKey });
+const extra = (p: number) =>
+  stringify({
+    destinations: {
+      cordial: {
+        baseUrl: fake.baseUrl,
+        apiKey: { env: 'CORDIAL_KEY' },
+        rateLimit: 1000,
+        bulk: { publicBaseUrl: `http://127.0.0.1:${p}`, threshold: 300, pollInterval: '1s', splitBelow: 8 },
+      },
+    },
+    audiences: CART_AND_PURCHASERS,
+  });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+before(async () => {
+  fake = await startFakeCordial({ now: () => clock.now() });
+});
+after(() => fake.close());
+
+beforeEach(async () => {
+  fake.reset();
+  clock.set(t0);
+  fake.imports.set({ rowsPerSecond: 500, scheduledMs: 0 });
+  for (let i = 0; i < N; i++) {
+    if (isNew(i)) continue;
+    const status = STATUSES[i % 3];
+    fake.seedContact({
+      channels: { email: { address: email(i), ...(status ? { subscribeStatus: status } : {}) } },
+    });
+  }
+  port = await freePort();
+  h = harness({ clock, newProfileId: sequentialIds(), extra: extra(port), env: env(), sync: SYNC });
+  await h.server.listen({ port, host: '127.0.0.1' });
+});
+afterEach(() => h.close());
+
+async function ingest(messages: object[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 250) {
+    const res = await h.server.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: basic(WRITE_KEYS.web), 'content-type': 'application/json' },
+      payload: {
+        batch: messages
+          .slice(i, i + 250)
+          .map((m) => ({ timestamp: new Date(clock.now()).toISOString(), ...m })),
+      },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+  }
+}
+
+const shoppers = (ids: number[]) =>
+  ids.flatMap((i) => [
+    { type: 'identify', userId: `u${i}`, traits: { email: email(i) } },
+    { type: 'track', userId: `u${i}`, event: 'Product Added', properties: { sku: 'b1' } },
+  ]);
+const purchases = (ids: number[]) =>
+  ids.map((i) => ({ type: 'track', userId: `u${i}`, event: 'Order Completed', properties: { revenue: 10 } }));
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Settles until nothing is pending: retries wait out their backoff on the virtual clock. */
+async function converge(): Promise<void> {
+  for (let round = 0; round < 200; round++) {
+    await h.app.settle();
+    const next = await h.app.store.sync.nextDueAt('cordial');
+    if (next === null && (await h.app.store.bulk.active('cordial')).length === 0) return;
+    clock.set(Math.max(clock.now(), next ?? clock.now()));
+  }
+  assert.fail('sync did not converge');
+}
+
+async function members(audience: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const m of await h.app.store.audiences.members(audience)) {
+    const profile = await h.app.store.identity.getProfile(m.profileId);
+    out.push(profile!.identifiers.find((i) => i.kind === 'email')!.address!);
+  }
+  return out.sort();
+}
+
+function assertStatusesKept(): void {
+  for (let i = 0; i < N; i++) {
+    // A contact created without a status shows `none`, as a contact never given one.
+    const status = (isNew(i) ? undefined : STATUSES[i % 3]) ?? 'none';
+    assert.equal(fake.contact(email(i))?.channels.email?.subscribeStatus, status, `status of ${email(i)}`);
+  }
+}
+
+const contactCalls = () => fake.requests.filter((r) => r.path.startsWith('/v2/contacts')).length;
+
+describe('bulk import jobs', () => {
+  test('a large first sync and a large exit converge through jobs, under faults, statuses untouched', async () => {
+    fake.faults.set({ status: { 503: 0.05, 429: 0.05 }, seed: 11 });
+    fake.imports.set({
+      rowsPerSecond: 500,
+      scheduledMs: 0,
+      failNextJobs: 1,
+      rejectValues: [email(1), email(2)],
+    });
+    await ingest(shoppers(range(0, N)));
+    await converge();
+    assert.deepEqual(fake.listMembers('cart-0-4h'), await members('cart_0_4h'));
+    assert.equal((await members('cart_0_4h')).length, N);
+    assert.ok(fake.imports.jobs().length >= 2, 'a failed job and the jobs after it');
+    assert.ok(contactCalls() < N / 4, `${contactCalls()} per-contact calls for ${N} members`);
+    assertStatusesKept();
+
+    // Everyone buys: a large exit from the cart list and a large entry to the purchasers list.
+    fake.imports.set({ rowsPerSecond: 500, scheduledMs: 0 });
+    await ingest(purchases(range(0, N)));
+    await converge();
+    assert.deepEqual(fake.listMembers('cart-0-4h'), []);
+    assert.deepEqual(fake.listMembers('purchased-7d'), await members('purchased_7d'));
+    assert.equal((await h.app.store.sync.deadLetters('cordial')).length, 0);
+    assertStatusesKept();
+  });
+
+  test('changes to pairs a job carries wait for it, so the newest state wins', async () => {
+    await ingest(shoppers(range(0, N)));
+    const sync = h.app.sync!;
+    await h.app.processor.drain();
+    while ((await sync.worker.pull()) > 0);
+    await sync.worker.sendDue();
+    await sync.bulk!.step();
+    const [job] = await h.app.store.bulk.active('cordial');
+    assert.equal(job?.state, 'running', 'the job was accepted and is in flight');
+    // Half the members buy while the job that adds them is still running.
+    await ingest(purchases(range(0, N / 2)));
+    await converge();
+    assert.deepEqual(fake.listMembers('cart-0-4h'), await members('cart_0_4h'));
+    assert.equal((await members('cart_0_4h')).length, N / 2);
+    assertStatusesKept();
+  });
+
+  test('a restart resumes polling the job it had started, importing nothing twice', async () => {
+    fake.imports.set({ rowsPerSecond: 50, scheduledMs: 0 });
+    await ingest(shoppers(range(0, N)));
+    const sync = h.app.sync!;
+    await h.app.processor.drain();
+    while ((await sync.worker.pull()) > 0);
+    await sync.worker.sendDue();
+    await sync.bulk!.step();
+    const imports = () => fake.requests.filter((r) => r.path === '/v2/contactimports').length;
+    assert.equal(imports(), 1);
+    // Cordial has fetched the file and is working through it when the process stops.
+    while (fake.imports.jobs().some((j) => j.status === 'Scheduled'))
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(fake.imports.jobs()[0]?.status, 'Processing');
+    // A new process opens the same database.
+    await h.server.close();
+    await h.app.stop();
+    const app = createApp({
+      config: testConfig(join(h.dir, 'handoff.db'), extra(port), env()),
+      clock,
+      sync: SYNC,
+    });
+    const server = buildServer(serverServices(app));
+    h = {
+      ...h,
+      app,
+      server,
+      close: async () => (
+        await server.close(),
+        await app.stop(),
+        rmSync(h.dir, { recursive: true, force: true })
+      ),
+    };
+    await server.listen({ port, host: '127.0.0.1' });
+    await converge();
+    const names = fake.requests
+      .filter((r) => r.path === '/v2/contactimports')
+      .map((r) => (r.body as { importName: string }).importName);
+    assert.equal(new Set(names).size, names.length, 'no job was imported twice');
+    const [first] = await app.store.bulk.recent('cordial', 1_000).then((jobs) => jobs.slice(-1));
+    assert.equal(first?.state, 'done', 'the job started before the restart was polled to its end');
+    assert.deepEqual(fake.listMembers('cart-0-4h'), await members('cart_0_4h'));
+    assert.equal((await members('cart_0_4h')).length, N);
+  });
+});
