@@ -4,6 +4,9 @@ import { PG_MIGRATIONS } from './migrations.ts';
 /** A pool of connections to the store's database, every statement running in its schema. */
 export type Sql = postgres.Sql;
 
+/** A transaction of that pool: the writes of one commit. */
+export type Tx = postgres.TransactionSql;
+
 /** Where the PostgreSQL store lives: `storage.postgres` in handoff.yaml. */
 export interface PostgresOptions {
   /** postgres://user:pass@host:5432/db?sslmode=require */
