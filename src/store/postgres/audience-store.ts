@@ -123,9 +123,9 @@ export function postgresAudienceStore(sql: Sql): AudienceStore {
           ),
     appliedVersions: async () =>
       new Map(
-        (await sql<{ audience: string; version: string }[]>`SELECT audience, version FROM audience_versions`).map(
-          (r) => [r.audience, r.version],
-        ),
+        (
+          await sql<{ audience: string; version: string }[]>`SELECT audience, version FROM audience_versions`
+        ).map((r) => [r.audience, r.version]),
       ),
     recordVersions: async (versions, at) => {
       const entries = [...versions];
@@ -166,7 +166,9 @@ export function postgresAudienceStore(sql: Sql): AudienceStore {
         toChange,
       ),
     changesOf: async (profileId) =>
-      (await sql<ChangeRow[]>`SELECT * FROM changes WHERE profile_id = ${profileId} ORDER BY seq`).map(toChange),
+      (await sql<ChangeRow[]>`SELECT * FROM changes WHERE profile_id = ${profileId} ORDER BY seq`).map(
+        toChange,
+      ),
     threshold: async (conditionId, percent) => {
       const [count] = await sql<{ n: number }[]>`
         SELECT count(*)::bigint AS n FROM scores WHERE condition_id = ${conditionId}`;

@@ -8,7 +8,8 @@ import type { Sql } from './database.ts';
 type Outcome = AppendOutcome['results'][number];
 
 /** The event columns, as the log's queries select them. */
-export const EVENT_COLUMNS = 'seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body';
+export const EVENT_COLUMNS =
+  'seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body';
 
 /** A logged event from a row of `events` read with EVENT_COLUMNS. */
 export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);

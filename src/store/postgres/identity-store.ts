@@ -18,7 +18,9 @@ interface IdentifierRow {
 }
 
 const toIdentifier = (r: IdentifierRow): Identifier =>
-  r.address === null ? { kind: r.kind, value: r.value } : { kind: r.kind, value: r.value, address: r.address };
+  r.address === null
+    ? { kind: r.kind, value: r.value }
+    : { kind: r.kind, value: r.value, address: r.address };
 
 /** Profiles, identifiers and traits as the processor committed them; writes go through `commit`. */
 export function postgresIdentityStore(
@@ -47,10 +49,17 @@ export function postgresIdentityStore(
   };
 
   const view = async (id: string): Promise<ProfileView | undefined> => {
-    type ProfileRow = { id: string; created_at: number; merged_into: string | null; deleted_at: number | null };
+    type ProfileRow = {
+      id: string;
+      created_at: number;
+      merged_into: string | null;
+      deleted_at: number | null;
+    };
     const profile = async (pid: string): Promise<ProfileRow | undefined> =>
       (
-        await sql<ProfileRow[]>`SELECT id, created_at, merged_into, deleted_at FROM profiles WHERE id = ${pid}`
+        await sql<
+          ProfileRow[]
+        >`SELECT id, created_at, merged_into, deleted_at FROM profiles WHERE id = ${pid}`
       )[0];
     let row = await profile(id);
     for (let hops = 0; row?.merged_into && hops < 100; hops++) row = await profile(row.merged_into);

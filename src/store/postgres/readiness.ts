@@ -15,7 +15,8 @@ export function postgresReadiness(sql: Sql): () => Promise<Readiness> {
     try {
       const [row] = await sql<{ recovery: boolean; read_only: string }[]>`
         SELECT pg_is_in_recovery() AS recovery, current_setting('default_transaction_read_only') AS read_only`;
-      if (row?.recovery) return { ok: false, reason: 'the database server is a standby in recovery (read-only)' };
+      if (row?.recovery)
+        return { ok: false, reason: 'the database server is a standby in recovery (read-only)' };
       if (row?.read_only === 'on') return { ok: false, reason: 'the database is read-only' };
       await sql
         .begin(async (tx) => {
