@@ -42,7 +42,7 @@ export async function applyAudiences(tx: Tx, writes: AudienceWrites): Promise<vo
     await tx`
       INSERT INTO memberships (audience, profile_id, since, held_out)
       SELECT * FROM unnest(${entered.map((m) => m.audience)}::text[], ${entered.map((m) => m.profileId)}::text[],
-                           ${entered.map((m) => m.since)}::bigint[], ${entered.map((m) => (m.heldOut ? 't' : 'f'))}::boolean[])
+                           ${entered.map((m) => m.since)}::bigint[], ${entered.map((m) => (m.heldOut ? 't' : 'f'))}::text[]::boolean[])
       ON CONFLICT (audience, profile_id) DO UPDATE SET since = excluded.since, held_out = excluded.held_out`;
   }
   if (writes.changes.length > 0) {
@@ -53,7 +53,7 @@ export async function applyAudiences(tx: Tx, writes: AudienceWrites): Promise<vo
         FROM unnest(${c.map((x) => x.audience)}::text[], ${c.map((x) => x.profileId)}::text[],
                     ${c.map((x) => x.change)}::text[], ${c.map((x) => x.at)}::bigint[],
                     ${c.map((x) => JSON.stringify(x.cause))}::text[], ${c.map((x) => x.version)}::text[],
-                    ${c.map((x) => (x.heldOut ? 't' : 'f'))}::boolean[]) WITH ORDINALITY AS r(a, p, ch, t, ca, v, h, n)
+                    ${c.map((x) => (x.heldOut ? 't' : 'f'))}::text[]::boolean[]) WITH ORDINALITY AS r(a, p, ch, t, ca, v, h, n)
        ORDER BY n`;
   }
   if (writes.scores.length > 0) {
