@@ -1,6 +1,6 @@
 import type { IdentityOp } from '../../identity/model.ts';
 import { assertNever } from '../../shared/result.ts';
-import type { Tx } from './database.ts';
+import type { Pipeline } from './database.ts';
 
 type Op<K extends IdentityOp['op']> = Extract<IdentityOp, { op: K }>;
 
@@ -110,22 +110,22 @@ export function planIdentity(ops: readonly IdentityOp[]): Plan {
 }
 
 /** Applies a batch's identity ops inside the caller's transaction, as if one by one in order. */
-export async function applyIdentity(tx: Tx, ops: readonly IdentityOp[]): Promise<void> {
+export function applyIdentity(p: Pipeline, ops: readonly IdentityOp[]): void {
   if (ops.length === 0) return;
   const plan = planIdentity(ops);
   for (const level of plan.levels) {
-    await applySimple(tx, level);
-    if (level.merges.length > 0) await applyMerges(tx, level.merges);
-    if (level.deletes.length > 0) await applyDeletes(tx, level.deletes, plan.deletedEvents);
+    applySimple(p, level);
+    if (level.merges.length > 0) applyMerges(p, level.merges);
+    if (level.deletes.length > 0) applyDeletes(p, level.deletes, plan.deletedEvents);
   }
   if (plan.merges.length > 0) {
     const m = plan.merges;
-    await tx`
+    p.send(p.tx`
       INSERT INTO merges (from_profile, into_profile, cause, at, event_seq)
       SELECT f, i, c, a, s FROM unnest(${m.map((x) => x.from)}::text[], ${m.map((x) => x.into)}::text[],
                                        ${m.map((x) => x.cause)}::text[], ${m.map((x) => x.at)}::bigint[],
                                        ${m.map((x) => x.offset)}::bigint[]) WITH ORDINALITY AS r(f, i, c, a, s, n)
-       ORDER BY n`;
+       ORDER BY n`);
   }
   if (plan.history.size > 0) {
     const ids: string[] = [];
@@ -136,96 +136,92 @@ export async function applyIdentity(tx: Tx, ops: readonly IdentityOp[]): Promise
         seqs.push(offset);
       }
     }
-    await tx`
+    p.send(p.tx`
       INSERT INTO profile_events (profile_id, seq) SELECT * FROM unnest(${ids}::text[], ${seqs}::bigint[])
-      ON CONFLICT DO NOTHING`;
+      ON CONFLICT DO NOTHING`);
   }
 }
 
-async function applySimple(tx: Tx, level: Level): Promise<void> {
+function applySimple(p: Pipeline, level: Level): void {
   const { creates, attaches, invalid } = level;
   if (creates.length > 0) {
-    await tx`
+    p.send(p.tx`
       INSERT INTO profiles (id, created_at)
-      SELECT * FROM unnest(${creates.map((c) => c.profileId)}::text[], ${creates.map((c) => c.at)}::bigint[])`;
+      SELECT * FROM unnest(${creates.map((c) => c.profileId)}::text[], ${creates.map((c) => c.at)}::bigint[])`);
   }
   if (attaches.length > 0) {
-    await tx`
+    p.send(p.tx`
       INSERT INTO identifiers (kind, value, profile_id, address, first_seen)
       SELECT * FROM unnest(${attaches.map((a) => a.identifier.kind)}::text[],
                            ${attaches.map((a) => a.identifier.value)}::text[],
                            ${attaches.map((a) => a.profileId)}::text[],
                            ${attaches.map((a) => a.identifier.address ?? null)}::text[],
-                           ${attaches.map((a) => a.at)}::bigint[])`;
+                           ${attaches.map((a) => a.at)}::bigint[])`);
   }
   if (level.traits.size > 0) {
     const traits = [...level.traits.values()];
-    await tx`
+    p.send(p.tx`
       INSERT INTO traits (profile_id, name, value, ts)
       SELECT * FROM unnest(${traits.map((t) => t.profileId)}::text[], ${traits.map((t) => t.name)}::text[],
                            ${traits.map((t) => JSON.stringify(t.value ?? null))}::text[],
                            ${traits.map((t) => t.ts)}::bigint[])
       ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, ts = excluded.ts
-       WHERE excluded.ts >= traits.ts`;
+       WHERE excluded.ts >= traits.ts`);
   }
   if (invalid.length > 0) {
-    await tx`
+    p.send(p.tx`
       INSERT INTO invalid_identifiers (profile_id, kind, value, reason)
       SELECT * FROM unnest(${invalid.map((i) => i.profileId)}::text[], ${invalid.map((i) => i.kind)}::text[],
                            ${invalid.map((i) => i.value)}::text[], ${invalid.map((i) => i.reason)}::text[])
-      ON CONFLICT DO NOTHING`;
+      ON CONFLICT DO NOTHING`);
   }
 }
 
 /** Merges of disjoint profiles, all at once: the survivor takes identifiers, traits, invalid values and events. */
-async function applyMerges(tx: Tx, merges: readonly Op<'merge'>[]): Promise<void> {
+function applyMerges(p: Pipeline, merges: readonly Op<'merge'>[]): void {
   const froms = merges.map((m) => m.from);
   const intos = merges.map((m) => m.into);
-  await tx`
+  p.send(p.tx`
     UPDATE identifiers i SET profile_id = m.into_p
-      FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p) WHERE i.profile_id = m.from_p`;
-  await tx`
+      FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p) WHERE i.profile_id = m.from_p`);
+  p.send(p.tx`
     INSERT INTO invalid_identifiers (profile_id, kind, value, reason)
     SELECT m.into_p, v.kind, v.value, v.reason
       FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p)
       JOIN invalid_identifiers v ON v.profile_id = m.from_p
-    ON CONFLICT DO NOTHING`;
-  await tx`DELETE FROM invalid_identifiers WHERE profile_id = ANY(${froms}::text[])`;
+    ON CONFLICT DO NOTHING`);
+  p.send(p.tx`DELETE FROM invalid_identifiers WHERE profile_id = ANY(${froms}::text[])`);
   // A tie keeps the survivor's value.
-  await tx`
+  p.send(p.tx`
     INSERT INTO traits (profile_id, name, value, ts)
     SELECT m.into_p, t.name, t.value, t.ts
       FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p)
       JOIN traits t ON t.profile_id = m.from_p
     ON CONFLICT (profile_id, name) DO UPDATE SET value = excluded.value, ts = excluded.ts
-     WHERE excluded.ts > traits.ts`;
-  await tx`DELETE FROM traits WHERE profile_id = ANY(${froms}::text[])`;
-  await tx`
+     WHERE excluded.ts > traits.ts`);
+  p.send(p.tx`DELETE FROM traits WHERE profile_id = ANY(${froms}::text[])`);
+  p.send(p.tx`
     UPDATE profile_events e SET profile_id = m.into_p
-      FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p) WHERE e.profile_id = m.from_p`;
+      FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p) WHERE e.profile_id = m.from_p`);
   // Profiles merged into the absorbed one earlier now lead straight to the survivor.
-  await tx`
+  p.send(p.tx`
     UPDATE profiles p SET merged_into = m.into_p
       FROM unnest(${froms}::text[], ${intos}::text[]) AS m(from_p, into_p)
-     WHERE p.id = m.from_p OR p.merged_into = m.from_p`;
+     WHERE p.id = m.from_p OR p.merged_into = m.from_p`);
 }
 
 /** Deletes profiles' data, their logged events included; their ids stay, marked deleted. */
-async function applyDeletes(
-  tx: Tx,
-  deletes: readonly Op<'delete'>[],
-  unrecorded: readonly number[],
-): Promise<void> {
+function applyDeletes(p: Pipeline, deletes: readonly Op<'delete'>[], unrecorded: readonly number[]): void {
   const ids = deletes.map((d) => d.profileId);
-  await tx`
+  p.send(p.tx`
     DELETE FROM events
      WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ANY(${ids}::text[]))
-        OR seq = ANY(${unrecorded}::bigint[])`;
-  await tx`DELETE FROM profile_events WHERE profile_id = ANY(${ids}::text[])`;
-  await tx`DELETE FROM identifiers WHERE profile_id = ANY(${ids}::text[])`;
-  await tx`DELETE FROM traits WHERE profile_id = ANY(${ids}::text[])`;
-  await tx`DELETE FROM invalid_identifiers WHERE profile_id = ANY(${ids}::text[])`;
-  await tx`
+        OR seq = ANY(${unrecorded}::bigint[])`);
+  p.send(p.tx`DELETE FROM profile_events WHERE profile_id = ANY(${ids}::text[])`);
+  p.send(p.tx`DELETE FROM identifiers WHERE profile_id = ANY(${ids}::text[])`);
+  p.send(p.tx`DELETE FROM traits WHERE profile_id = ANY(${ids}::text[])`);
+  p.send(p.tx`DELETE FROM invalid_identifiers WHERE profile_id = ANY(${ids}::text[])`);
+  p.send(p.tx`
     UPDATE profiles p SET deleted_at = d.at
-      FROM unnest(${ids}::text[], ${deletes.map((d) => d.at)}::bigint[]) AS d(id, at) WHERE p.id = d.id`;
+      FROM unnest(${ids}::text[], ${deletes.map((d) => d.at)}::bigint[]) AS d(id, at) WHERE p.id = d.id`);
 }

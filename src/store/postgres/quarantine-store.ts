@@ -1,7 +1,7 @@
 import type { QuarantinedEvent, QuarantineStore, QuarantineWrites } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import type { EventRow } from '../sqlite/event-log.ts';
-import type { Sql, Tx } from './database.ts';
+import type { Pipeline, Sql } from './database.ts';
 import { rowToEvent } from './event-log.ts';
 
 interface QuarantineRow {
@@ -75,22 +75,27 @@ export function postgresQuarantineStore(sql: Sql): QuarantineStore {
 }
 
 /**
- * Applies a batch's quarantine step inside the batch's transaction. A claimed offset that is no
- * longer marked means another processor retried it first: CursorMovedError undoes the batch.
+ * Sends a batch's quarantine step within the batch's transaction. Returns the check to run once
+ * the statements have run: a claimed offset that is no longer marked means another processor
+ * retried it first, and CursorMovedError undoes the batch.
  */
-export async function applyQuarantine(tx: Tx, writes: QuarantineWrites | undefined): Promise<void> {
-  if (writes === undefined) return;
+export function applyQuarantine(p: Pipeline, writes: QuarantineWrites | undefined): () => Promise<void> {
+  if (writes === undefined) return () => Promise.resolve();
+  let check = (): Promise<void> => Promise.resolve();
   if (writes.claimed.length > 0) {
-    const claimed = await tx<{ seq: number }[]>`
+    const claimed = writes.claimed;
+    const answer = p.answer(p.tx<{ seq: number }[]>`
       UPDATE quarantined_events SET retry_requested = false
-       WHERE seq = ANY(${[...writes.claimed]}::bigint[]) AND retry_requested RETURNING seq`;
-    const got = new Set(claimed.map((r) => r.seq));
-    const missed = writes.claimed.find((offset) => !got.has(offset));
-    if (missed !== undefined || new Set(writes.claimed).size !== writes.claimed.length)
-      throw new CursorMovedError(`quarantine retry of ${missed ?? writes.claimed[0]}`, 1, 0);
+       WHERE seq = ANY(${[...claimed]}::bigint[]) AND retry_requested RETURNING seq`);
+    check = async () => {
+      const got = new Set((await answer).map((r) => r.seq));
+      const missed = claimed.find((offset) => !got.has(offset));
+      if (missed !== undefined || new Set(claimed).size !== claimed.length)
+        throw new CursorMovedError(`quarantine retry of ${missed ?? claimed[0]}`, 1, 0);
+    };
   }
   if (writes.released.length > 0)
-    await tx`DELETE FROM quarantined_events WHERE seq = ANY(${[...writes.released]}::bigint[])`;
+    p.send(p.tx`DELETE FROM quarantined_events WHERE seq = ANY(${[...writes.released]}::bigint[])`);
   // An offset twice in one step counts twice: each round holds an offset at most once.
   let rest = writes.add;
   while (rest.length > 0) {
@@ -98,7 +103,7 @@ export async function applyQuarantine(tx: Tx, writes: QuarantineWrites | undefin
     const round = rest.filter((a) => !seen.has(a.event.offset) && seen.add(a.event.offset));
     rest = rest.filter((a) => !round.includes(a));
     const col = <T>(f: (a: (typeof round)[number]) => T): T[] => round.map(f);
-    await tx`
+    p.send(p.tx`
       INSERT INTO quarantined_events (seq, source_id, message_id, type, error_class, error_code,
         error_message, error_frame, quarantined_at, attempts)
       SELECT s, src, m, t, ec, code, msg, fr, at, 1
@@ -109,6 +114,7 @@ export async function applyQuarantine(tx: Tx, writes: QuarantineWrites | undefin
                     ${col((a) => a.at)}::bigint[]) AS r(s, src, m, t, ec, code, msg, fr, at)
       ON CONFLICT (seq) DO UPDATE SET error_class = excluded.error_class, error_code = excluded.error_code,
         error_message = excluded.error_message, error_frame = excluded.error_frame,
-        quarantined_at = excluded.quarantined_at, attempts = quarantined_events.attempts + 1`;
+        quarantined_at = excluded.quarantined_at, attempts = quarantined_events.attempts + 1`);
   }
+  return check;
 }
