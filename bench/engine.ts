@@ -29,6 +29,11 @@
  *    `now`, per audience and in total, and each audience's members per SQL vs per the engine,
  *    both right after the drain and after the refresh.
  *
+ * `--store postgres` also drains the same log on a fresh PostgreSQL schema (HANDOFF_TEST_DATABASE_URL,
+ * default the local server's `test` database) at SQLite's best batch size, in a child of its own
+ * (log copied untimed, a warm-up drain first), and compares its rate with SQLite's and its members
+ * with the SQL recompute; both stores then make profile ids p000000001, … in creation order.
+ *
  * Prints a Markdown table and a one-line JSON summary. `--profile` CPU-profiles the drain of the
  * first batch size only (the sampler costs a few percent) and prints the top self-time functions.
  * `--keep` leaves the temp directory (log and drained databases) for investigation.
@@ -53,6 +58,7 @@ import { AUDIENCE_QUERIES, compare, engineMembers, printComparison, recomputeAll
 import type { DrainResult } from './engine/drain.ts';
 import { drainInChild, readCeiling } from './engine/drain.ts';
 import { options } from './engine/options.ts';
+import { drainPostgresInChild, reportPostgresDrain } from './engine/postgres.ts';
 import {
   APPEND_CHUNK,
   CEILING_READS,
@@ -155,6 +161,7 @@ async function main(): Promise<void> {
         batch,
         now,
         profileTo: i === 0 ? opts.profile : undefined,
+        sequentialIds: opts.store === 'postgres',
       });
       if (run.events !== appended)
         problems.push(`batch ${batch}: drained ${fmt(run.events)} of ${fmt(appended)} events`);
@@ -165,6 +172,15 @@ async function main(): Promise<void> {
       );
       console.log(`  ${describePhases(run.phases, run.seconds)}`);
     }
+
+    // 2b. With --store postgres: the same log drained on PostgreSQL, at SQLite's best batch size.
+    const sqliteBest = runs.reduce((a, b) => (b.events / b.seconds > a.events / a.seconds ? b : a));
+    const pg =
+      opts.store === 'postgres'
+        ? await drainPostgresInChild({ logPath, batch: sqliteBest.batch, now })
+        : undefined;
+    if (pg && pg.events !== appended)
+      problems.push(`PostgreSQL: drained ${fmt(pg.events)} of ${fmt(appended)} events`);
 
     // 3. The ceiling, per read size: the fastest of a few reads (one swings by 15% on a shared machine).
     const ceilings: { read: number; rate: number }[] = [];
@@ -210,6 +226,20 @@ async function main(): Promise<void> {
     for (const d of disagreements) {
       problems.push(
         `${d.key}: engine ${fmt(d.engine)} members, SQL ${fmt(d.sql)} (${fmt(d.onlyEngine.length)} only in engine, ${fmt(d.onlySql.length)} only in SQL)`,
+      );
+    }
+
+    if (pg) {
+      const keys = (c: Comparison[]): string[] => c.filter(disagree).map((d) => d.key);
+      problems.push(
+        ...reportPostgresDrain(
+          pg,
+          { rate: sqliteBest.events / sqliteBest.seconds, batch: sqliteBest.batch },
+          {
+            afterDrain: keys(compare(sqlResults, pg.drained)),
+            afterRefresh: keys(compare(sqlResults, pg.members)),
+          },
+        ),
       );
     }
 

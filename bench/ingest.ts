@@ -26,6 +26,9 @@
  * `--profile [file.cpuprofile]` CPU-profiles the server's thread during the ingest phase only,
  * writes the profile (open it in Chrome DevTools or speedscope) and prints the top self-time
  * functions; the sampler costs a few percent, so profiled runs are not for the README.
+ * `--store postgres` ingests into a fresh schema of the PostgreSQL database at
+ * HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database) and compares with a raw
+ * multi-row `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING` of the same rows into a second one.
  * Exit status 1 when a request failed or the row count is wrong (not for missing the target).
  */
 import Database from 'better-sqlite3';
@@ -52,6 +55,8 @@ import {
 } from './ingest/baseline.ts';
 import { cpuByThread, cpuSplit } from './ingest/cpu.ts';
 import { options } from './ingest/options.ts';
+import { reportPostgres } from './ingest/postgres.ts';
+import { openBenchPostgres } from './postgres.ts';
 import type { ClientJob, ClientResult } from './ingest/worker-client.ts';
 import { sendAll, sendFromWorker } from './ingest/worker-client.ts';
 
@@ -133,7 +138,8 @@ async function main(): Promise<void> {
       { HANDOFF_BENCH_WRITE_KEY: writeKey },
     );
     if (!config.ok) throw new Error(config.error.message);
-    const app = createApp({ config: config.value });
+    const pg = opts.store === 'postgres' ? await openBenchPostgres() : undefined;
+    const app = createApp({ config: config.value, ...(pg ? { store: pg.store } : {}) });
     const server = buildServer(
       serverServices(app),
       opts.parseWorkers === undefined ? {} : { ingestParse: { workers: opts.parseWorkers } },
@@ -189,8 +195,6 @@ async function main(): Promise<void> {
     await app.stop();
     bodies.length = 0;
 
-    const reader = new Database(ingestPath, { readonly: true });
-    const stored = (reader.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const latencies = result.latencies.filter((x) => !Number.isNaN(x)).sort();
     const rate = n / seconds;
     const p50 = percentile(latencies, 50);
@@ -205,6 +209,12 @@ async function main(): Promise<void> {
         `CPU by thread, in cores: server main thread ${fmt(split.main, 2)}, threads started during the run (ingest parse workers: ${split.startedThreads}) ${fmt(split.started, 2)}, clients ${fmt(split.clients, 2)}${opts.sameThread ? ' (the main thread)' : ''}, other threads (GC, libuv) ${fmt(split.other, 2)}; ${fmt(total, 2)} of ${cpus().length} CPUs. Load average (1 min) when the run started: ${fmt(loadBefore, 2)}`,
       );
     }
+    if (pg) {
+      process.exitCode = await reportPostgres({ pg, n, rate, batch, p99, failures: result.failures });
+      return;
+    }
+    const reader = new Database(ingestPath, { readonly: true });
+    const stored = (reader.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     const problems = [...result.failures.slice(0, 5)];
     if (result.failures.length > 5) problems.push(`… and ${result.failures.length - 5} more failed requests`);
     if (stored !== n) problems.push(`stored ${fmt(stored)} rows, expected ${fmt(n)}`);

@@ -19,6 +19,18 @@ import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import { engineMembers } from '../sql-baseline.ts';
 import { exampleConfig, gc } from './setup.ts';
 
+/**
+ * Profile ids as serve mode makes them: uuidv7 at the wall clock. With `--store postgres` both
+ * stores get the same predictable ids (creation order, zero-padded), so their members compare.
+ */
+let profileIds = (): (() => string) => () => uuidv7(Date.now());
+
+/** Ids p000000001, p000000002, … in creation order, the same on every store. */
+export const sequentialProfileIds = (): (() => string) => {
+  let n = 0;
+  return () => `p${String(++n).padStart(9, '0')}`;
+};
+
 export interface DrainResult {
   batch: number;
   events: number;
@@ -62,7 +74,7 @@ async function drainCopy({ config, logPath, path, batch, now, profileTo }: Drain
     audiences: audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS),
     // Profile ids as serve mode makes them: uuidv7 at the wall clock (the ManualClock only
     // decides windows), so profiles created together sit together in the tables.
-    newProfileId: () => uuidv7(Date.now()),
+    newProfileId: profileIds(),
     batchSize: batch,
   });
   let changes = 0;
@@ -135,6 +147,8 @@ interface DrainJob {
   batch: number;
   now: number;
   profileTo: string | undefined;
+  /** Predictable profile ids (sequentialProfileIds) instead of uuidv7. */
+  sequentialIds?: boolean;
 }
 
 /** A DrainResult as it crosses between processes: maps and sets as arrays. */
@@ -168,6 +182,7 @@ export async function drainChild(): Promise<void> {
     process.once('message', (m) => resolve(m as DrainJob)),
   );
   const config = exampleConfig(join(dirname(job.path), 'unused.db'));
+  if (job.sequentialIds) profileIds = sequentialProfileIds;
   const warmRun = `${job.path}.warm`;
   await drainCopy({ config, logPath: job.warmPath, path: warmRun, batch: job.batch, now: job.now });
   for (const suffix of ['', '-wal', '-shm']) rmSync(warmRun + suffix, { force: true });

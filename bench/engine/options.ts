@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
+import type { StoreKind } from '../postgres.ts';
+import { storeKind } from '../postgres.ts';
 
 interface Options {
   events: number;
@@ -10,6 +12,7 @@ interface Options {
   seed: string;
   profile: string | undefined;
   keep: boolean;
+  store: StoreKind;
 }
 
 export function options(): Options {
@@ -24,12 +27,13 @@ export function options(): Options {
       seed: { type: 'string', default: '1' },
       profile: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      store: { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 20000,40000] [--read 1000,2000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep]',
+      'usage: npm run bench:engine -- [--events 1000000] [--profiles 100000] [--batch 20000,40000] [--read 1000,2000,5000] [--days 120] [--seed 1] [--profile [out.cpuprofile]] [--keep] [--store sqlite|postgres]',
     );
     process.exit(0);
   }
@@ -45,6 +49,7 @@ export function options(): Options {
         ? undefined
         : values.profile || `engine-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
     keep: values.keep,
+    store: storeKind(values.store),
   };
 }
 

@@ -1,6 +1,8 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
+import type { StoreKind } from '../postgres.ts';
+import { storeKind } from '../postgres.ts';
 
 interface Options {
   events: number;
@@ -12,6 +14,7 @@ interface Options {
   profile: string | undefined;
   /** Ingest parse workers; 0 parses every body on the server's main thread; undefined: the server's default. */
   parseWorkers: number | undefined;
+  store: StoreKind;
 }
 
 export function options(): Options {
@@ -26,12 +29,13 @@ export function options(): Options {
       'same-thread': { type: 'boolean', default: false },
       'parse-workers': { type: 'string' },
       profile: { type: 'string' },
+      store: { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]]',
+      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]] [--store sqlite|postgres]',
     );
     process.exit(0);
   }
@@ -48,6 +52,7 @@ export function options(): Options {
         : values['parse-workers'] === '0'
           ? 0
           : count('parse-workers', values['parse-workers']),
+    store: storeKind(values.store),
     profile:
       values.profile === undefined
         ? undefined

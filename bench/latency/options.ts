@@ -1,6 +1,8 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
+import type { StoreKind } from '../postgres.ts';
+import { storeKind } from '../postgres.ts';
 
 export interface Options {
   rate: number;
@@ -13,6 +15,8 @@ export interface Options {
   maxInFlight: number;
   ingestOnly: boolean;
   only: 'a' | 'b' | undefined;
+  /** Part A's store; part B runs on SQLite only. */
+  store: StoreKind;
   profile: string | undefined;
 }
 
@@ -29,19 +33,24 @@ export function options(): Options {
       'max-in-flight': { type: 'string', default: '64' },
       'ingest-only': { type: 'boolean', default: false },
       only: { type: 'string' },
+      store: { type: 'string', default: 'sqlite' },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]]',
+      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres (with --only a)]',
     );
     process.exit(0);
   }
   if (values.only !== undefined && values.only !== 'a' && values.only !== 'b')
     throw new Error('--only is a or b');
+  const store = storeKind(values.store);
+  if (store === 'postgres' && values.only !== 'a')
+    throw new Error('--store postgres measures part A only: add --only a');
   return {
+    store,
     rate: count('rate', values.rate),
     seconds: count('seconds', values.seconds),
     wakeups: count('wakeups', values.wakeups),

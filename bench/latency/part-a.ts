@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app/app.ts';
 import { serverServices } from '../../src/app/services.ts';
+import { openBenchPostgres } from '../postgres.ts';
 import { buildServer } from '../../src/server/server.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
@@ -31,7 +32,8 @@ export interface PartA {
 
 export async function partA(dir: string, opts: Options): Promise<PartA> {
   const config = exampleConfig(join(dir, 'serve.db'));
-  const app = createApp({ config });
+  const pg = opts.store === 'postgres' ? await openBenchPostgres() : undefined;
+  const app = createApp({ config, ...(pg ? { store: pg.store } : {}) });
   const server = buildServer(serverServices(app));
   const serverDone = new Map<string, number>();
   server.addHook('onResponse', (request, _reply, done) => {
@@ -102,6 +104,7 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
   await sleep(200);
   await server.close();
   await app.stop();
+  await pg?.drop();
 
   const ackToCommit: number[] = [];
   const serverToCommit: number[] = [];

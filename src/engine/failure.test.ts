@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import postgres from 'postgres';
+import { testDatabaseUrl } from '../store/postgres/testing.ts';
 import { CursorMovedError } from '../store/ports.ts';
 import { backoffMs, classifyFailure, describeFailure, TRANSIENT_RETRY } from './failure.ts';
 
@@ -23,6 +25,23 @@ describe('classifyFailure', () => {
       new Error('commit failed', { cause: coded('SQLITE_BUSY') }),
       'transient',
     ],
+    ['PostgreSQL serialization failure 40001', coded('40001'), 'transient'],
+    ['PostgreSQL deadlock 40P01', coded('40P01'), 'transient'],
+    ['PostgreSQL disk full 53100', coded('53100'), 'transient'],
+    ['PostgreSQL too many connections 53300', coded('53300'), 'transient'],
+    ['PostgreSQL admin shutdown 57P01', coded('57P01'), 'transient'],
+    ['PostgreSQL starting up 57P03', coded('57P03'), 'transient'],
+    ['PostgreSQL connection failure 08006', coded('08006'), 'transient'],
+    ['PostgreSQL read-only transaction 25006', coded('25006'), 'transient'],
+    ['PostgreSQL lock not available 55P03', coded('55P03'), 'transient'],
+    ['porsager CONNECTION_CLOSED', coded('CONNECTION_CLOSED'), 'transient'],
+    ['porsager CONNECTION_ENDED (pool closing)', coded('CONNECTION_ENDED'), 'transient'],
+    ['porsager CONNECT_TIMEOUT', coded('CONNECT_TIMEOUT'), 'transient'],
+    ['ECONNREFUSED', coded('ECONNREFUSED'), 'transient'],
+    ['ECONNRESET', coded('ECONNRESET'), 'transient'],
+    ['PostgreSQL unique violation 23505', coded('23505'), 'deterministic'],
+    ['PostgreSQL invalid text 22P02', coded('22P02'), 'deterministic'],
+    ['PostgreSQL undefined column 42703', coded('42703'), 'deterministic'],
     ['a stack overflow', new RangeError('Maximum call stack size exceeded'), 'deterministic'],
     ['a body that is not JSON', new SyntaxError('Unexpected token } in JSON'), 'deterministic'],
     ['a constraint', coded('SQLITE_CONSTRAINT_PRIMARYKEY'), 'deterministic'],
@@ -59,6 +78,34 @@ describe('classifyFailure', () => {
     })();
     assert.ok(closed instanceof Error);
     assert.equal(classifyFailure(closed), 'transient');
+  });
+
+  test('the errors a real PostgreSQL server and driver throw when unreachable, read-only or closed are transient', async () => {
+    const failure = (work: Promise<unknown>): Promise<unknown> =>
+      work.then(
+        () => assert.fail('the statement succeeded'),
+        (error: unknown) => error,
+      );
+    const refused = postgres('postgres://postgres@127.0.0.1:1/test', { max: 1, onnotice: () => {} });
+    const unreachable = await failure(refused`SELECT 1`);
+    await refused.end({ timeout: 1 });
+    assert.equal((unreachable as { code?: string }).code, 'ECONNREFUSED');
+    assert.equal(classifyFailure(unreachable), 'transient');
+
+    const sql = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+    const readOnly = await failure(
+      sql.begin(async (tx) => {
+        await tx`SET TRANSACTION READ ONLY`;
+        await tx`CREATE TEMP TABLE t (x int)`;
+      }),
+    );
+    assert.equal((readOnly as { code?: string }).code, '25006');
+    assert.equal(classifyFailure(readOnly), 'transient');
+    const missing = await failure(sql`SELECT * FROM no_such_table_here`);
+    assert.equal(classifyFailure(missing), 'deterministic', 'an undefined table is not retried');
+    await sql.end({ timeout: 1 });
+    const ended = await failure(sql`SELECT 1`);
+    assert.equal(classifyFailure(ended), 'transient', String(ended));
   });
 });
 

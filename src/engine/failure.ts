@@ -3,7 +3,7 @@ import { CursorMovedError } from './ports.ts';
 
 /**
  * What a processing failure means for the event being processed: `transient` (the database is
- * busy, full or failing, or closing; another processor moved the cursor) is retried with backoff
+ * busy, full or failing, or closing, or its server unreachable; another processor moved the cursor) is retried with backoff
  * and never blamed on the event; `deterministic` (anything else: the same event fails the same
  * way every time) is isolated and the event quarantined, so it cannot hold up the log.
  */
@@ -11,6 +11,26 @@ export type FailureKind = 'transient' | 'deterministic';
 
 /** SQLite result codes (better-sqlite3 puts the extended code on `error.code`) and OS codes that pass. */
 const TRANSIENT_CODES = [/^SQLITE_BUSY/, /^SQLITE_LOCKED/, /^SQLITE_FULL$/, /^SQLITE_IOERR/, /^ENOSPC$/];
+
+/**
+ * PostgreSQL failures that are the server's condition, not the event's: SQLSTATE classes 08
+ * (connection exception) and 53 (insufficient resources: disk full, out of memory, too many
+ * connections), serialization failure 40001, deadlock 40P01, lock not available 55P03, operator
+ * intervention 57P0x (shutdown, starting up), a read-only transaction 25006 (a standby or a
+ * read-only database); porsager's connection codes and the socket's own errors.
+ */
+const POSTGRES_TRANSIENT = [
+  /^08[0-9A-Z]{3}$/,
+  /^53[0-9A-Z]{3}$/,
+  /^40001$/,
+  /^40P01$/,
+  /^55P03$/,
+  /^57P0[0-9]$/,
+  /^25006$/,
+  /^CONNECTION_(CLOSED|DESTROYED|ENDED)$/,
+  /^CONNECT_TIMEOUT$/,
+  /^E(CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|PIPE|HOSTUNREACH|NETUNREACH|NOTFOUND|AI_AGAIN)$/,
+];
 
 /** better-sqlite3's words when a statement runs on a closed database (the store is shutting down). */
 const CLOSING = /database connection is not open|database is closing|store is closed/i;
@@ -22,6 +42,7 @@ export function classifyFailure(error: unknown): FailureKind {
     if (typeof e !== 'object') break;
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && TRANSIENT_CODES.some((c) => c.test(code))) return 'transient';
+    if (typeof code === 'string' && POSTGRES_TRANSIENT.some((c) => c.test(code))) return 'transient';
     if (typeof message === 'string' && CLOSING.test(message)) return 'transient';
     e = (e as { cause?: unknown }).cause;
   }

@@ -1,6 +1,12 @@
 import type { Store } from '../ports.ts';
 import type { PostgresOptions, Sql } from './database.ts';
 import { openPostgres } from './database.ts';
+import { postgresAudienceStore } from './audience-store.ts';
+import { postgresCommit, postgresCursors } from './commit.ts';
+import { postgresEventLog } from './event-log.ts';
+import { postgresIdentityStore } from './identity-store.ts';
+import { postgresQuarantineStore } from './quarantine-store.ts';
+import { postgresReadiness } from './readiness.ts';
 
 /**
  * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
@@ -20,11 +26,12 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
 
 /** The Store port over an open pool (its schema already migrated). */
 export function postgresStore(sql: Sql): Store {
+  const commit = postgresCommit(sql);
   return {
-    events: pending('events'),
-    cursors: pending('cursors'),
-    identity: pending('identity'),
-    audiences: pending('audiences'),
+    events: postgresEventLog(sql),
+    cursors: postgresCursors(sql),
+    identity: postgresIdentityStore(sql, commit),
+    audiences: postgresAudienceStore(sql),
     sync: pending('sync'),
     bulk: pending('bulk'),
     sources: pending('sources'),
@@ -32,9 +39,9 @@ export function postgresStore(sql: Sql): Store {
     requests: pending('requests'),
     alerts: pending('alerts'),
     admin: pending('admin'),
-    quarantine: pending('quarantine'),
-    commit: () => Promise.reject(new Error('postgres store: commit is not implemented')),
-    readiness: () => Promise.reject(new Error('postgres store: readiness is not implemented')),
+    quarantine: postgresQuarantineStore(sql),
+    commit,
+    readiness: postgresReadiness(sql),
     close: () => sql.end({ timeout: 5 }),
   };
 }

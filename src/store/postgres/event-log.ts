@@ -1,0 +1,130 @@
+import type { EventColumns, LoggedEvent } from '../../ingest/event.ts';
+import { columnsOf } from '../../ingest/event.ts';
+import type { AppendOutcome, EventLog } from '../ports.ts';
+import type { EventRow } from '../sqlite/event-log.ts';
+import { toEvent } from '../sqlite/event-log.ts';
+import type { Sql } from './database.ts';
+
+type Outcome = AppendOutcome['results'][number];
+
+/** The event columns, as the log's queries select them. */
+export const EVENT_COLUMNS =
+  'seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body';
+
+/** A logged event from a row of `events` read with EVENT_COLUMNS. */
+export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
+
+/**
+ * Inserts rows (already free of repeats among themselves) in one statement, in order, skipping
+ * any whose (source, messageId) is logged already: for all time, by the unique index. Returns the
+ * keys of the rows it stored.
+ */
+async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
+  const n = rows.length;
+  const cols = Array.from({ length: 9 }, () => new Array<string | number | null>(n));
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    for (let c = 0; c < 9; c++) cols[c]![i] = row[c]!;
+  }
+  const stored = await sql<{ source_id: string; message_id: string }[]>`
+    INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+    SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
+      FROM unnest(${cols[0]!}::text[], ${cols[1]!}::text[], ${cols[2]!}::text[], ${cols[3]!}::text[],
+                  ${cols[4]!}::text[], ${cols[5]!}::text[], ${cols[6]!}::bigint[], ${cols[7]!}::bigint[],
+                  ${cols[8]!}::text[])
+           WITH ORDINALITY AS r(source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body, n)
+     ORDER BY n
+    ON CONFLICT (source_id, message_id) DO NOTHING
+    RETURNING source_id, message_id`;
+  return new Set(stored.map((r) => `${r.source_id}\u0000${r.message_id}`));
+}
+
+/**
+ * Appends several callers' batches as one: a repeat of an earlier row (in this call or any
+ * before) is a duplicate, the first copy is the one kept. One statement, one commit.
+ */
+async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[])[]): Promise<Outcome[][]> {
+  const first = new Set<string>();
+  const rows: EventColumns[] = [];
+  const keys = batches.map((batch) =>
+    batch.map((row) => {
+      const key = `${row[0]}\u0000${row[1]}`;
+      if (first.has(key)) return undefined;
+      first.add(key);
+      rows.push(row);
+      return key;
+    }),
+  );
+  const stored = rows.length === 0 ? new Set<string>() : await insertRows(sql, rows);
+  return keys.map((batch) =>
+    batch.map((key): Outcome => (key !== undefined && stored.has(key) ? 'stored' : 'duplicate')),
+  );
+}
+
+interface Pending {
+  rows: readonly EventColumns[];
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: one INSERT in flight at a time; appends arriving meanwhile wait and go together
+ * in the next one, so offsets are assigned in commit order within this process and each caller's
+ * promise settles once its rows are committed.
+ */
+export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promise<AppendOutcome> {
+  let queue: Pending[] = [];
+  let running = false;
+  const run = async (): Promise<void> => {
+    running = true;
+    while (queue.length > 0) {
+      const pending = queue;
+      queue = [];
+      try {
+        const results = await appendBatches(
+          sql,
+          pending.map((p) => p.rows),
+        );
+        pending.forEach((p, i) => p.resolve({ results: results[i]! }));
+      } catch (error) {
+        if (pending.length === 1) pending[0]!.reject(error);
+        // One caller's bad batch must not fail the others: each is retried on its own.
+        else
+          for (const p of pending) {
+            try {
+              p.resolve({ results: (await appendBatches(sql, [p.rows]))[0]! });
+            } catch (own) {
+              p.reject(own);
+            }
+          }
+      }
+    }
+    running = false;
+  };
+  return (rows) =>
+    new Promise((resolve, reject) => {
+      queue.push({ rows, resolve, reject });
+      if (!running) void run();
+    });
+}
+
+/** The event log in the `events` table. */
+export function postgresEventLog(sql: Sql): EventLog {
+  const append = groupCommit(sql);
+  return {
+    append: (events) =>
+      events.length === 0 ? Promise.resolve({ results: [] }) : append(events.map(columnsOf)),
+    appendColumns: (rows) => (rows.length === 0 ? Promise.resolve({ results: [] }) : append(rows)),
+    readAfter: async (after, limit) => {
+      if (limit <= 0) return [];
+      const rows = await sql<EventRow[]>`
+        SELECT seq, source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
+          FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`;
+      return rows.map(rowToEvent);
+    },
+    head: async () => {
+      const [row] = await sql<{ head: number | null }[]>`SELECT max(seq) AS head FROM events`;
+      return row?.head ?? 0;
+    },
+  };
+}
