@@ -1,6 +1,10 @@
 import type { Store } from '../ports.ts';
 import type { PostgresOptions, Sql } from './database.ts';
 import { openPostgres } from './database.ts';
+import { postgresCursors } from './cursors.ts';
+import { postgresSyncWrites } from './sync-store.ts';
+import { postgresSyncReads } from './sync-reads.ts';
+import { postgresDeadLetterActions } from './dead-letter-actions.ts';
 
 /**
  * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
@@ -22,10 +26,10 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
 export function postgresStore(sql: Sql): Store {
   return {
     events: pending('events'),
-    cursors: pending('cursors'),
+    cursors: postgresCursors(sql),
     identity: pending('identity'),
     audiences: pending('audiences'),
-    sync: pending('sync'),
+    sync: { ...postgresSyncWrites(sql), ...postgresSyncReads(sql), ...postgresDeadLetterActions(sql) },
     sources: pending('sources'),
     monitor: pending('monitor'),
     requests: pending('requests'),
