@@ -5,6 +5,9 @@ import { postgresCursors } from './cursors.ts';
 import { postgresSyncWrites } from './sync-store.ts';
 import { postgresSyncReads } from './sync-reads.ts';
 import { postgresDeadLetterActions } from './dead-letter-actions.ts';
+import { postgresSourceStore } from './source-store.ts';
+import { postgresRequestLog } from './request-log.ts';
+import { postgresAlertState } from './alert-state.ts';
 
 /**
  * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
@@ -30,10 +33,10 @@ export function postgresStore(sql: Sql): Store {
     identity: pending('identity'),
     audiences: pending('audiences'),
     sync: { ...postgresSyncWrites(sql), ...postgresSyncReads(sql), ...postgresDeadLetterActions(sql) },
-    sources: pending('sources'),
+    sources: postgresSourceStore(sql),
     monitor: pending('monitor'),
-    requests: pending('requests'),
-    alerts: pending('alerts'),
+    requests: postgresRequestLog(sql),
+    alerts: postgresAlertState(sql),
     admin: pending('admin'),
     quarantine: pending('quarantine'),
     commit: () => Promise.reject(new Error('postgres store: commit is not implemented')),
