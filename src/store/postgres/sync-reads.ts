@@ -15,7 +15,10 @@ type SyncReads = Pick<
   | 'items'
 >;
 
-/** The ledger's reads and the operator's bulk actions (retry all dead, re-assert). */
+/**
+ * The ledger's reads and the operator's bulk actions (retry all dead, re-assert), which lock the
+ * items they change in (contact, list) order, as every write of several items does.
+ */
 export function postgresSyncReads(sql: Sql): SyncReads {
   return {
     counts: (destination) =>
@@ -49,21 +52,36 @@ export function postgresSyncReads(sql: Sql): SyncReads {
       return rows.map((d) => ({ ...d, status: d.status ?? undefined, errorKey: d.errorKey ?? undefined }));
     },
     retry: async (destination, audience) => {
-      const done = await sql`
-        UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0
-        WHERE destination = ${destination} AND state = 'dead'
-          AND (${audience ?? null}::text IS NULL OR audience = ${audience ?? null})`;
-      return done.count;
+      const [row] = await sql<{ n: number }[]>`
+        WITH locked AS (
+          SELECT contact, list FROM sync_items
+          WHERE destination = ${destination} AND state = 'dead'
+            AND (${audience ?? null}::text IS NULL OR audience = ${audience ?? null})
+          ORDER BY contact, list FOR UPDATE),
+        retried AS (
+          UPDATE sync_items i SET state = 'pending', attempts = 0, next_attempt_at = 0 FROM locked k
+          WHERE i.destination = ${destination} AND i.contact = k.contact AND i.list = k.list AND i.state = 'dead'
+          RETURNING 1)
+        SELECT count(*)::integer AS n FROM retried`;
+      return row!.n;
     },
     reassert: async (destination, options = {}) => {
       const audience = options.audience ?? null;
       const contacts = options.contacts === undefined ? null : sql.array([...options.contacts]);
-      const done = await sql`
-        UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL
-        WHERE destination = ${destination} AND (sent IS NOT NULL OR desired)
-          AND (${audience}::text IS NULL OR audience = ${audience})
-          AND (${contacts}::text[] IS NULL OR contact = ANY(${contacts}::text[]))`;
-      return done.count;
+      const [row] = await sql<{ n: number }[]>`
+        WITH locked AS (
+          SELECT contact, list FROM sync_items
+          WHERE destination = ${destination} AND (sent IS NOT NULL OR desired)
+            AND (${audience}::text IS NULL OR audience = ${audience})
+            AND (${contacts}::text[] IS NULL OR contact = ANY(${contacts}::text[]))
+          ORDER BY contact, list FOR UPDATE),
+        reasserted AS (
+          UPDATE sync_items i SET state = 'pending', attempts = 0, next_attempt_at = 0, sent = NULL FROM locked k
+          WHERE i.destination = ${destination} AND i.contact = k.contact AND i.list = k.list
+            AND (i.sent IS NOT NULL OR i.desired)
+          RETURNING 1)
+        SELECT count(*)::integer AS n FROM reasserted`;
+      return row!.n;
     },
     itemsOfMember: async (destination, audience, profileId) =>
       (

@@ -27,6 +27,7 @@ function upsertDesired(tx: Tx, destination: string, desired: readonly DesiredSta
       ${tx.array(desired.map((d) => d.version))}::text[], ${tx.array(desired.map((d) => d.changedAt))}::bigint[],
       ${tx.array(desired.map((d) => d.priority))}::integer[], ${tx.array(desired.map((d) => d.dueAt))}::bigint[]
     ) AS d(contact, list, audience, profile_id, email, desired, change_seq, cause, version, changed_at, priority, due_at)
+    ORDER BY d.contact, d.list
     ON CONFLICT (destination, contact, list) DO UPDATE SET
       audience = excluded.audience, profile_id = excluded.profile_id, email = coalesce(excluded.email, s.email),
       desired = excluded.desired, rev = s.rev + 1, change_seq = excluded.change_seq, cause = excluded.cause,
@@ -98,6 +99,19 @@ function applyRound(tx: Tx, destination: string, round: readonly ItemResult[]) {
   return writes;
 }
 
+/**
+ * Locks the items results are for, in (contact, list) order, as every statement writing several
+ * items does: two writers over overlapping items wait for each other and never deadlock.
+ */
+function lockItems(tx: Tx, destination: string, results: readonly ItemResult[]) {
+  return tx`
+    SELECT 1 FROM sync_items
+    WHERE destination = ${destination} AND (contact, list) IN (
+      SELECT * FROM unnest(
+        ${tx.array(results.map((r) => r.item.contact))}::text[], ${tx.array(results.map((r) => r.item.list))}::text[]))
+    ORDER BY contact, list FOR UPDATE`;
+}
+
 /** Every result appended to the sync log in one statement, in the order given. */
 function appendLog(tx: Tx, destination: string, results: readonly ItemResult[]) {
   return tx`
@@ -160,7 +174,7 @@ export function postgresSyncWrites(sql: Sql): Pick<SyncStore, 'record' | 'due' |
       if (results.length === 0) return;
       const itemKey = (r: ItemResult) => keyOf(r.item.contact, r.item.list);
       await sql.begin(async (tx) => {
-        const writes = [];
+        const writes = [lockItems(tx, destination, results)];
         for (const round of rounds(results, itemKey)) writes.push(...applyRound(tx, destination, round));
         writes.push(appendLog(tx, destination, results));
         await Promise.all(writes);
