@@ -6,8 +6,11 @@ import { postgresSyncWrites } from './sync-store.ts';
 import { postgresSyncReads } from './sync-reads.ts';
 import { postgresDeadLetterActions } from './dead-letter-actions.ts';
 import { postgresSourceStore } from './source-store.ts';
+import { postgresMonitorStore } from './monitor-store.ts';
 import { postgresRequestLog } from './request-log.ts';
 import { postgresAlertState } from './alert-state.ts';
+import { postgresAdminQueries } from './admin-queries.ts';
+import { postgresAdminMembers } from './admin-members.ts';
 
 /**
  * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
@@ -34,10 +37,10 @@ export function postgresStore(sql: Sql): Store {
     audiences: pending('audiences'),
     sync: { ...postgresSyncWrites(sql), ...postgresSyncReads(sql), ...postgresDeadLetterActions(sql) },
     sources: postgresSourceStore(sql),
-    monitor: pending('monitor'),
+    monitor: postgresMonitorStore(sql),
     requests: postgresRequestLog(sql),
     alerts: postgresAlertState(sql),
-    admin: pending('admin'),
+    admin: { ...postgresAdminQueries(sql), ...postgresAdminMembers(sql) },
     quarantine: pending('quarantine'),
     commit: () => Promise.reject(new Error('postgres store: commit is not implemented')),
     readiness: () => Promise.reject(new Error('postgres store: readiness is not implemented')),
