@@ -55,6 +55,7 @@ import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { load } from './sync/common.ts';
 import { part2 } from './sync/latency.ts';
+import { storeKind } from './sync/stores.ts';
 import { part1 } from './sync/throughput.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +72,7 @@ function options() {
       'latency-rate': { type: 'string', default: '200' },
       'latency-seconds': { type: 'string' },
       seed: { type: 'string', default: '1' },
+      store: { type: 'string', default: 'sqlite' },
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -78,10 +80,11 @@ function options() {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:sync -- [--changes 100000] [--contacts 30000] [--rate 200] [--handoff-rate R] [--concurrency 8] [--existing 1] [--latency-rate 200] [--latency-seconds 10] [--seed 1] [--only 1|2] [--quick]\n' +
+      'usage: npm run bench:sync -- [--changes 100000] [--contacts 30000] [--rate 200] [--handoff-rate R] [--concurrency 8] [--existing 1] [--latency-rate 200] [--latency-seconds 10] [--seed 1] [--only 1|2] [--quick] [--store sqlite|postgres]\n' +
         '  --quick: 10,000 changes over 3,000 contacts and 3 s of latency events (about a minute)\n' +
         '  --existing: fraction of contacts already in the fake Cordial account in part 1 (others are created: PUT 404 + POST)\n' +
-        "  --handoff-rate: Handoff's rateLimit in part 1 when it should differ from the account's R (a misconfiguration: exercises 429 waits)",
+        "  --handoff-rate: Handoff's rateLimit in part 1 when it should differ from the account's R (a misconfiguration: exercises 429 waits)\n" +
+        "  --store postgres: keep Handoff's data in a fresh schema of HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database), dropped afterwards",
     );
     process.exit(0);
   }
@@ -107,6 +110,7 @@ function options() {
     latencyRate: positive('latency-rate', values['latency-rate'], false),
     latencySeconds: positive('latency-seconds', values['latency-seconds'] ?? (quick ? '3' : '10'), false),
     seed: values.seed,
+    store: storeKind(values.store),
     only: values.only,
   };
 }
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
   );
   const problems: string[] = [];
   const tables: string[][] = [];
-  const summary: Record<string, unknown> = { node: process.version, cpus: cpus().length };
+  const summary: Record<string, unknown> = { node: process.version, cpus: cpus().length, store: opts.store };
   if (opts.only !== '2') {
     const r = await part1(opts);
     problems.push(...r.problems);
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
       rate: opts.latencyRate,
       seconds: opts.latencySeconds,
       concurrency: opts.concurrency,
+      store: opts.store,
     });
     problems.push(...r.problems);
     tables.push(r.table);
