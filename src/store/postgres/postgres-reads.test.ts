@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { DesiredState } from '../../sync/ports.ts';
 import type { Store } from '../ports.ts';
 import { openStoreWithSql } from './pg-fixture.ts';
+import { postgresProfileViews } from './profile-views.ts';
 
 // The monitor's and the admin API's read models over one small world. Events, profiles,
 // memberships and the change outbox are rows the processor writes through `commit`; they are set
@@ -208,4 +209,44 @@ describe('admin reads', () => {
       },
     ]);
   });
+});
+
+test('identity.getProfiles: each id read as getProfile reads it, merges followed, deleted ones absent', async () => {
+  const { sql } = world;
+  await sql`INSERT INTO profiles (id, created_at, merged_into, deleted_at) VALUES
+            ('p4', ${T0}, 'p1', NULL), ('p5', ${T0}, 'p4', NULL), ('p6', ${T0}, NULL, ${T0 + 1})`;
+  await sql`INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES
+            ('p5', 'p4', 'identify', ${T0 + 1}, 0), ('p4', 'p1', 'identify', ${T0 + 2}, 0)`;
+  await sql`INSERT INTO traits (profile_id, name, value, ts) VALUES ('p1', 'plan', '{"tier":1}', ${T0 + 3})`;
+  await sql`INSERT INTO invalid_identifiers (profile_id, kind, value, reason) VALUES
+            ('p1', 'email', 'bad', 'x'), ('p1', 'email', 'worse', 'x'), ('p1', 'phone', '1', 'x')`;
+  const p1 = {
+    id: 'p1',
+    createdAt: T0,
+    identifiers: [{ kind: 'email', value: 'a@x.com', address: 'A@x.com' }],
+    traits: { plan: { value: { tier: 1 }, ts: T0 + 3 } },
+    merges: [
+      { from: 'p5', into: 'p4', cause: 'identify', at: T0 + 1 },
+      { from: 'p4', into: 'p1', cause: 'identify', at: T0 + 2 },
+    ],
+    invalid: { email: 2, phone: 1 },
+  };
+  const p2 = {
+    id: 'p2',
+    createdAt: T0,
+    identifiers: [{ kind: 'userId', value: 'u2' }],
+    traits: {},
+    merges: [],
+    invalid: { email: 0, phone: 0 },
+  };
+  const views = await postgresProfileViews(sql).getProfiles(['p5', 'p2', 'p6', 'nobody', 'p1']);
+  assert.deepEqual(
+    views,
+    new Map<string, unknown>([
+      ['p5', p1],
+      ['p2', p2],
+      ['p1', p1],
+    ]),
+  );
+  assert.deepEqual(await postgresProfileViews(sql).getProfiles([]), new Map());
 });
