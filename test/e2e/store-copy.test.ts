@@ -9,6 +9,7 @@ import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { buildStore } from '../helpers/store-fixture.ts';
+import { carriesOnAfterCopy } from '../helpers/store-copy-carries-on.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 import { TABLES } from '../../src/store/copy/tables.ts';
 import { openPostgres } from '../../src/store/postgres/database.ts';
@@ -287,5 +288,13 @@ describe('handoff store copy', () => {
     } finally {
       for (const s of stores) await s.close();
     }
+  });
+
+  test('the app on a copy carries on where the original stopped: nothing sent again, one new change for one new event', async () => {
+    const target = schema();
+    assert.equal((await copy('--to', 'postgres', '--schema', target)).code, 0);
+    const back = join(dir, 'carry-on.db');
+    assert.equal((await copy('--to', 'sqlite', '--schema', target, '--sqlite-path', back)).code, 0);
+    await carriesOnAfterCopy({ dir, dbPath, target: { path: back }, fake });
   });
 });

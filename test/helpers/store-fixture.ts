@@ -9,19 +9,23 @@ import { runCli } from './cli.ts';
 /** Text no copy may bend: tabs, newlines, backslashes, quotes, braces, non-ASCII. */
 export const AWKWARD = 'tab\there\nnew "line" \\ back {a,b} NULL \\N é 🛒';
 
-/** A handoff.yaml for a SQLite store at `dbPath`, syncing one audience to the fake Cordial. */
+/** A handoff.yaml for the SQLite store at `dbPath` (or a PostgreSQL schema), syncing one audience to the fake Cordial. */
 export function writeConfig(options: {
   dir: string;
   dbPath: string;
   fake: FakeCordial;
-  postgres?: boolean;
+  /** A PostgreSQL store in this schema (its URL in PG_URL) instead of the SQLite file. */
+  postgresSchema?: string;
 }): string {
-  const file = join(options.dir, options.postgres ? 'handoff-pg.yaml' : 'handoff.yaml');
+  const file = join(
+    options.dir,
+    options.postgresSchema ? `handoff-${options.postgresSchema}.yaml` : 'handoff.yaml',
+  );
   writeFileSync(
     file,
     stringify({
-      storage: options.postgres
-        ? { postgres: { url: { env: 'PG_URL' }, schema: 'handoff' } }
+      storage: options.postgresSchema
+        ? { postgres: { url: { env: 'PG_URL' }, schema: options.postgresSchema } }
         : { sqlite: { path: options.dbPath } },
       sources: [{ id: 'files', writeKey: { env: 'FILES_KEY' } }],
       destinations: {
