@@ -15,6 +15,7 @@ import { demo } from './demo.ts';
 import { audit } from './audit.ts';
 import { describeFailure } from './failure.ts';
 import { quarantineList, quarantineRetry } from './events.ts';
+import { storeCopy } from './store-copy.ts';
 
 /** Builds the `handoff` command line; each action resolves to the process exit code. */
 export function program(io: Io, setExit: (code: number) => void): Command {
@@ -184,6 +185,32 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--offset <n>', 'this event (repeat for more)', (v: string, all: string[]) => [...all, v], [])
     .option('--all', 'every quarantined event')
     .action(async (opts) => setExit(await quarantineRetry(opts, io)));
+
+  cli
+    .command('store')
+    .description('the store itself: move it between SQLite and PostgreSQL')
+    .command('copy')
+    .description(
+      'copy every table of the SQLite file into an empty PostgreSQL schema (or back), resumable, then compare rows and a checksum per table (exit 1 on a difference)',
+    )
+    .requiredOption(
+      '--to <store>',
+      'postgres (from the SQLite file) or sqlite (from PostgreSQL, into a new file)',
+    )
+    .option(...configOption)
+    .option('--sqlite-path <file>', 'the SQLite file (default: storage.sqlite.path)')
+    .option(
+      '--postgres-url-env <name>',
+      'the environment variable holding the PostgreSQL URL (default: storage.postgres.url)',
+    )
+    .option('--schema <name>', 'the PostgreSQL schema (default: storage.postgres.schema, else handoff)')
+    .option('--page-size <rows>', 'rows per transaction', '5000')
+    .option(
+      '--write <method>',
+      'how rows enter PostgreSQL: copy (COPY FROM STDIN) or unnest (INSERT … unnest)',
+      'copy',
+    )
+    .action(async (opts) => setExit(await storeCopy(opts, io)));
 
   cli
     .command('docs')

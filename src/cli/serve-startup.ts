@@ -46,7 +46,7 @@ export function storeFailure(config: Config, error: unknown, command = 'handoff 
 }
 
 /** A PostgreSQL connection or migration failure, said plainly, without the URL or its password. */
-function postgresReason(error: unknown): string {
+export function postgresReason(error: unknown): string {
   const e = error as SystemError & { severity?: string };
   switch (e.code) {
     case 'ECONNREFUSED':
