@@ -38,7 +38,7 @@ before(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/T000/B000/secret-token`;
   fake = await startFakeCordial();
-  h = harness({
+  h = await harness({
     extra: stringify({
       monitoring: { alerts: [{ webhook: { url: { env: 'HANDOFF_ALERT_WEBHOOK_URL' } } }] },
       destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'CORDIAL_KEY' }, rateLimit: 1000 } },

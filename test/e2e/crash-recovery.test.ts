@@ -450,7 +450,7 @@ describe('an entry applied by Cordial whose answer was lost', () => {
   test('a later exit still removes the contact from the list', async () => {
     fake.reset();
     const clock = new ManualClock(Date.parse('2026-11-28T21:10:00.000Z'));
-    const h = harness({
+    const h = await harness({
       clock,
       newProfileId: sequentialIds(),
       extra: stringify({

@@ -68,10 +68,10 @@ after(async () => {
   await cio.close();
   await cordial.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   cio.reset();
   cordial.reset();
-  h = harness({ extra: stringify(extra()), env: env() });
+  h = await harness({ extra: stringify(extra()), env: env() });
 });
 afterEach(() => h.close());
 
@@ -274,7 +274,7 @@ describe('a Customer.io-sourced audience', () => {
 
   test('a wrong App API key fails the poll with a reason that says what to fix', async () => {
     await h.close();
-    h = harness({ extra: stringify(extra()), env: { ...env(), CIO_APP_KEY: 'wrong' } });
+    h = await harness({ extra: stringify(extra()), env: { ...env(), CIO_APP_KEY: 'wrong' } });
     cio.segments.create('VIP', people(1, 3));
     const record = await poll();
     assert.equal(record.outcome, 'failed');
@@ -342,7 +342,7 @@ describe('a Customer.io-sourced audience', () => {
 
   test('audiences built on the sourced one follow it, and holdouts apply', async () => {
     await h.close();
-    h = harness({ extra: stringify(extra(50)), env: env() });
+    h = await harness({ extra: stringify(extra(50)), env: env() });
     cio.segments.create('VIP', people(1, 40));
     await poll();
     const all = await h.app.store.audiences.members('cio_vip');
@@ -372,7 +372,7 @@ describe('a Customer.io-sourced audience', () => {
 describe('serving', () => {
   test('polls on its interval and keeps the list in step, with no one driving it', async () => {
     await h.close();
-    h = harness({
+    h = await harness({
       extra: stringify({ ...extra(), customerio: { ...extra().customerio, pollEvery: '300ms' } }),
       env: env(),
     });

@@ -133,7 +133,7 @@ const until = async (what: () => Promise<boolean>, ms: number): Promise<boolean>
 describe('poison events in the log never stall processing', () => {
   for (const c of CASES) {
     test(`${c.name}: ${c.expect}, and the next event still moves an audience within a second`, async () => {
-      const h = harness({
+      const h = await harness({
         extra: stringify({ server: { adminToken: { env: 'ADMIN_TOKEN' } }, audiences: example.audiences }),
         env: { ADMIN_TOKEN: ADMIN },
       });
@@ -204,7 +204,7 @@ describe('poison events in the log never stall processing', () => {
 
 describe('a transient failure is retried, never quarantined', () => {
   test('a write lock held by another connection: the batch waits it out, then processes', async () => {
-    const h = harness({ extra: stringify({ audiences: example.audiences }) });
+    const h = await harness({ extra: stringify({ audiences: example.audiences }) });
     const raw = new Database(h.app.config.storage.sqlitePath);
     try {
       await h.app.store.events.append([

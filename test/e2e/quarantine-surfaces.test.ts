@@ -39,7 +39,7 @@ const metric = async (name: string): Promise<number | undefined> => {
 };
 
 before(async () => {
-  h = harness({
+  h = await harness({
     extra: stringify({ server: { adminToken: { env: 'ADMIN_TOKEN' } }, audiences }),
     env: { ADMIN_TOKEN: ADMIN },
   });

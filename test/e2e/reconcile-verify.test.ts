@@ -52,7 +52,7 @@ let h: Harness;
 
 before(async () => {
   fake = await startFakeCordial();
-  h = harness({
+  h = await harness({
     extra: audienceYaml(fake.baseUrl),
     env: { CORDIAL_KEY: fake.apiKey },
     // The send policy with short waits, so the test retries quickly; Retry-After is still the fake's.
