@@ -9,7 +9,7 @@ import { startFakeCordial } from '../fakes/cordial/index.ts';
 import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
-import { createApp } from '../../src/app/app.ts';
+import { openApp } from '../../src/app/app.ts';
 import { secretValues } from '../../src/app/secrets.ts';
 
 // monitoring.alerts: a Slack-compatible message when a check turns warn or fail and when it
@@ -122,7 +122,7 @@ test('a failing check alerts once, with its cause and next step; recovery is ann
   }
   // Still failing: no repeat, from this process or from a restarted one on the same database.
   await checks.runOnce();
-  const restarted = createApp({ config: h.app.config });
+  const restarted = await openApp({ config: h.app.config });
   try {
     await restarted.monitor.checks.runOnce();
     await sleep(300);

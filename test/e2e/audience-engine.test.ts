@@ -18,7 +18,11 @@ let h: Harness;
 const seen: MembershipChange[] = [];
 
 before(async () => {
-  h = await harness({ clock, newProfileId: sequentialIds(), extra: stringify({ audiences: example.audiences }) });
+  h = await harness({
+    clock,
+    newProfileId: sequentialIds(),
+    extra: stringify({ audiences: example.audiences }),
+  });
   h.app.bus.on('engine.changes', (e) => seen.push(...e.changes));
 });
 after(() => h.close());

@@ -14,6 +14,7 @@ import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 import { takeSnapshot } from '../../src/monitor/snapshot.ts';
 import { runCli } from '../helpers/cli.ts';
+import { testStorage } from '../helpers/store.ts';
 
 const HOOK_SECRET = 'hook-secret-for-tests';
 const LIST = 'cio-vip';
@@ -435,9 +436,11 @@ describe('sourced membership through identity changes', () => {
 });
 
 describe('handoff sync poll | status | confirm', () => {
-  test('poll, a held removal in status, confirm', async () => {
+  test('poll, a held removal in status, confirm', async (t) => {
     const file = join(h.dir, 'handoff.yaml');
-    writeFileSync(file, stringify({ storage: { sqlite: { path: join(h.dir, 'cli.db') } }, ...extra() }));
+    const storage = testStorage(h.dir, 'cli.db');
+    t.after(() => storage.drop());
+    writeFileSync(file, stringify({ storage: storage.section, ...extra() }));
     const run = (...args: string[]) => runCli(file, env(), ...args);
     cio.segments.create('VIP', people(1, 10));
     const polled = await run('sync', 'poll');

@@ -117,7 +117,7 @@ describe('sync reconcile --verify against a Cordial that rate-limits and fails',
     const configFile = join(h.dir, 'handoff.yaml');
     writeFileSync(
       configFile,
-      `storage: { sqlite: { path: ${JSON.stringify(join(h.dir, 'handoff.db'))} } }
+      `${h.storage.yaml}
 sources:
   - { id: web, writeKey: { env: WEB_KEY } }
 ${audienceYaml(fake.baseUrl)}`,

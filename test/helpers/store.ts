@@ -27,6 +27,14 @@ export function testStoreKind(env: NodeJS.ProcessEnv = process.env): TestStoreKi
 }
 
 /**
+ * Where a test starts `handoff` as a process: on PostgreSQL its directory, so that what serve keeps
+ * beside the database (see `TestStorage.sqlitePath`) stays in it; on SQLite, as before, inherited.
+ */
+export function processCwd(dir: string): { cwd?: string } {
+  return testStoreKind() === 'postgres' ? { cwd: dir } : {};
+}
+
+/**
  * The variables a config written by `testStorage` needs: the database URL on PostgreSQL, none on
  * SQLite. Merge them into the environment of every process or command a test starts.
  */
@@ -37,7 +45,10 @@ export function storeEnv(): Record<string, string> {
 /** One test's database: a SQLite file in its directory, or a fresh PostgreSQL schema. */
 export interface TestStorage {
   kind: TestStoreKind;
-  /** The SQLite file (on PostgreSQL, where `secrets.json` and the serve mark would go). */
+  /**
+   * The SQLite file. On PostgreSQL, the file a process started in the test's directory takes for
+   * it (`./data/handoff.db`, the default): `secrets.json` and the serve mark go beside it.
+   */
   sqlitePath: string;
   /** The PostgreSQL schema; undefined on SQLite. */
   schema: string | undefined;
@@ -53,8 +64,8 @@ export interface TestStorage {
 
 /** A database for one test, in `dir` on SQLite (`file` names it) or a fresh schema on PostgreSQL. */
 export function testStorage(dir: string, file = 'handoff.db'): TestStorage {
-  const sqlitePath = join(dir, file);
   if (testStoreKind() === 'sqlite') {
+    const sqlitePath = join(dir, file);
     const section = { sqlite: { path: sqlitePath } };
     return {
       kind: 'sqlite',
@@ -66,6 +77,7 @@ export function testStorage(dir: string, file = 'handoff.db'): TestStorage {
       drop: () => Promise.resolve(),
     };
   }
+  const sqlitePath = join(dir, 'data', 'handoff.db');
   const schema = freshSchemaName();
   const section = {
     postgres: { url: { env: DATABASE_URL_VARIABLE }, schema, poolSize: TEST_POOL_SIZE },
