@@ -75,12 +75,17 @@ const databaseUrl = process.env.HANDOFF_TEST_DATABASE_URL || DEFAULT_DATABASE_UR
 
 /** The runs to make: [store, files]. */
 const passes = [];
+/** Said before the runs and again after them, where it is seen. */
+let skippedPostgres;
 if (chosen !== 'postgres') passes.push(['sqlite', files]);
 if (chosen !== 'sqlite' && (chosen === 'postgres' || storeDependent.length > 0)) {
   const pg = await reachable(databaseUrl);
   if (pg.ok) {
     if (storeDependent.length > 0) passes.push(['postgres', storeDependent]);
-    else console.error('HANDOFF_TEST_STORE=postgres: none of the matched files depends on the store');
+    else {
+      console.error('HANDOFF_TEST_STORE=postgres: none of the matched test files depends on the store');
+      process.exit(1);
+    }
   } else if (chosen === 'postgres' || ci) {
     console.error(
       `PostgreSQL is not reachable at ${redacted(databaseUrl)} (HANDOFF_TEST_DATABASE_URL): ${pg.reason}\n` +
@@ -91,11 +96,11 @@ if (chosen !== 'sqlite' && (chosen === 'postgres' || storeDependent.length > 0))
     process.exit(1);
   } else {
     const line = '!'.repeat(100);
-    console.error(
+    skippedPostgres =
       `${line}\n!!! PostgreSQL is not reachable at ${redacted(databaseUrl)}: ${pg.reason}\n` +
-        `!!! RUNNING ON SQLITE ONLY: ${storeDependent.length} store-dependent test files are NOT run on PostgreSQL.\n` +
-        `!!! Start PostgreSQL or set HANDOFF_TEST_DATABASE_URL (CI=true makes this an error).\n${line}`,
-    );
+      `!!! RUNNING ON SQLITE ONLY: ${storeDependent.length} store-dependent test files are NOT run on PostgreSQL.\n` +
+      `!!! Start PostgreSQL or set HANDOFF_TEST_DATABASE_URL (CI=true makes this an error).\n${line}`;
+    console.error(skippedPostgres);
   }
 }
 
@@ -117,4 +122,5 @@ if (results.length > 1 || results[0]?.store === 'postgres')
     console.log(
       `# ${r.store}: ${r.files} test files, ${r.status === 0 ? 'passed' : 'FAILED'} in ${r.s.toFixed(0)} s`,
     );
+if (skippedPostgres) console.error(skippedPostgres);
 process.exit(results.every((r) => r.status === 0) ? 0 : 1);
