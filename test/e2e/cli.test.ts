@@ -174,7 +174,10 @@ describe('handoff serve (the real process)', () => {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const address = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 15_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`serve did not start:\n${output}`));
+      }, 15_000);
       child.stdout.on('data', () => {
         const match = /"address":"(http:[^"]+)"/.exec(output);
         if (match?.[1]) {
