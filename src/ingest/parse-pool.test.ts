@@ -219,7 +219,7 @@ describe('ingest over HTTP with every body checked on a worker', () => {
   let server: FastifyInstance;
   let url: string;
   before(async () => {
-    h = harness({ clock: new ManualClock(NOW) });
+    h = await harness({ clock: new ManualClock(NOW) });
     const pool = new ParsePool({ workers: 1, inlineBelowBytes: 0 });
     await pool.warm();
     server = buildServer(serverServices(h.app), { ingestParse: pool });

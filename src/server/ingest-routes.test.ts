@@ -7,8 +7,8 @@ import { ManualClock } from '../shared/clock.ts';
 const NOW = Date.parse('2026-11-29T12:00:00.000Z');
 const clock = new ManualClock(NOW);
 let h: Harness;
-before(() => {
-  h = harness({ clock });
+before(async () => {
+  h = await harness({ clock });
 });
 after(() => h.close());
 

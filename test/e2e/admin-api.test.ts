@@ -57,7 +57,7 @@ describe('admin API: the token', () => {
   });
 
   test('with no admin token configured, the admin API says so instead of serving data', async () => {
-    const h = harness();
+    const h = await harness();
     try {
       const url = await h.listen();
       const res = await fetch(`${url}/api/admin/audiences`, {

@@ -9,7 +9,7 @@ import { startFakeCordial } from '../fakes/cordial/index.ts';
 import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
-import { createApp } from '../../src/app/app.ts';
+import { openApp } from '../../src/app/app.ts';
 import { secretValues } from '../../src/app/secrets.ts';
 
 // monitoring.alerts: a Slack-compatible message when a check turns warn or fail and when it
@@ -38,7 +38,7 @@ before(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/T000/B000/secret-token`;
   fake = await startFakeCordial();
-  h = harness({
+  h = await harness({
     extra: stringify({
       monitoring: { alerts: [{ webhook: { url: { env: 'HANDOFF_ALERT_WEBHOOK_URL' } } }] },
       destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'CORDIAL_KEY' }, rateLimit: 1000 } },
@@ -122,7 +122,7 @@ test('a failing check alerts once, with its cause and next step; recovery is ann
   }
   // Still failing: no repeat, from this process or from a restarted one on the same database.
   await checks.runOnce();
-  const restarted = createApp({ config: h.app.config });
+  const restarted = await openApp({ config: h.app.config });
   try {
     await restarted.monitor.checks.runOnce();
     await sleep(300);

@@ -17,8 +17,12 @@ const clock = new ManualClock(t0);
 let h: Harness;
 const seen: MembershipChange[] = [];
 
-before(() => {
-  h = harness({ clock, newProfileId: sequentialIds(), extra: stringify({ audiences: example.audiences }) });
+before(async () => {
+  h = await harness({
+    clock,
+    newProfileId: sequentialIds(),
+    extra: stringify({ audiences: example.audiences }),
+  });
   h.app.bus.on('engine.changes', (e) => seen.push(...e.changes));
 });
 after(() => h.close());

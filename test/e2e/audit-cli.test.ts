@@ -4,17 +4,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createApp } from '../../src/app/app.ts';
+import { openApp } from '../../src/app/app.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { sequentialIds } from '../helpers/harness.ts';
 import { runCli } from '../helpers/cli.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { storeEnv, testStorage } from '../helpers/store.ts';
 
 let fake: FakeCordial;
 let dir: string;
 let configFile: string;
+let storage: TestStorage;
 const env = () => ({ FILES_KEY: 'k', CORDIAL_KEY: fake.apiKey });
 /** Who is held out, and who of each group bought, as the engine decided. */
 const groups = { treated: 0, treatedBought: 0, heldOut: 0, heldOutBought: 0 };
@@ -27,10 +30,11 @@ before(async () => {
   fake = await startFakeCordial();
   dir = mkdtempSync(join(tmpdir(), 'handoff-audit-cli-'));
   configFile = join(dir, 'handoff.yaml');
+  storage = testStorage(dir, 'h.db');
   writeFileSync(
     configFile,
     stringify({
-      storage: { sqlite: { path: join(dir, 'h.db') } },
+      storage: storage.section,
       sources: [{ id: 'files', writeKey: { env: 'FILES_KEY' } }],
       destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'CORDIAL_KEY' }, rateLimit: 500 } },
       audiences: [
@@ -49,10 +53,10 @@ before(async () => {
   );
   // Three hours ago everyone viewed; a minute later half of them bought. With a ttl of 1h, every
   // member has overstayed: the audience's exit is broken (its window is a day).
-  const loaded = loadConfigFile(configFile, env());
+  const loaded = loadConfigFile(configFile, { ...storeEnv(), ...env() });
   if (!loaded.ok) throw new Error(loaded.error.message);
   const clock = new ManualClock(Date.now() - 3 * 3_600_000);
-  const app = createApp({ config: loaded.value, clock, newProfileId: sequentialIds() });
+  const app = await openApp({ config: loaded.value, clock, newProfileId: sequentialIds() });
   const at = () => new Date(clock.now()).toISOString();
   await app.ingest.ingest(
     'files',
@@ -85,6 +89,7 @@ before(async () => {
 });
 after(async () => {
   await fake.close();
+  await storage?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

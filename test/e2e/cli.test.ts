@@ -7,26 +7,36 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.ts';
 import type { Io } from '../../src/cli/config-path.ts';
-import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import { basic } from '../helpers/harness.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { processCwd, storeEnv, testStorage } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 let dir: string;
 let configFile: string;
+let storage: TestStorage;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'handoff-cli-'));
   configFile = join(dir, 'handoff.yaml');
-  writeFileSync(
-    configFile,
-    `storage: { sqlite: { path: ${JSON.stringify(join(dir, 'h.db'))} } }\nsources:\n  - { id: files, writeKey: { env: FILES_KEY } }\n`,
-  );
+  storage = testStorage(dir, 'h.db');
+  writeFileSync(configFile, `${storage.yaml}\nsources:\n  - { id: files, writeKey: { env: FILES_KEY } }\n`);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  await storage?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function captureIo(env: NodeJS.ProcessEnv = {}): Io & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l), env, isTTY: false };
+  return {
+    stdout,
+    stderr,
+    out: (l) => stdout.push(l),
+    err: (l) => stderr.push(l),
+    env: { ...storeEnv(), ...env },
+    isTTY: false,
+  };
 }
 
 describe('handoff import', () => {
@@ -56,7 +66,7 @@ describe('handoff import', () => {
     assert.match(io.stdout[1] ?? '', /line 4: /);
     assert.match(io.stdout[2] ?? '', /line 6: every message needs a userId or an anonymousId/);
 
-    const store = createSqliteStore(join(dir, 'h.db'));
+    const store = await storage.open();
     try {
       const profile = await store.identity.findProfile({ kind: 'email', value: 'imp@example.com' });
       assert.ok(profile, 'import also resolves identities');
@@ -78,7 +88,7 @@ describe('handoff import', () => {
     const io = captureIo();
     assert.equal(await main(['node', 'handoff', 'import', file, '--config', configFile], io), 0);
     assert.match(io.stdout[0] ?? '', /2 accepted \(2 new, 0 duplicates\), 0 rejected/);
-    const store = createSqliteStore(join(dir, 'h.db'));
+    const store = await storage.open();
     try {
       const events = (await store.events.readAfter(0, 100)).filter((e) => e.userId?.startsWith('csv-'));
       assert.deepEqual(
@@ -155,15 +165,19 @@ describe('handoff serve (the real process)', () => {
       process.execPath,
       [bin, 'serve', '--config', configFile, '--port', '0', '--host', '127.0.0.1'],
       {
-        env: { ...process.env, FILES_KEY: 'files-key-123' },
+        env: { ...process.env, ...storeEnv(), FILES_KEY: 'files-key-123' },
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...processCwd(dir),
       },
     );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const address = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 15_000);
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`serve did not start:\n${output}`));
+      }, 15_000);
       child.stdout.on('data', () => {
         const match = /"address":"(http:[^"]+)"/.exec(output);
         if (match?.[1]) {
@@ -182,7 +196,7 @@ describe('handoff serve (the real process)', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     assert.equal(code, 0, output);
     assert.ok(!output.includes('files-key-123'), 'the write key never appears in the log');
-    const store = createSqliteStore(join(dir, 'h.db'));
+    const store = await storage.open();
     try {
       const events = await store.events.readAfter(0, 1000);
       assert.ok(events.some((e) => e.messageId === 'served-1'));

@@ -8,9 +8,8 @@ import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness, sequentialIds, testConfig } from '../helpers/harness.ts';
-import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { createApp } from '../../src/app/app.ts';
+import { openApp } from '../../src/app/app.ts';
 import { buildServer } from '../../src/server/server.ts';
 import { serverServices } from '../../src/app/services.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -73,7 +72,7 @@ beforeEach(async () => {
     });
   }
   port = await freePort();
-  h = harness({ clock, newProfileId: sequentialIds(), extra: extra(port), env: env(), sync: SYNC });
+  h = await harness({ clock, newProfileId: sequentialIds(), extra: extra(port), env: env(), sync: SYNC });
   await h.server.listen({ port, host: '127.0.0.1' });
 });
 afterEach(() => h.close());
@@ -194,11 +193,7 @@ describe('bulk import jobs', () => {
     // A new process opens the same database.
     await h.server.close();
     await h.app.stop();
-    const app = createApp({
-      config: testConfig(join(h.dir, 'handoff.db'), extra(port), env()),
-      clock,
-      sync: SYNC,
-    });
+    const app = await openApp({ config: testConfig(h.storage, extra(port), env()), clock, sync: SYNC });
     const server = buildServer(serverServices(app));
     h = {
       ...h,
@@ -207,6 +202,7 @@ describe('bulk import jobs', () => {
       close: async () => (
         await server.close(),
         await app.stop(),
+        await h.storage.drop(),
         rmSync(h.dir, { recursive: true, force: true })
       ),
     };

@@ -28,7 +28,7 @@ before(async () => {
 });
 after(() => fake.close());
 /** A Handoff serving these audiences, syncing to the fake. */
-const handoff = (defs: unknown[] = audiences, cordial: Record<string, unknown> = {}): Harness =>
+const handoff = (defs: unknown[] = audiences, cordial: Record<string, unknown> = {}): Promise<Harness> =>
   harness({
     clock,
     newProfileId: sequentialIds(),
@@ -45,14 +45,14 @@ const handoff = (defs: unknown[] = audiences, cordial: Record<string, unknown> =
 /** Replaces this test's Handoff with one serving other definitions. */
 async function redefine(defs: unknown[], cordial: Record<string, unknown> = {}): Promise<void> {
   await h.close();
-  h = handoff(defs, cordial);
+  h = await handoff(defs, cordial);
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   fake.reset();
   fake.faults.clear();
   clock.set(t0);
-  h = handoff();
+  h = await handoff();
 });
 afterEach(() => h.close());
 
@@ -284,7 +284,7 @@ describe('coalescing and activation delay', () => {
   test('an enter and exit inside the activation delay send nothing', async () => {
     const delayed = [{ ...audiences[0]!, holdout: 0, activationDelay: '30m' }, audiences[1]!];
     await h.close();
-    h = harness({
+    h = await harness({
       clock,
       newProfileId: sequentialIds(),
       extra: stringify({

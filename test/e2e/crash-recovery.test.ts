@@ -18,7 +18,8 @@ import { WRITE_KEYS, basic, harness, sequentialIds } from '../helpers/harness.ts
 import { ManualClock } from '../../src/shared/clock.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/sync/retry-policy.ts';
 import type { Store } from '../../src/store/ports.ts';
-import { createSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { processCwd, storeEnv, testStorage } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 const WRITE_KEY = 'crash-web-key-0123';
@@ -32,7 +33,7 @@ const LATENCY: [number, number] = [20, 50];
 const audiences = [{ ...CART_AND_PURCHASERS[0]!, holdout: 10 }, CART_AND_PURCHASERS[1]!];
 
 let dir: string;
-let dbPath: string;
+let storage: TestStorage;
 let configFile: string;
 let fake: FakeCordial;
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -40,13 +41,13 @@ const children: ChildProcessWithoutNullStreams[] = [];
 before(async () => {
   fake = await startFakeCordial();
   dir = mkdtempSync(join(tmpdir(), 'handoff-crash-'));
-  dbPath = join(dir, 'handoff.db');
+  storage = testStorage(dir);
   configFile = join(dir, 'handoff.yaml');
   writeFileSync(
     configFile,
     stringify({
       server: { adminToken: { env: 'CRASH_ADMIN_TOKEN' } },
-      storage: { sqlite: { path: dbPath } },
+      storage: storage.section,
       sources: [{ id: 'web', writeKey: { env: 'CRASH_WEB_KEY' } }],
       destinations: {
         cordial: {
@@ -69,6 +70,7 @@ after(async () => {
     }
   }
   await fake?.close();
+  await storage?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -88,11 +90,13 @@ async function startServe(): Promise<Served> {
     {
       env: {
         ...process.env,
+        ...storeEnv(),
         CRASH_WEB_KEY: WRITE_KEY,
         CRASH_CORDIAL_KEY: fake.apiKey,
         CRASH_ADMIN_TOKEN: ADMIN_TOKEN,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...processCwd(dir),
     },
   );
   children.push(child);
@@ -189,7 +193,7 @@ const purchaseMessage = (i: number) => ({
 // ---------------------------------------------------------------- the database and the fake
 
 async function withStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
-  const store = createSqliteStore(dbPath);
+  const store = await storage.open();
   try {
     return await work(store);
   } finally {
@@ -450,7 +454,7 @@ describe('an entry applied by Cordial whose answer was lost', () => {
   test('a later exit still removes the contact from the list', async () => {
     fake.reset();
     const clock = new ManualClock(Date.parse('2026-11-28T21:10:00.000Z'));
-    const h = harness({
+    const h = await harness({
       clock,
       newProfileId: sequentialIds(),
       extra: stringify({

@@ -14,6 +14,7 @@ import type { Harness } from '../helpers/harness.ts';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 import { takeSnapshot } from '../../src/monitor/snapshot.ts';
 import { runCli } from '../helpers/cli.ts';
+import { testStorage } from '../helpers/store.ts';
 
 const HOOK_SECRET = 'hook-secret-for-tests';
 const LIST = 'cio-vip';
@@ -68,10 +69,10 @@ after(async () => {
   await cio.close();
   await cordial.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   cio.reset();
   cordial.reset();
-  h = harness({ extra: stringify(extra()), env: env() });
+  h = await harness({ extra: stringify(extra()), env: env() });
 });
 afterEach(() => h.close());
 
@@ -274,7 +275,7 @@ describe('a Customer.io-sourced audience', () => {
 
   test('a wrong App API key fails the poll with a reason that says what to fix', async () => {
     await h.close();
-    h = harness({ extra: stringify(extra()), env: { ...env(), CIO_APP_KEY: 'wrong' } });
+    h = await harness({ extra: stringify(extra()), env: { ...env(), CIO_APP_KEY: 'wrong' } });
     cio.segments.create('VIP', people(1, 3));
     const record = await poll();
     assert.equal(record.outcome, 'failed');
@@ -342,7 +343,7 @@ describe('a Customer.io-sourced audience', () => {
 
   test('audiences built on the sourced one follow it, and holdouts apply', async () => {
     await h.close();
-    h = harness({ extra: stringify(extra(50)), env: env() });
+    h = await harness({ extra: stringify(extra(50)), env: env() });
     cio.segments.create('VIP', people(1, 40));
     await poll();
     const all = await h.app.store.audiences.members('cio_vip');
@@ -372,7 +373,7 @@ describe('a Customer.io-sourced audience', () => {
 describe('serving', () => {
   test('polls on its interval and keeps the list in step, with no one driving it', async () => {
     await h.close();
-    h = harness({
+    h = await harness({
       extra: stringify({ ...extra(), customerio: { ...extra().customerio, pollEvery: '300ms' } }),
       env: env(),
     });
@@ -435,9 +436,11 @@ describe('sourced membership through identity changes', () => {
 });
 
 describe('handoff sync poll | status | confirm', () => {
-  test('poll, a held removal in status, confirm', async () => {
+  test('poll, a held removal in status, confirm', async (t) => {
     const file = join(h.dir, 'handoff.yaml');
-    writeFileSync(file, stringify({ storage: { sqlite: { path: join(h.dir, 'cli.db') } }, ...extra() }));
+    const storage = testStorage(h.dir, 'cli.db');
+    t.after(() => storage.drop());
+    writeFileSync(file, stringify({ storage: storage.section, ...extra() }));
     const run = (...args: string[]) => runCli(file, env(), ...args);
     cio.segments.create('VIP', people(1, 10));
     const polled = await run('sync', 'poll');

@@ -6,13 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomerIORequestError, TrackClient } from 'customerio-node';
 import type { App } from '../../src/app/app.ts';
-import { createApp } from '../../src/app/app.ts';
+import { openApp } from '../../src/app/app.ts';
 import { serverServices } from '../../src/app/services.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildServer } from '../../src/server/server.ts';
 import type { FastifyInstance } from 'fastify';
 import { WRITE_KEYS, basic } from '../helpers/harness.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { storeEnv, testStorage } from '../helpers/store.ts';
 
 // The unmodified Customer.io client (v4 speaks only https): only its url, port and CA point at Handoff.
 const SITE_ID = 'site-0123';
@@ -21,6 +23,7 @@ const NOW = Date.parse('2026-11-29T12:00:00.000Z');
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 let dir: string;
+let storage: TestStorage;
 let app: App;
 let server: FastifyInstance;
 let cert: string;
@@ -39,18 +42,19 @@ before(async () => {
     { stdio: 'ignore' },
   );
   cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  storage = testStorage(dir);
   const config = parseConfig(
     `
-storage: { sqlite: { path: ${JSON.stringify(join(dir, 'handoff.db'))} } }
+${storage.yaml}
 sources:
   - { id: web, writeKey: { env: WEB_KEY } }
   - { id: cio, kind: customerio, siteId: ${SITE_ID}, apiKey: { env: CIO_API_KEY } }
 `,
     'test.yaml',
-    { WEB_KEY: WRITE_KEYS.web, CIO_API_KEY: API_KEY },
+    { ...storeEnv(), WEB_KEY: WRITE_KEYS.web, CIO_API_KEY: API_KEY },
   );
   if (!config.ok) throw new Error(config.error.message);
-  app = createApp({ config: config.value, clock: new ManualClock(NOW) });
+  app = await openApp({ config: config.value, clock: new ManualClock(NOW) });
   server = buildServer(serverServices(app), { https: { key: readFileSync(join(dir, 'key.pem')), cert } });
   const url = new URL(await server.listen({ port: 0, host: '127.0.0.1' }));
   assert.equal(url.protocol, 'https:');
@@ -59,6 +63,7 @@ sources:
 after(async () => {
   await server.close();
   await app.stop();
+  await storage.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

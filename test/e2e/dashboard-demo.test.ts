@@ -17,7 +17,7 @@ describe('handoff demo', () => {
   let h: Harness;
   let url: string;
   before(async () => {
-    h = harness();
+    h = await harness();
     url = await h.listen();
   });
   after(() => h.close());

@@ -2,12 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import type { Browser } from '../helpers/browser.ts';
 import { ARTIFACTS, browserUnavailable, launchBrowser } from '../helpers/browser.ts';
 import type { DemoServer } from '../helpers/demo-server.ts';
 import { ADMIN_TOKEN, demoServer } from '../helpers/demo-server.ts';
+import { rawSql } from '../helpers/store.ts';
 
 // The numbers behind the numbers: match rate breakdown, the profiles behind each, overlap, lists.
 const skip = browserUnavailable();
@@ -179,11 +179,11 @@ describe('dashboard drill-down in a browser', { skip }, () => {
     );
     assert.equal((await demo.h.app.store.sync.deadLetters('cordial')).length, 0);
     assert.equal(demo.fake.requests.length, sentBefore, 'a skip sends nothing');
-    const db = new Database(join(demo.h.dir, 'handoff.db'), { readonly: true });
+    const db = rawSql(demo.h);
     try {
-      const skipped = db
-        .prepare("SELECT contact, message FROM sync_log WHERE result = 'skipped' ORDER BY contact")
-        .all() as { contact: string; message: string }[];
+      const skipped = await db.query<{ contact: string; message: string }>(
+        "SELECT contact, message FROM sync_log WHERE result = 'skipped' ORDER BY contact",
+      );
       assert.deepEqual(
         skipped.map((r) => r.contact),
         dead
@@ -193,7 +193,7 @@ describe('dashboard drill-down in a browser', { skip }, () => {
       );
       assert.ok(skipped.every((r) => r.message === 'skipped from the dashboard'));
     } finally {
-      db.close();
+      await db.close();
     }
     const again = await fetch(`${demo.url}/api/admin/sync/dead-letters/skip`, {
       method: 'POST',

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { main } from '../../src/cli/main.ts';
 import type { Io } from '../../src/cli/config-path.ts';
-import { createSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { storeEnv, testStorage } from '../helpers/store.ts';
 
 const cart = (window: string) => ({
   key: 'cart_recent',
@@ -32,11 +33,12 @@ const purchasers = {
 
 let dir: string;
 let configFile: string;
+let storage: TestStorage;
 const writeConfig = (audiences: unknown[]) =>
   writeFileSync(
     configFile,
     stringify({
-      storage: { sqlite: { path: join(dir, 'h.db') } },
+      storage: storage.section,
       sources: [{ id: 'files', writeKey: { env: 'FILES_KEY' } }],
       audiences,
     }),
@@ -52,7 +54,7 @@ function runWith(args: string[]): Promise<{ code: number; out: string; err: stri
   const io: Io = {
     out: (l) => out.push(l),
     err: (l) => err.push(l),
-    env: { FILES_KEY: 'files-key-1' },
+    env: { ...storeEnv(), FILES_KEY: 'files-key-1' },
     isTTY: false,
   };
   return main(['node', 'handoff', ...args], io).then((code) => ({
@@ -66,6 +68,7 @@ const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'handoff-engine-cli-'));
   configFile = join(dir, 'handoff.yaml');
+  storage = testStorage(dir, 'h.db');
   writeConfig([cart('4h'), purchasers]);
   const events = join(dir, 'events.jsonl');
   writeFileSync(
@@ -92,7 +95,10 @@ before(async () => {
   );
   assert.equal((await run('import', events)).code, 0);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  await storage?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('explain', () => {
   test('says who is in, since when, why, and when that next changes', async () => {
@@ -167,7 +173,7 @@ describe('a changed definition: plan, the serve guard, apply', () => {
       /definitions changed since they were last applied/,
       'explain warns it is not what serve holds',
     );
-    const store = createSqliteStore(join(dir, 'h.db'));
+    const store = await storage.open();
     try {
       assert.equal((await store.audiences.members('cart_recent')).length, 1, 'plan changed nothing');
     } finally {

@@ -13,9 +13,9 @@ const example = parse(readFileSync(new URL('../../examples/handoff.yaml', import
 const t0 = Date.parse('2026-11-28T21:10:00.000Z');
 const H = 3_600_000;
 
-function world(audiences: unknown[] = example.audiences) {
+async function world(audiences: unknown[] = example.audiences) {
   const clock = new ManualClock(t0);
-  const h = harness({ clock, newProfileId: sequentialIds(), extra: stringify({ audiences }) });
+  const h = await harness({ clock, newProfileId: sequentialIds(), extra: stringify({ audiences }) });
   const seen: MembershipChange[] = [];
   h.app.bus.on('engine.changes', (e) => seen.push(...e.changes));
   const send = async (...batch: object[]) => {
@@ -33,7 +33,7 @@ function world(audiences: unknown[] = example.audiences) {
   return { h, clock, seen, send, members };
 }
 
-async function using(w: ReturnType<typeof world>, run: () => Promise<void>): Promise<void> {
+async function using(w: Awaited<ReturnType<typeof world>>, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } finally {
@@ -43,7 +43,7 @@ async function using(w: ReturnType<typeof world>, run: () => Promise<void>): Pro
 
 describe('identity merges re-evaluate the merged profile from its full history', () => {
   test('an anonymous cart and a known purchase merge: the survivor is a purchaser, not an abandoner', async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       await w.send({
         type: 'track',
@@ -74,7 +74,7 @@ describe('identity merges re-evaluate the merged profile from its full history',
     });
   });
   test("each side's orders count: one order apiece makes a merged repeat buyer", async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       const D = 24 * H;
       const order = (who: object, daysAgo: number) =>
@@ -107,7 +107,7 @@ describe('holdout', () => {
         condition: { type: 'event', event: 'Product Viewed', within: '1d' },
       },
     ];
-    const w = world(audiences);
+    const w = await world(audiences);
     await using(w, async () => {
       await w.send(
         ...Array.from({ length: 40 }, (_, i) => ({
@@ -136,7 +136,7 @@ describe('holdout', () => {
 
 describe('top percent', () => {
   test('vip_top_10pct holds the top 10% by lifetime revenue once rankings refresh', async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       await w.send(
         ...Array.from({ length: 20 }, (_, i) => ({
@@ -176,7 +176,7 @@ describe('top percent', () => {
 
 describe('top percent between refreshes', () => {
   test('ranks are exact after every batch: a moved threshold re-ranks the profiles it passed', async () => {
-    const w = world([
+    const w = await world([
       {
         key: 'top_half',
         name: 'VIP | Top 50%',
@@ -229,7 +229,7 @@ describe('top percent between refreshes', () => {
 
 describe('events no audience reads', () => {
   test('a page view after the window closed takes no credit: time takes the cart abandoner out', async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       await w.send({ type: 'track', userId: 'u1', event: 'Product Added', properties: { product_id: 'p' } });
       assert.deepEqual(await w.members('cart_0_4h'), ['p1']);
@@ -246,7 +246,7 @@ describe('events no audience reads', () => {
 
 describe('late and out-of-order events', () => {
   test('a late, older purchase does not exit a newer cart; changes are never stamped in the past', async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       await w.send({ type: 'track', userId: 'late', event: 'Product Added', properties: {} });
       w.clock.advance(H);
@@ -270,7 +270,7 @@ describe('late and out-of-order events', () => {
 
 describe('durability', () => {
   test('a failed batch commit leaves no change behind; the retry emits each change exactly once', async () => {
-    const w = world();
+    const w = await world();
     await using(w, async () => {
       const store = w.h.app.store;
       const commit = store.commit.bind(store);

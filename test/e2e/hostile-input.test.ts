@@ -15,7 +15,7 @@ const HOOK_SECRET = 'hook-secret-1';
 
 let h: Harness;
 before(async () => {
-  h = harness({
+  h = await harness({
     clock: new ManualClock(NOW),
     // Continues the harness's sources list with a Customer.io Track source.
     extra: `  - { id: cio, kind: customerio, siteId: ${SITE_ID}, apiKey: { env: CIO_KEY } }

@@ -8,7 +8,7 @@ let h: Harness | undefined;
 afterEach(() => h?.close());
 
 async function serve(origins?: string): Promise<string> {
-  h = harness(origins === undefined ? {} : { extra: `ingest: { cors: { origins: ${origins} } }` });
+  h = await harness(origins === undefined ? {} : { extra: `ingest: { cors: { origins: ${origins} } }` });
   return h.listen();
 }
 const SHOP = 'https://shop.example.com';

@@ -5,24 +5,28 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeCustomerIo } from '../fakes/customerio/index.ts';
 import { startFakeCustomerIo } from '../fakes/customerio/index.ts';
 import { runCli } from '../helpers/cli.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { processCwd, storeEnv, testStorage } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 let dir: string;
 let configFile: string;
+let storage: TestStorage;
 let cio: FakeCustomerIo;
 
 before(async () => {
   cio = await startFakeCustomerIo();
   dir = mkdtempSync(join(tmpdir(), 'handoff-keys-'));
   configFile = join(dir, 'handoff.yaml');
+  storage = testStorage(dir, 'h.db');
   writeFileSync(
     configFile,
-    `storage: { sqlite: { path: ${JSON.stringify(join(dir, 'h.db'))} } }
+    `${storage.yaml}
 sources: [{ id: web, writeKey: { env: KEYS_WEB_KEY } }]
 destinations: { cordial: { apiKey: { env: KEYS_CORDIAL_KEY }, baseUrl: "http://127.0.0.1:9/v2" } }
 customerio: { baseUrl: ${JSON.stringify(cio.baseUrl)}, appApiKey: { env: KEYS_CIO_APP_KEY }, pollEvery: 1s }
@@ -39,6 +43,7 @@ audiences:
 });
 after(async () => {
   await cio.close();
+  await storage?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -83,8 +88,9 @@ test('serve: no value is generated for either API key; sync and polls are paused
     process.execPath,
     [bin, 'serve', '-c', configFile, '--port', '0', '--host', '127.0.0.1'],
     {
-      env: { ...process.env, KEYS_WEB_KEY: 'web-key-123' },
+      env: { ...process.env, ...storeEnv(), KEYS_WEB_KEY: 'web-key-123' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...processCwd(dir),
     },
   );
   let log = '';
@@ -108,6 +114,8 @@ test('serve: no value is generated for either API key; sync and polls are paused
   assert.match(log, /KEYS_CIO_APP_KEY is not set: Customer\.io segment polls are paused until it is set/);
   assert.equal(cio.requests.length, 0, 'no poll was sent without the App API key');
   assert.doesNotMatch(log, /poll failed/);
-  const stored = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as Record<string, string>;
+  const stored = JSON.parse(
+    readFileSync(join(dirname(storage.sqlitePath), 'secrets.json'), 'utf8'),
+  ) as Record<string, string>;
   assert.deepEqual(Object.keys(stored).sort(), ['HANDOFF_ADMIN_TOKEN', 'HANDOFF_CUSTOMERIO_WEBHOOK_SECRET']);
 });

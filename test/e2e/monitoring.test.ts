@@ -19,7 +19,7 @@ const audiences = CART_AND_PURCHASERS;
 
 before(async () => {
   fake = await startFakeCordial({ now: () => clock.now() });
-  h = harness({
+  h = await harness({
     clock,
     newProfileId: sequentialIds(),
     extra: stringify({

@@ -42,7 +42,7 @@ let exported: Set<string>;
 before(async () => {
   cordial = await startFakeCordial();
   cio = await startFakeCustomerIo();
-  h = harness({
+  h = await harness({
     extra: stringify({
       server: { adminToken: { env: 'ADMIN_TOKEN' } },
       customerio: {

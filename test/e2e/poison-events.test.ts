@@ -2,11 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { parse, stringify } from 'yaml';
 import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 import type { Harness } from '../helpers/harness.ts';
 import { runCli } from '../helpers/cli.ts';
+import { rawSql } from '../helpers/store.ts';
 import type { IncomingEvent } from '../../src/ingest/event.ts';
 import type { Message } from '../../src/ingest/messages.ts';
 
@@ -47,7 +47,7 @@ function stored({ n, type, userId, body, over = {} }: StoredEvent): IncomingEven
 const CASES: {
   name: string;
   user: string;
-  events: (h: Harness) => IncomingEvent[] | void;
+  events: (h: Harness) => IncomingEvent[] | Promise<void>;
   expect: 'processed' | 'quarantined';
 }[] = [
   {
@@ -110,15 +110,18 @@ const CASES: {
     name: 'a corrupted row: a body that is not JSON',
     user: 'corrupt',
     expect: 'quarantined',
-    events: (h) => {
-      const raw = new Database(h.app.config.storage.sqlitePath);
-      raw
-        .prepare(
+    events: async (h) => {
+      const raw = rawSql(h);
+      try {
+        await raw.exec(
           `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
            VALUES ('backend', 'poison-corrupt', 'identify', 'corrupt', NULL, NULL, ?, ?, '{"traits": {"email"')`,
-        )
-        .run(Date.now(), Date.now());
-      raw.close();
+          Date.now(),
+          Date.now(),
+        );
+      } finally {
+        await raw.close();
+      }
     },
   },
 ];
@@ -135,13 +138,13 @@ const until = async (what: () => Promise<boolean>, ms: number): Promise<boolean>
 describe('poison events in the log never stall processing', () => {
   for (const c of CASES) {
     test(`${c.name}: ${c.expect}, and the next event still moves an audience within a second`, async () => {
-      const h = harness({
+      const h = await harness({
         extra: stringify({ server: { adminToken: { env: 'ADMIN_TOKEN' } }, audiences: example.audiences }),
         env: { ADMIN_TOKEN: ADMIN },
       });
       try {
         h.app.start();
-        const events = c.events(h);
+        const events = await c.events(h);
         if (events) await h.app.store.events.append(events);
         const sent = Date.now();
         const res = await h.server.inject({
@@ -189,7 +192,7 @@ describe('poison events in the log never stall processing', () => {
         writeFileSync(
           configFile,
           stringify({
-            storage: { sqlite: { path: h.app.config.storage.sqlitePath } },
+            storage: h.storage.section,
             sources: [{ id: 'web', writeKey: { env: 'WEB_KEY' } }],
             audiences: example.audiences,
           }),
@@ -206,8 +209,9 @@ describe('poison events in the log never stall processing', () => {
 
 describe('a transient failure is retried, never quarantined', () => {
   test('a write lock held by another connection: the batch waits it out, then processes', async () => {
-    const h = harness({ extra: stringify({ audiences: example.audiences }) });
-    const raw = new Database(h.app.config.storage.sqlitePath);
+    const h = await harness({ extra: stringify({ audiences: example.audiences }) });
+    const raw = rawSql(h);
+    let release: (() => Promise<void>) | undefined;
     try {
       await h.app.store.events.append([
         stored({
@@ -217,21 +221,23 @@ describe('a transient failure is retried, never quarantined', () => {
           body: '{"type":"track","userId":"locked","event":"Order Completed","properties":{"revenue":5}}',
         }),
       ]);
-      raw.exec('BEGIN IMMEDIATE');
+      release = await raw.holdWriteLock();
       h.app.start();
-      // The commit waits for the lock (busy_timeout, 5 s), then fails with SQLITE_BUSY.
+      // On SQLite the commit waits for the lock (busy_timeout, 5 s), then fails with SQLITE_BUSY;
+      // on PostgreSQL it waits for the lock.
       await new Promise((r) => setTimeout(r, 6_000));
       assert.equal(await h.app.store.cursors.get('processor'), 0, 'nothing committed while the lock is held');
       assert.deepEqual(await h.app.store.quarantine.list(), []);
-      raw.exec('ROLLBACK');
+      await release();
+      release = undefined;
       const processed = async () => (await h.app.store.cursors.get('processor')) === 1;
       assert.ok(await until(processed, 10_000), 'processed once the lock is released');
       assert.deepEqual(await h.app.store.quarantine.list(), [], 'never quarantined');
       const p = await h.app.store.identity.findProfile({ kind: 'userId', value: 'locked' });
       assert.ok((await h.app.store.audiences.members('purchased_7d')).some((m) => m.profileId === p?.id));
     } finally {
-      if (raw.inTransaction) raw.exec('ROLLBACK');
-      raw.close();
+      await release?.();
+      await raw.close();
       await h.close();
     }
   });

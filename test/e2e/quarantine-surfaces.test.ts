@@ -2,11 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import type { Harness } from '../helpers/harness.ts';
 import { harness } from '../helpers/harness.ts';
 import { runCli } from '../helpers/cli.ts';
+import { rawSql } from '../helpers/store.ts';
 
 // A corrupted row (its body is not JSON) is quarantined; every surface shows it; once the row is
 // repaired, a retry processes it and every surface clears.
@@ -39,7 +39,7 @@ const metric = async (name: string): Promise<number | undefined> => {
 };
 
 before(async () => {
-  h = harness({
+  h = await harness({
     extra: stringify({ server: { adminToken: { env: 'ADMIN_TOKEN' } }, audiences }),
     env: { ADMIN_TOKEN: ADMIN },
   });
@@ -47,22 +47,24 @@ before(async () => {
   writeFileSync(
     configFile,
     stringify({
-      storage: { sqlite: { path: h.app.config.storage.sqlitePath } },
+      storage: h.storage.section,
       sources: [{ id: 'web', writeKey: { env: 'WEB_KEY' } }],
       server: { adminToken: { env: 'ADMIN_TOKEN' } },
       audiences,
     }),
   );
-  const raw = new Database(h.app.config.storage.sqlitePath);
-  const insert = raw.prepare(
-    `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
-     VALUES ('web', ?, 'identify', ?, NULL, NULL, ?, ?, ?)`,
-  );
+  const raw = rawSql(h);
+  const insert = (...row: unknown[]) =>
+    raw.exec(
+      `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+       VALUES ('web', ?, 'identify', ?, NULL, NULL, ?, ?, ?)`,
+      ...row,
+    );
   const now = Date.now();
-  insert.run('ok-1', 'before', now, now, '{"type":"identify","userId":"before","traits":{"plan":"pro"}}');
-  insert.run('broken', 'broken', now, now, '{"type":"identify","userId":"broken","traits":{"plan":"pro"');
-  insert.run('ok-2', 'after', now, now, '{"type":"identify","userId":"after","traits":{"plan":"pro"}}');
-  raw.close();
+  await insert('ok-1', 'before', now, now, '{"type":"identify","userId":"before","traits":{"plan":"pro"}}');
+  await insert('broken', 'broken', now, now, '{"type":"identify","userId":"broken","traits":{"plan":"pro"');
+  await insert('ok-2', 'after', now, now, '{"type":"identify","userId":"after","traits":{"plan":"pro"}}');
+  await raw.close();
   await h.app.processor.drain();
 });
 after(() => h.close());
@@ -154,11 +156,12 @@ describe('a quarantined event is visible everywhere and can be retried', () => {
   });
 
   test('repaired, a CLI retry processes it: it leaves the quarantine, moves its audience, and every surface clears', async () => {
-    const raw = new Database(h.app.config.storage.sqlitePath);
-    raw
-      .prepare('UPDATE events SET body = ? WHERE seq = 2')
-      .run('{"type":"identify","userId":"broken","traits":{"plan":"pro"}}');
-    raw.close();
+    const raw = rawSql(h);
+    await raw.exec(
+      'UPDATE events SET body = ? WHERE seq = 2',
+      '{"type":"identify","userId":"broken","traits":{"plan":"pro"}}',
+    );
+    await raw.close();
     const retry = await cli('events', 'quarantine', 'retry', '--all');
     assert.equal(retry.code, 0, retry.out + retry.err);
     assert.match(retry.out, /2: processed; it left the quarantine\n1 of 1 processed/);

@@ -52,7 +52,7 @@ let h: Harness;
 
 before(async () => {
   fake = await startFakeCordial();
-  h = harness({
+  h = await harness({
     extra: audienceYaml(fake.baseUrl),
     env: { CORDIAL_KEY: fake.apiKey },
     // The send policy with short waits, so the test retries quickly; Retry-After is still the fake's.
@@ -117,7 +117,7 @@ describe('sync reconcile --verify against a Cordial that rate-limits and fails',
     const configFile = join(h.dir, 'handoff.yaml');
     writeFileSync(
       configFile,
-      `storage: { sqlite: { path: ${JSON.stringify(join(h.dir, 'handoff.db'))} } }
+      `${h.storage.yaml}
 sources:
   - { id: web, writeKey: { env: WEB_KEY } }
 ${audienceYaml(fake.baseUrl)}`,

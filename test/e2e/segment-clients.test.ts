@@ -8,7 +8,7 @@ import { WRITE_KEYS, harness, sequentialIds } from '../helpers/harness.ts';
 // Existing clients must work unchanged: only their host points at Handoff.
 let h: Harness;
 before(async () => {
-  h = harness({ newProfileId: sequentialIds() });
+  h = await harness({ newProfileId: sequentialIds() });
   await h.listen();
 });
 after(() => h.close());

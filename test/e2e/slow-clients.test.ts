@@ -7,7 +7,7 @@ import { WRITE_KEYS, basic, harness } from '../helpers/harness.ts';
 
 let h: Harness;
 before(async () => {
-  h = harness({ extra: 'server: { headersTimeout: 2s, requestTimeout: 3s }' });
+  h = await harness({ extra: 'server: { headersTimeout: 2s, requestTimeout: 3s }' });
   await h.listen();
 });
 after(() => h.close());
@@ -83,7 +83,7 @@ test('50 slow clients are cut off within the timeouts while ingest stays fast', 
 });
 
 test('connections beyond server.maxConnections are refused until some close', async () => {
-  const capped = harness({ extra: 'server: { maxConnections: 5 }' });
+  const capped = await harness({ extra: 'server: { maxConnections: 5 }' });
   try {
     const port = Number(new URL(await capped.listen()).port);
     const held = await Promise.all(

@@ -7,10 +7,13 @@ import { stringify } from 'yaml';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { runCli } from '../helpers/cli.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { testStorage } from '../helpers/store.ts';
 
 let fake: FakeCordial;
 let dir: string;
 let configFile: string;
+let storage: TestStorage;
 
 const run = (...args: string[]) => runCli(configFile, { FILES_KEY: 'k', CORDIAL_KEY: fake.apiKey }, ...args);
 
@@ -18,10 +21,11 @@ before(async () => {
   fake = await startFakeCordial();
   dir = mkdtempSync(join(tmpdir(), 'handoff-sync-cli-'));
   configFile = join(dir, 'handoff.yaml');
+  storage = testStorage(dir, 'h.db');
   writeFileSync(
     configFile,
     stringify({
-      storage: { sqlite: { path: join(dir, 'h.db') } },
+      storage: storage.section,
       sources: [{ id: 'files', writeKey: { env: 'FILES_KEY' } }],
       destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'CORDIAL_KEY' }, rateLimit: 500 } },
       audiences: [
@@ -53,6 +57,7 @@ before(async () => {
 });
 after(async () => {
   await fake.close();
+  await storage?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -20,7 +20,7 @@ let h: Harness;
 
 before(async () => {
   fake = await startFakeCordial({ now: () => clock.now() });
-  h = harness({
+  h = await harness({
     clock,
     newProfileId: sequentialIds(),
     extra: stringify({

@@ -37,7 +37,7 @@ export async function demoServer(options: { profiles?: number; seed?: number } =
   const now = Date.now();
   const clock = new ManualClock(now - 10 * 60_000);
   const fake = await startFakeCordial({ now: () => clock.now() });
-  const h = harness({
+  const h = await harness({
     clock,
     extra: stringify({
       server: { adminToken: { env: 'ADMIN_TOKEN' } },

@@ -3,7 +3,9 @@
 // `stopAll` (call it from an `after` hook) kills whatever is still running, even after a failure.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processCwd, storeEnv } from './store.ts';
 
 export const HANDOFF_BIN = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 
@@ -20,7 +22,11 @@ export interface Served {
 
 const running = new Set<ChildProcessWithoutNullStreams>();
 
-/** Starts `handoff serve --config <file> --port 0` and resolves once it logs its address. */
+/**
+ * Starts `handoff serve --config <file> --port 0` and resolves once it logs its address. The test
+ * store's variables come with its environment; on PostgreSQL it runs in the config's directory,
+ * where the files a serve keeps beside its database (secrets.json, its mark) then land.
+ */
 export async function startServe(
   configFile: string,
   env: Record<string, string>,
@@ -39,7 +45,11 @@ export async function startServe(
       '127.0.0.1',
       ...(options.args ?? []),
     ],
-    { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, ...storeEnv(), ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...processCwd(dirname(configFile)),
+    },
   );
   running.add(child);
   let output = '';

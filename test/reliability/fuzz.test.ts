@@ -3,13 +3,13 @@
 // acknowledged message. The seed is printed; HANDOFF_FUZZ_SEED=<seed> replays a run.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import type { Served } from '../helpers/serve-process.ts';
 import { metric, startServe, stopAll, stopServe, waitFor } from '../helpers/serve-process.ts';
 import { fuzzRequests } from './fuzz/generate.ts';
 import { messageKey, userKey } from './fuzz/request.ts';
 import type { RunTotals } from './fuzz/send.ts';
 import { describeOutcome, sendAll } from './fuzz/send.ts';
+import { rawSql } from '../helpers/store.ts';
 import type { Setup } from './setup.ts';
 import { SECRETS, setUp } from './setup.ts';
 
@@ -125,15 +125,16 @@ describe(`fuzz (HANDOFF_FUZZ_SEED=${SEED}, ${REQUESTS} requests)`, () => {
     assert.ok(totals, 'the fuzz run did not complete');
     const stopped = await stopServe(served, 30_000);
     assert.ok(!stopped.timedOut, 'serve did not stop within 30 s of SIGTERM');
-    const db = new Database(setup.dbPath, { readonly: true });
+    const db = rawSql(setup.storage);
     const counts = new Map<string, number>();
     try {
-      const rows = db
-        .prepare<
-          [],
-          { source_id: string; message_id: string; user_id: string | null; type: string; name: string | null }
-        >('SELECT source_id, message_id, user_id, type, name FROM events')
-        .all();
+      const rows = await db.query<{
+        source_id: string;
+        message_id: string;
+        user_id: string | null;
+        type: string;
+        name: string | null;
+      }>('SELECT source_id, message_id, user_id, type, name FROM events');
       for (const row of rows) {
         const keys = [messageKey(row.source_id, row.message_id)];
         if (row.user_id !== null) keys.push(userKey(row.source_id, row.user_id, row.type, row.name));
@@ -141,7 +142,7 @@ describe(`fuzz (HANDOFF_FUZZ_SEED=${SEED}, ${REQUESTS} requests)`, () => {
       }
       log(`event log: ${rows.length} rows`);
     } finally {
-      db.close();
+      await db.close();
     }
     const missing: string[] = [];
     const repeated: string[] = [];

@@ -4,9 +4,9 @@
 // processing must catch up with the log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import type { Served } from '../helpers/serve-process.ts';
 import { kill9, metric, startServe, stopAll, stopServe, waitFor } from '../helpers/serve-process.ts';
+import { rawSql } from '../helpers/store.ts';
 import type { Setup } from './setup.ts';
 import { AUDIENCES, SECRETS, segmentAuth, setUp } from './setup.ts';
 
@@ -128,23 +128,23 @@ describe(`kill -9 of serve ${KILLS} times under ${CLIENTS} clients`, () => {
       const stopped = await stopServe(served, 30_000);
       assert.ok(!stopped.timedOut, 'serve did not stop within 30 s of SIGTERM');
     }
-    const db = new Database(setup.dbPath, { readonly: true });
+    const db = rawSql(setup.storage);
     try {
       const stored = new Map(
-        db
-          .prepare<[], [string, number]>(
-            "SELECT message_id, count(*) FROM events WHERE source_id = 'web' GROUP BY message_id",
+        (
+          await db.query<{ message_id: string; n: number }>(
+            "SELECT message_id, count(*) AS n FROM events WHERE source_id = 'web' GROUP BY message_id",
           )
-          .raw()
-          .all(),
+        ).map((r) => [r.message_id, r.n]),
       );
       const missing = [...totals.acknowledged].filter((id) => !stored.has(id));
       const repeated = [...stored].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
-      const head = db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck().get() ?? 0;
-      const cursor = db
-        .prepare<[], number>("SELECT position FROM cursors WHERE name = 'processor'")
-        .pluck()
-        .get();
+      const [max] = await db.query<{ head: number | null }>('SELECT max(seq) AS head FROM events');
+      const head = max?.head ?? 0;
+      const [row] = await db.query<{ position: number }>(
+        "SELECT position FROM cursors WHERE name = 'processor'",
+      );
+      const cursor = row?.position;
       log(
         `stored: ${stored.size} messages (${totals.acknowledged.size} acknowledged); log head ${head}, processor cursor ${cursor}`,
       );
@@ -152,38 +152,36 @@ describe(`kill -9 of serve ${KILLS} times under ${CLIENTS} clients`, () => {
       assert.deepEqual(repeated.slice(0, 20), [], `${repeated.length} messages are stored more than once`);
       assert.equal(cursor, head, 'the processor cursor is not at the head of the log');
     } finally {
-      db.close();
+      await db.close();
     }
   });
 
-  test('the cart audience holds exactly who a recompute from the log says', () => {
+  test('the cart audience holds exactly who a recompute from the log says', async () => {
     // Member iff the last Product Added (within 4h: the whole test) is later than the last Order
     // Completed; events are stamped with their receive time, read back from the log.
-    const db = new Database(setup.dbPath, { readonly: true });
+    const db = rawSql(setup.storage);
     try {
-      const last = db
-        .prepare<[], { user_id: string; added: number | null; ordered: number | null }>(
-          `SELECT user_id,
+      const last = await db.query<{ user_id: string; added: number | null; ordered: number | null }>(
+        `SELECT user_id,
                   max(CASE WHEN name = 'Product Added' THEN ts END) AS added,
                   max(CASE WHEN name = 'Order Completed' THEN ts END) AS ordered
            FROM events WHERE source_id = 'web' AND user_id LIKE 'kill-u-%' GROUP BY user_id`,
-        )
-        .all();
+      );
       const expected = last
         .filter((u) => u.added !== null && (u.ordered === null || u.ordered < u.added))
         .map((u) => u.user_id)
         .sort();
-      const members = db
-        .prepare<[string], string>(
+      const members = (
+        await db.query<{ value: string }>(
           `SELECT i.value FROM memberships m JOIN identifiers i ON i.profile_id = m.profile_id AND i.kind = 'userId'
            WHERE m.audience = ? ORDER BY i.value`,
+          AUDIENCES.cart,
         )
-        .pluck()
-        .all(AUDIENCES.cart);
+      ).map((r) => r.value);
       log(`${AUDIENCES.cart}: ${members.length} members, ${expected.length} expected from the log`);
       assert.deepEqual(members, expected);
     } finally {
-      db.close();
+      await db.close();
     }
   });
 });

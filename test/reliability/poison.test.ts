@@ -5,9 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import Database from 'better-sqlite3';
 import type { Served } from '../helpers/serve-process.ts';
 import { HANDOFF_BIN, metric, startServe, stopAll, waitFor } from '../helpers/serve-process.ts';
+import { rawSql } from '../helpers/store.ts';
 import type { Setup } from './setup.ts';
 import { AUDIENCES, SECRETS, adminAuth, segmentAuth, setUp } from './setup.ts';
 
@@ -86,24 +86,20 @@ describe('a poison event in the log', () => {
     );
     assert.ok(warm, 'the warm-up event was not processed within 30 s');
 
-    const db = new Database(setup.dbPath);
+    const db = rawSql(setup.storage);
     try {
-      db.pragma('busy_timeout = 10000');
       insertedAt = Date.now();
-      const inserted = db
-        .prepare(
-          `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
-           VALUES ('web', ?, 'track', 'poison-user', NULL, 'Product Added', ?, ?, ?)`,
-        )
-        .run(
-          POISON_ID,
-          insertedAt,
-          insertedAt,
-          '{"type":"track","userId":"poison-user","event":"Product Added","properties":{"price":',
-        );
-      poisonOffset = Number(inserted.lastInsertRowid);
+      const [inserted] = await db.query<{ seq: number }>(
+        `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
+         VALUES ('web', ?, 'track', 'poison-user', NULL, 'Product Added', ?, ?, ?) RETURNING seq`,
+        POISON_ID,
+        insertedAt,
+        insertedAt,
+        '{"type":"track","userId":"poison-user","event":"Product Added","properties":{"price":',
+      );
+      poisonOffset = Number(inserted?.seq);
     } finally {
-      db.close();
+      await db.close();
     }
     log(`poison event written at offset ${poisonOffset}`);
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { FakeCustomerIo } from '../fakes/customerio/index.ts';
 import { startFakeCustomerIo } from '../fakes/customerio/index.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { storeEnv, testStorage } from '../helpers/store.ts';
 
 export const SECRETS = {
   writeKey: 'rel-web-write-key-0123',
@@ -101,7 +103,8 @@ const audiences = [
 
 export interface Setup {
   dir: string;
-  dbPath: string;
+  /** The database `serve` runs on (read it with `rawSql`). */
+  storage: TestStorage;
   configFile: string;
   /** The environment `serve` (and any CLI command on the same config) needs. */
   env: Record<string, string>;
@@ -117,13 +120,13 @@ export async function setUp(prefix: string): Promise<Setup> {
     { id: 'vip-seed-2', email: 'vip-seed-2@example.com' },
   ]);
   const dir = mkdtempSync(join(tmpdir(), `handoff-${prefix}-`));
-  const dbPath = join(dir, 'handoff.db');
+  const storage = testStorage(dir);
   const configFile = join(dir, 'handoff.yaml');
   writeFileSync(
     configFile,
     stringify({
       server: { adminToken: { env: 'REL_ADMIN_TOKEN' } },
-      storage: { sqlite: { path: dbPath } },
+      storage: storage.section,
       sources: [
         { id: 'web', writeKey: { env: 'REL_WEB_KEY' } },
         { id: 'cio', kind: 'customerio', siteId: SECRETS.cioSiteId, apiKey: { env: 'REL_CIO_API_KEY' } },
@@ -137,6 +140,7 @@ export async function setUp(prefix: string): Promise<Setup> {
     }),
   );
   const env = {
+    ...storeEnv(),
     REL_ADMIN_TOKEN: SECRETS.adminToken,
     REL_WEB_KEY: SECRETS.writeKey,
     REL_CIO_API_KEY: SECRETS.cioApiKey,
@@ -145,12 +149,13 @@ export async function setUp(prefix: string): Promise<Setup> {
   };
   return {
     dir,
-    dbPath,
+    storage,
     configFile,
     env,
     cio,
     async close() {
       await cio.close();
+      await storage.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

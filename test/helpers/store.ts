@@ -1,0 +1,177 @@
+// Which store the end-to-end tests run on: HANDOFF_TEST_STORE=sqlite (the default) or postgres.
+// `npm test` runs the store-dependent suites once on each. On PostgreSQL every test storage is a
+// fresh schema of its own in the database at HANDOFF_TEST_DATABASE_URL, dropped when it closes;
+// configs name that variable, so the processes and commands a test starts reach the same schema.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import postgres from 'postgres';
+import type { Store } from '../../src/store/ports.ts';
+import { openStore } from '../../src/store/open.ts';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
+
+export type TestStoreKind = 'sqlite' | 'postgres';
+
+/** The variable that picks the store. */
+export const TEST_STORE_VARIABLE = 'HANDOFF_TEST_STORE';
+/** The variable test configs read the PostgreSQL URL from. */
+export const DATABASE_URL_VARIABLE = 'HANDOFF_TEST_DATABASE_URL';
+/** Connections per test store: a run opens many stores at once and the server's limit is shared. */
+const TEST_POOL_SIZE = 4;
+
+/** The store this run tests: HANDOFF_TEST_STORE, `sqlite` when unset. */
+export function testStoreKind(env: NodeJS.ProcessEnv = process.env): TestStoreKind {
+  const kind = env[TEST_STORE_VARIABLE] || 'sqlite';
+  if (kind !== 'sqlite' && kind !== 'postgres')
+    throw new Error(`${TEST_STORE_VARIABLE}=${kind}: expected sqlite or postgres`);
+  return kind;
+}
+
+/**
+ * Where a test starts `handoff` as a process: on PostgreSQL its directory, so that what serve keeps
+ * beside the database (see `TestStorage.sqlitePath`) stays in it; on SQLite, as before, inherited.
+ */
+export function processCwd(dir: string): { cwd?: string } {
+  return testStoreKind() === 'postgres' ? { cwd: dir } : {};
+}
+
+/**
+ * The variables a config written by `testStorage` needs: the database URL on PostgreSQL, none on
+ * SQLite. Merge them into the environment of every process or command a test starts.
+ */
+export function storeEnv(): Record<string, string> {
+  return testStoreKind() === 'postgres' ? { [DATABASE_URL_VARIABLE]: testDatabaseUrl() } : {};
+}
+
+/** One test's database: a SQLite file in its directory, or a fresh PostgreSQL schema. */
+export interface TestStorage {
+  kind: TestStoreKind;
+  /**
+   * The SQLite file. On PostgreSQL, the file a process started in the test's directory takes for
+   * it (`./data/handoff.db`, the default): `secrets.json` and the serve mark go beside it.
+   */
+  sqlitePath: string;
+  /** The PostgreSQL schema; undefined on SQLite. */
+  schema: string | undefined;
+  /** The `storage` section, for a config built as an object. */
+  section: Record<string, unknown>;
+  /** The `storage` section as one YAML line, for a config written as text. */
+  yaml: string;
+  /** Opens the store itself, as a command would (close it after use). */
+  open(): Promise<Store>;
+  /** Drops the PostgreSQL schema (the SQLite file goes with its directory). */
+  drop(): Promise<void>;
+}
+
+/** A database for one test, in `dir` on SQLite (`file` names it) or a fresh schema on PostgreSQL. */
+export function testStorage(dir: string, file = 'handoff.db'): TestStorage {
+  if (testStoreKind() === 'sqlite') {
+    const sqlitePath = join(dir, file);
+    const section = { sqlite: { path: sqlitePath } };
+    return {
+      kind: 'sqlite',
+      sqlitePath,
+      schema: undefined,
+      section,
+      yaml: `storage: ${JSON.stringify(section)}`,
+      open: () => openStore({ sqlitePath }),
+      drop: () => Promise.resolve(),
+    };
+  }
+  const sqlitePath = join(dir, 'data', 'handoff.db');
+  const schema = freshSchemaName();
+  const section = {
+    postgres: { url: { env: DATABASE_URL_VARIABLE }, schema, poolSize: TEST_POOL_SIZE },
+  };
+  return {
+    kind: 'postgres',
+    sqlitePath,
+    schema,
+    section,
+    yaml: `storage: ${JSON.stringify(section)}`,
+    open: () =>
+      openStore({ sqlitePath, postgres: { url: testDatabaseUrl(), schema, poolSize: TEST_POOL_SIZE } }),
+    drop: () => dropSchema(schema),
+  };
+}
+
+/**
+ * Direct SQL on a test's database, for tests that corrupt, repair or inspect rows the store's
+ * ports never would. The same text runs on both stores: `?` placeholders, the tables' own names.
+ */
+export interface RawSql {
+  exec(text: string, ...params: unknown[]): Promise<void>;
+  query<T>(text: string, ...params: unknown[]): Promise<T[]>;
+  /**
+   * Holds the database's write lock from another connection until the returned function is
+   * called: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's exclusive lock on the tables a commit writes.
+   */
+  holdWriteLock(): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** The tables every processor commit writes, locked in one order. */
+const COMMIT_TABLES = ['cursors', 'profiles', 'identifiers', 'profile_events', 'profile_state'];
+
+/** Direct SQL on the storage of a harness (or a `TestStorage` itself). */
+export function rawSql(target: TestStorage | { storage: TestStorage }): RawSql {
+  const storage = 'storage' in target ? target.storage : target;
+  return storage.kind === 'sqlite' ? sqliteRaw(storage.sqlitePath) : postgresRaw(storage.schema!);
+}
+
+function sqliteRaw(path: string): RawSql {
+  const db = new Database(path);
+  db.pragma('busy_timeout = 5000');
+  return {
+    exec: (text, ...params) => {
+      db.prepare(text).run(...params);
+      return Promise.resolve();
+    },
+    query: <T>(text: string, ...params: unknown[]) => Promise.resolve(db.prepare(text).all(...params) as T[]),
+    holdWriteLock: () => {
+      db.exec('BEGIN IMMEDIATE');
+      return Promise.resolve(() => {
+        db.exec('ROLLBACK');
+        return Promise.resolve();
+      });
+    },
+    close: () => {
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (test SQL holds no `?` inside strings). */
+const numbered = (text: string): string => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
+
+function postgresRaw(schema: string): RawSql {
+  const sql = postgres(testDatabaseUrl(), {
+    max: 2,
+    connection: { search_path: schema },
+    onnotice: () => {},
+    types: {
+      bigint: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (t: string) => Number(t) },
+    },
+  });
+  const run = (text: string, params: unknown[]) =>
+    sql.unsafe(numbered(text), params as postgres.ParameterOrJSON<never>[]);
+  return {
+    exec: async (text, ...params) => {
+      await run(text, params);
+    },
+    query: async <T>(text: string, ...params: unknown[]) => [...(await run(text, params))] as T[],
+    holdWriteLock: async () => {
+      const connection = await sql.reserve();
+      await connection.unsafe('BEGIN');
+      await connection.unsafe(`LOCK TABLE ${COMMIT_TABLES.join(', ')} IN EXCLUSIVE MODE`);
+      return async () => {
+        await connection.unsafe('ROLLBACK');
+        connection.release();
+      };
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
