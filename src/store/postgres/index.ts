@@ -2,6 +2,7 @@ import type { Store } from '../ports.ts';
 import type { PostgresOptions, Sql } from './database.ts';
 import { openPostgres } from './database.ts';
 import { postgresAudienceStore } from './audience-store.ts';
+import { postgresBulkStore } from './bulk-store.ts';
 import { postgresCommit, postgresCursors } from './commit.ts';
 import { postgresEventLog } from './event-log.ts';
 import { postgresIdentityStore } from './identity-store.ts';
@@ -33,7 +34,7 @@ export function postgresStore(sql: Sql): Store {
     identity: postgresIdentityStore(sql, commit),
     audiences: postgresAudienceStore(sql),
     sync: pending('sync'),
-    bulk: pending('bulk'),
+    bulk: postgresBulkStore(sql),
     sources: pending('sources'),
     monitor: pending('monitor'),
     requests: pending('requests'),
