@@ -64,6 +64,7 @@ import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { load } from './sync/common.ts';
 import { part2 } from './sync/latency.ts';
+import { storeKind } from './sync/stores.ts';
 import { part1 } from './sync/throughput.ts';
 import { bulkBench } from './sync/bulk.ts';
 
@@ -81,6 +82,7 @@ function options() {
       'latency-rate': { type: 'string', default: '200' },
       'latency-seconds': { type: 'string' },
       seed: { type: 'string', default: '1' },
+      store: { type: 'string', default: 'sqlite' },
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       bulk: { type: 'boolean', default: false },
@@ -93,10 +95,11 @@ function options() {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:sync -- [--changes 100000] [--contacts 30000] [--rate 200] [--handoff-rate R] [--concurrency 8] [--existing 1] [--latency-rate 200] [--latency-seconds 10] [--seed 1] [--only 1|2] [--quick]\n' +
+      'usage: npm run bench:sync -- [--changes 100000] [--contacts 30000] [--rate 200] [--handoff-rate R] [--concurrency 8] [--existing 1] [--latency-rate 200] [--latency-seconds 10] [--seed 1] [--only 1|2] [--quick] [--store sqlite|postgres]\n' +
         '  --quick: 10,000 changes over 3,000 contacts and 3 s of latency events (about a minute)\n' +
         '  --existing: fraction of contacts already in the fake Cordial account in part 1 (others are created: PUT 404 + POST)\n' +
-        "  --handoff-rate: Handoff's rateLimit in part 1 when it should differ from the account's R (a misconfiguration: exercises 429 waits)",
+        "  --handoff-rate: Handoff's rateLimit in part 1 when it should differ from the account's R (a misconfiguration: exercises 429 waits)\n" +
+        "  --store postgres: keep Handoff's data in a fresh schema of HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database), dropped afterwards",
     );
     process.exit(0);
   }
@@ -122,6 +125,7 @@ function options() {
     latencyRate: positive('latency-rate', values['latency-rate'], false),
     latencySeconds: positive('latency-seconds', values['latency-seconds'] ?? (quick ? '3' : '10'), false),
     seed: values.seed,
+    store: storeKind(values.store),
     only: values.only,
     bulk: values.bulk
       ? {
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
   );
   const problems: string[] = [];
   const tables: string[][] = [];
-  const summary: Record<string, unknown> = { node: process.version, cpus: cpus().length };
+  const summary: Record<string, unknown> = { node: process.version, cpus: cpus().length, store: opts.store };
   if (opts.bulk) {
     const r = await bulkBench(opts.bulk);
     problems.push(...r.problems);
@@ -159,6 +163,7 @@ async function main(): Promise<void> {
       rate: opts.latencyRate,
       seconds: opts.latencySeconds,
       concurrency: opts.concurrency,
+      store: opts.store,
     });
     problems.push(...r.problems);
     tables.push(r.table);

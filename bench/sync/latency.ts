@@ -25,6 +25,8 @@ import {
   showDist,
 } from './common.ts';
 import { sendFromWorker } from './worker-client.ts';
+import type { StoreKind } from './stores.ts';
+import { openBenchStore } from './stores.ts';
 
 /** One durable commit on this disk, with the store's own pragmas (synchronous = FULL): ms per commit. */
 function commitCost(dir: string): Dist {
@@ -46,6 +48,7 @@ interface Part2Options {
   rate: number;
   seconds: number;
   concurrency: number;
+  store: StoreKind;
 }
 
 export async function part2(opts: Part2Options): Promise<Part1Result> {
@@ -61,7 +64,9 @@ export async function part2(opts: Part2Options): Promise<Part1Result> {
   );
   const fake = await startFakeCordial({ apiKeys: [CORDIAL_KEY], now: wall });
   const dbPath = join(dir, 'handoff.db');
-  const app = createApp({ config: benchConfig(dbPath, fake, 100_000, opts.concurrency) });
+  const bench = await openBenchStore(opts.store, dbPath);
+  console.log(`store: ${bench.label}`);
+  const app = createApp({ config: benchConfig(dbPath, fake, 100_000, opts.concurrency), store: bench.store });
   const server = buildServer(serverServices(app));
   try {
     // Even shoppers are already in Cordial (one PUT); odd ones are not (PUT 404, then POST).
@@ -230,6 +235,7 @@ export async function part2(opts: Part2Options): Promise<Part1Result> {
     await server.close();
     await app.stop();
     await fake.close();
+    await bench.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

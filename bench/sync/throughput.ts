@@ -1,6 +1,5 @@
 // ---------------------------------------------------------------------------------------------
 // Part 1: throughput under a rate limit.
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,8 @@ import {
   emailOf,
   load,
 } from './common.ts';
+import type { StoreKind } from './stores.ts';
+import { openBenchStore } from './stores.ts';
 import { Traffic } from './traffic.ts';
 
 interface Part1Options {
@@ -33,6 +34,7 @@ interface Part1Options {
   concurrency: number;
   existing: number;
   seed: string;
+  store: StoreKind;
 }
 
 export async function part1(opts: Part1Options): Promise<Part1Result> {
@@ -47,7 +49,12 @@ export async function part1(opts: Part1Options): Promise<Part1Result> {
     rateLimit: { perSecond: opts.rate },
   });
   const dbPath = join(dir, 'handoff.db');
-  const app = createApp({ config: benchConfig(dbPath, fake, opts.handoffRate, opts.concurrency) });
+  const bench = await openBenchStore(opts.store, dbPath);
+  console.log(`store: ${bench.label}`);
+  const app = createApp({
+    config: benchConfig(dbPath, fake, opts.handoffRate, opts.concurrency),
+    store: bench.store,
+  });
   let trace: ClientTrace | undefined;
   try {
     // 1. Events in, changes out (not timed against R; nothing is sent yet: the app is not started).
@@ -79,13 +86,10 @@ export async function part1(opts: Part1Options): Promise<Part1Result> {
     }
     const touched = traffic.touched;
     const messageCount = traffic.messages;
-    const db = new Database(dbPath, { readonly: true });
-    const changeRows = db
-      .prepare('SELECT audience, change, held_out AS heldOut, count(*) AS n FROM changes GROUP BY 1, 2, 3')
-      .all() as { audience: string; change: string; heldOut: number; n: number }[];
+    const changeRows = await bench.changeRows();
     const changes = changeRows.reduce((s, r) => s + r.n, 0);
     const heldOutChanges = changeRows.filter((r) => r.heldOut).reduce((s, r) => s + r.n, 0);
-    const maxSeq = (db.prepare('SELECT max(seq) AS s FROM changes').get() as { s: number }).s;
+    const maxSeq = await bench.maxChangeSeq();
     const byAudience = AUDIENCES.map((a) => {
       const rows = changeRows.filter((r) => r.audience === a.key);
       const enter = rows.filter((r) => r.change === 'enter').reduce((s, r) => s + r.n, 0);
@@ -202,52 +206,25 @@ export async function part1(opts: Part1Options): Promise<Part1Result> {
     const violations = clientViolations(trace, handled429, log);
 
     let removalOnlyUpdates = 0;
-    const items = db
-      .prepare(
-        `SELECT count(*) AS items, sum(desired) AS desired, count(DISTINCT CASE WHEN desired = 1 THEN contact END) AS contactsDesired,
-           count(DISTINCT contact) AS contacts, sum(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS pending,
-           sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead, sum(CASE WHEN sent = 0 THEN 1 ELSE 0 END) AS removalsSent
-         FROM sync_items WHERE destination = 'cordial'`,
-      )
-      .get() as {
-      items: number;
-      desired: number;
-      contactsDesired: number;
-      contacts: number;
-      pending: number;
-      dead: number;
-      removalsSent: number;
-    };
+    const items = await bench.itemTotals();
     // Removals of a (contact, list) no add was ever acknowledged for: owed by the store in case an
     // add went out and its reply was lost; and the contact updates that carried nothing else.
     let neverAddedRemovals = 0;
     {
       const added = new Set<string>();
       const updates = new Map<string, boolean>();
-      const rows = db
-        .prepare(
-          `SELECT contact, list, value, request, at FROM sync_log WHERE destination = 'cordial' AND result = 'ok' ORDER BY id`,
-        )
-        .all() as { contact: string; list: string; value: number; request: string; at: number }[];
+      const rows = await bench.acknowledged();
       for (const r of rows) {
         const key = `${r.contact} ${r.list}`;
-        const owed = r.value === 0 && !added.has(key);
-        if (r.value === 1) added.add(key);
+        const owed = !r.value && !added.has(key);
+        if (r.value) added.add(key);
         if (owed) neverAddedRemovals++;
         const update = `${r.contact} ${r.at} ${r.request}`;
         updates.set(update, (updates.get(update) ?? true) && owed);
       }
       removalOnlyUpdates = [...updates.values()].filter(Boolean).length;
     }
-    const logRows = (
-      db
-        .prepare(`SELECT result, count(*) AS n FROM sync_log WHERE destination = 'cordial' GROUP BY result`)
-        .all() as {
-        result: string;
-        n: number;
-      }[]
-    ).reduce<Record<string, number>>((o, r) => ((o[r.result] = r.n), o), {});
-    db.close();
+    const logRows = await bench.logResults();
     if (items.dead > 0) problems.push(`${fmt(items.dead)} items dead-lettered`);
     if (items.pending > 0) problems.push(`${fmt(items.pending)} items still pending`);
     const mirrored = await checkMirrored(app, fake);
@@ -353,6 +330,7 @@ export async function part1(opts: Part1Options): Promise<Part1Result> {
     trace?.stop();
     await app.stop();
     await fake.close();
+    await bench.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -22,6 +22,11 @@ export interface IdentityStore {
   findProfile(key: IdentifierKey): Promise<ProfileView | undefined>;
   /** The profile with this id (following merges), or undefined. */
   getProfile(id: string): Promise<ProfileView | undefined>;
+  /**
+   * `getProfile` for many ids in one read: each id found (following merges) maps to its profile;
+   * ids of no live profile are absent. Optional: without it a caller asks `getProfile` per id.
+   */
+  getProfiles?(ids: readonly string[]): Promise<Map<string, ProfileView>>;
 }
 
 /** Another processor advanced the cursor: re-read it and carry on from there. */

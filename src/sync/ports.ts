@@ -108,6 +108,11 @@ export interface SyncStore {
   ): Promise<number>;
   /** The (contact, list) items an audience's member was synced under: how a deleted profile's exits still reach the destination. */
   itemsOfMember(destination: string, audience: string, profileId: string): Promise<SyncItem[]>;
+  /** `itemsOfMember` for many members in one read: the items of every (audience, profileId) given. */
+  itemsOfMembers(
+    destination: string,
+    members: readonly { audience: string; profileId: string }[],
+  ): Promise<SyncItem[]>;
   /** Unmatched members after (audience, profileId) in key order, at most `limit`: to re-check as identifiers arrive. */
   unmatchedAfter(
     destination: string,

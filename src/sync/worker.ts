@@ -75,24 +75,28 @@ export class SyncWorker {
     const changes = await store.audiences.changesAfter(after, this.batchSize);
     const last = changes.at(-1);
     if (last === undefined) return 0;
-    const profiles = new Map<string, ProfileView | undefined>();
+    // Held-out members are the control group: they never reach a destination.
+    const synced = changes.filter((c) => this.byAudience.has(c.audience) && !c.heldOut);
+    const profiles = await this.profiles(synced.map((c) => c.profileId));
+    // A deleted profile's exits go to whatever it was synced as: its items, read in one go.
+    const orphans = synced.filter((c) => c.change === 'exit' && !profiles.has(c.profileId));
+    const orphanItems = new Map<string, SyncItem[]>();
+    if (orphans.length > 0) {
+      const members = [...new Map(orphans.map((c) => [memberKey(c), c])).values()];
+      for (const item of await store.sync.itemsOfMembers(destination.name, members)) {
+        const key = memberKey(item);
+        orphanItems.set(key, [...(orphanItems.get(key) ?? []), item]);
+      }
+    }
     const desired: DesiredState[] = [];
     const unmatched: Unmatched[] = [];
-    for (const change of changes) {
-      const targets = this.byAudience.get(change.audience);
-      // Held-out members are the control group: they never reach a destination.
-      if (!targets || change.heldOut) continue;
-      if (!profiles.has(change.profileId))
-        profiles.set(change.profileId, await store.identity.getProfile(change.profileId));
+    for (const change of synced) {
+      const targets = this.byAudience.get(change.audience)!;
       const profile = profiles.get(change.profileId);
       const definition = audiences.get(change.audience);
       if (profile === undefined && change.change === 'exit') {
         // The profile was deleted: exit it from whatever it was synced as.
-        for (const item of await store.sync.itemsOfMember(
-          destination.name,
-          change.audience,
-          change.profileId,
-        )) {
+        for (const item of orphanItems.get(memberKey(change)) ?? [])
           desired.push(
             this.desiredState({
               change,
@@ -102,7 +106,6 @@ export class SyncWorker {
               email: item.email,
             }),
           );
-        }
         continue;
       }
       for (const { target } of targets) {
@@ -141,6 +144,19 @@ export class SyncWorker {
     return changes.length;
   }
 
+  /** The live profiles among `ids`, in one read when the store offers it. */
+  private async profiles(ids: readonly string[]): Promise<Map<string, ProfileView>> {
+    const { identity } = this.options.store;
+    const unique = [...new Set(ids)];
+    if (identity.getProfiles) return identity.getProfiles(unique);
+    const found = new Map<string, ProfileView>();
+    for (const id of unique) {
+      const profile = await identity.getProfile(id);
+      if (profile) found.set(id, profile);
+    }
+    return found;
+  }
+
   /**
    * Re-checks members that had no usable identifier (an entry before the email arrived, say):
    * those that now have one and are still in the audience are queued as entries. Walks the
@@ -154,8 +170,9 @@ export class SyncWorker {
     const after = await store.cursors.get(this.cursorName);
     const desired: DesiredState[] = [];
     const settled: Unmatched[] = [];
+    const profiles = await this.profiles(rows.map((r) => r.profileId));
     for (const row of rows) {
-      const profile = await store.identity.getProfile(row.profileId);
+      const profile = profiles.get(row.profileId);
       const last = (await store.audiences.changesOf(row.profileId))
         .filter((c) => c.audience === row.audience)
         .at(-1);
@@ -328,3 +345,7 @@ export function dueAt(
   if (cadence === undefined || cadence === 'realtime') return delayed;
   return Math.ceil(delayed / cadence) * cadence;
 }
+
+/** One member of one audience, as a map key. */
+const memberKey = (m: { audience: string; profileId: string }): string =>
+  JSON.stringify([m.audience, m.profileId]);

@@ -13,7 +13,7 @@ type StoreMethod = Exclude<keyof Store, keyof Ports>;
 const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
   events: { append: true, appendColumns: true, readAfter: true, head: true },
   cursors: { get: true },
-  identity: { snapshot: true, commit: true, findProfile: true, getProfile: true },
+  identity: { snapshot: true, commit: true, findProfile: true, getProfile: true, getProfiles: true },
   audiences: {
     load: true,
     history: true,
@@ -43,6 +43,7 @@ const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
     skipDead: true,
     reassert: true,
     itemsOfMember: true,
+    itemsOfMembers: true,
     unmatchedAfter: true,
     items: true,
   },

@@ -204,5 +204,21 @@ export function mergeContract(it: StoreTest): void {
       assert.ok(next!.offset > e2!, 'offsets of deleted events are not used again');
       assert.equal(await store.events.head(), next!.offset);
     });
+    it('identity.getProfiles: many profiles in one read, each as getProfile sees it, merges followed, the unknown and deleted left out', async (store) => {
+      await apply(store, [
+        ...twoProfiles(),
+        create('p3', T0 + 2),
+        attach('p3', userId('u3')),
+        create('p4', T0 + 3),
+        attach('p4', userId('u4')),
+      ]);
+      await apply(store, [mergeOp('p2', 'p1', T0 + 50), remove('p4', T0 + 60)]);
+      const views = await store.identity.getProfiles!(['p3', 'p2', 'nobody', 'p4', 'p1']);
+      for (const id of ['p1', 'p2', 'p3'])
+        assert.deepEqual(views.get(id), await store.identity.getProfile(id), id);
+      assert.equal(views.get('p2')?.id, 'p1', 'a merged-away id maps to the surviving profile');
+      assert.deepEqual([...views.keys()].sort(), ['p1', 'p2', 'p3']);
+      assert.equal((await store.identity.getProfiles!([])).size, 0);
+    });
   });
 }

@@ -254,5 +254,23 @@ export function syncContract(it: StoreTest): void {
       assert.deepEqual(await store.sync.itemsOfMember(DEST, 'c', 'p1'), []);
       assert.deepEqual(await store.sync.itemsOfMember(DEST, 'a', 'nobody'), []);
     });
+    it('sync.itemsOfMembers: the items of every member given, as itemsOfMember finds them one by one', async (store) => {
+      await record(store, [
+        desired('c1', 'a', true, { profileId: 'p1' }),
+        desired('c1', 'b', true, { profileId: 'p1' }),
+        desired('c2', 'a', true, { profileId: 'p2' }),
+      ]);
+      await record(store, [desired('c1', 'a', true, { profileId: 'p1' })], [], 'other');
+      const members = [
+        { audience: 'a', profileId: 'p1' },
+        { audience: 'a', profileId: 'p2' },
+        { audience: 'c', profileId: 'p1' },
+      ];
+      const one: string[] = [];
+      for (const m of members)
+        one.push(...keys(await store.sync.itemsOfMember(DEST, m.audience, m.profileId)));
+      assert.deepEqual(keys(await store.sync.itemsOfMembers(DEST, members)).sort(), one.sort());
+      assert.deepEqual(await store.sync.itemsOfMembers(DEST, []), []);
+    });
   });
 }

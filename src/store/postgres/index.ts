@@ -6,8 +6,18 @@ import { postgresBulkStore } from './bulk-store.ts';
 import { postgresCommit, postgresCursors } from './commit.ts';
 import { postgresEventLog } from './event-log.ts';
 import { postgresIdentityStore } from './identity-store.ts';
+import { postgresProfileViews } from './profile-views.ts';
 import { postgresQuarantineStore } from './quarantine-store.ts';
 import { postgresReadiness } from './readiness.ts';
+import { postgresSyncWrites } from './sync-store.ts';
+import { postgresSyncReads } from './sync-reads.ts';
+import { postgresDeadLetterActions } from './dead-letter-actions.ts';
+import { postgresSourceStore } from './source-store.ts';
+import { postgresMonitorStore } from './monitor-store.ts';
+import { postgresRequestLog } from './request-log.ts';
+import { postgresAlertState } from './alert-state.ts';
+import { postgresAdminQueries } from './admin-queries.ts';
+import { postgresAdminMembers } from './admin-members.ts';
 
 /**
  * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
@@ -31,15 +41,15 @@ export function postgresStore(sql: Sql): Store {
   return {
     events: postgresEventLog(sql),
     cursors: postgresCursors(sql),
-    identity: postgresIdentityStore(sql, commit),
+    identity: { ...postgresIdentityStore(sql, commit), ...postgresProfileViews(sql) },
     audiences: postgresAudienceStore(sql),
-    sync: pending('sync'),
+    sync: { ...postgresSyncWrites(sql), ...postgresSyncReads(sql), ...postgresDeadLetterActions(sql) },
     bulk: postgresBulkStore(sql),
-    sources: pending('sources'),
-    monitor: pending('monitor'),
-    requests: pending('requests'),
-    alerts: pending('alerts'),
-    admin: pending('admin'),
+    sources: postgresSourceStore(sql),
+    monitor: postgresMonitorStore(sql),
+    requests: postgresRequestLog(sql),
+    alerts: postgresAlertState(sql),
+    admin: { ...postgresAdminQueries(sql), ...postgresAdminMembers(sql) },
     quarantine: postgresQuarantineStore(sql),
     commit,
     readiness: postgresReadiness(sql),

@@ -129,6 +129,15 @@ export function sqliteIdentityStore(
         return owner ? view(owner.profile_id) : undefined;
       }),
     getProfile: (id) => settle(() => view(id)),
+    getProfiles: (ids) =>
+      settle(() => {
+        const views = new Map<string, ProfileView>();
+        for (const id of ids) {
+          const v = view(id);
+          if (v) views.set(id, v);
+        }
+        return views;
+      }),
   };
 }
 

@@ -248,6 +248,10 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
     reassert: (destination, options = {}) => settle(() => reassertAll(destination, options)),
     itemsOfMember: (destination, audience, profileId) =>
       settle(() => itemsOfMember.all(destination, audience, profileId).map(toItem)),
+    itemsOfMembers: (destination, members) =>
+      settle(() =>
+        members.flatMap((m) => itemsOfMember.all(destination, m.audience, m.profileId).map(toItem)),
+      ),
     unmatchedAfter: (destination, after, limit) =>
       settle(() => unmatchedAfter.all(destination, after.audience, after.profileId, limit)),
     items: (destination, contact) =>
