@@ -19,16 +19,6 @@ import { postgresAlertState } from './alert-state.ts';
 import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
 
-/**
- * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
- * Replaced port by port; none remains once the contract suite passes.
- */
-const pending = <T extends object>(port: string): T =>
-  new Proxy({} as T, {
-    get: (_, method) => () =>
-      Promise.reject(new Error(`postgres store: ${port}.${String(method)} is not implemented`)),
-  });
-
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
   const sql = await openPostgres(options);
