@@ -2,6 +2,7 @@ import type { Store } from '../ports.ts';
 import type { PostgresOptions, Sql } from './database.ts';
 import { openPostgres } from './database.ts';
 import { postgresAudienceStore } from './audience-store.ts';
+import { postgresBulkStore } from './bulk-store.ts';
 import { postgresCommit, postgresCursors } from './commit.ts';
 import { postgresEventLog } from './event-log.ts';
 import { postgresIdentityStore } from './identity-store.ts';
@@ -18,16 +19,6 @@ import { postgresAlertState } from './alert-state.ts';
 import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
 
-/**
- * A port whose PostgreSQL queries are not written yet: every method rejects, naming itself.
- * Replaced port by port; none remains once the contract suite passes.
- */
-const pending = <T extends object>(port: string): T =>
-  new Proxy({} as T, {
-    get: (_, method) => () =>
-      Promise.reject(new Error(`postgres store: ${port}.${String(method)} is not implemented`)),
-  });
-
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
   const sql = await openPostgres(options);
@@ -43,7 +34,7 @@ export function postgresStore(sql: Sql): Store {
     identity: { ...postgresIdentityStore(sql, commit), ...postgresProfileViews(sql) },
     audiences: postgresAudienceStore(sql),
     sync: { ...postgresSyncWrites(sql), ...postgresSyncReads(sql), ...postgresDeadLetterActions(sql) },
-    bulk: pending('bulk'),
+    bulk: postgresBulkStore(sql),
     sources: postgresSourceStore(sql),
     monitor: postgresMonitorStore(sql),
     requests: postgresRequestLog(sql),

@@ -32,7 +32,7 @@ function upsertDesired(tx: Tx, destination: string, desired: readonly DesiredSta
       audience = excluded.audience, profile_id = excluded.profile_id, email = coalesce(excluded.email, s.email),
       desired = excluded.desired, rev = s.rev + 1, change_seq = excluded.change_seq, cause = excluded.cause,
       version = excluded.version, changed_at = excluded.changed_at, priority = excluded.priority,
-      due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL,
+      due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL, bulk_ok = true,
       state = CASE
         WHEN s.sent IS NOT NULL THEN CASE WHEN excluded.desired = s.sent THEN 'done' ELSE 'pending' END
         WHEN excluded.desired THEN 'pending'
@@ -157,9 +157,10 @@ export function postgresSyncWrites(sql: Sql): Pick<SyncStore, 'record' | 'due' |
       const rows = await sql<ItemRow[]>`
         SELECT ${sql(ITEM_COLUMNS)} FROM sync_items
         WHERE destination = ${destination} AND state = 'pending' AND due_at <= ${now} AND next_attempt_at <= ${now}
-          AND contact IN (
+          AND bulk_job IS NULL AND contact IN (
             SELECT contact FROM sync_items
             WHERE destination = ${destination} AND state = 'pending' AND due_at <= ${now} AND next_attempt_at <= ${now}
+              AND bulk_job IS NULL
             ORDER BY priority DESC, due_at, contact LIMIT ${limit})
         ORDER BY priority DESC, due_at, contact, list`;
       return rows.map(toItem);
@@ -167,7 +168,7 @@ export function postgresSyncWrites(sql: Sql): Pick<SyncStore, 'record' | 'due' |
     nextDueAt: async (destination) => {
       const [row] = await sql<{ at: number | null }[]>`
         SELECT min(greatest(due_at, next_attempt_at)) AS at FROM sync_items
-        WHERE destination = ${destination} AND state = 'pending'`;
+        WHERE destination = ${destination} AND state = 'pending' AND bulk_job IS NULL`;
       return row?.at ?? null;
     },
     results: async (destination, results) => {
