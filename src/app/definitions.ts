@@ -95,13 +95,18 @@ export async function startWhenReady(
   check: { rebuild?: DefinitionDiff },
   options: { logger: AppLogger; signal?: AbortSignal },
 ): Promise<void> {
-  const path = app.config.storage.sqlitePath;
+  // The serve mark sits beside the SQLite file (apply and store copy refuse while it says a serve
+  // runs there); a PostgreSQL store keeps no file to mark.
+  const mark = (state: 'rebuilding' | 'serving') => {
+    if (app.config.storage.postgres === undefined)
+      markServe(app.config.storage.sqlitePath, state, app.clock.now());
+  };
   if (check.rebuild) {
-    markServe(path, 'rebuilding', app.clock.now());
+    mark('rebuilding');
     await rebuildAudiences(app, options.logger, options.signal ? { signal: options.signal } : {});
   }
   options.signal?.throwIfAborted();
-  markServe(path, 'serving', app.clock.now());
+  mark('serving');
   app.start();
   app.monitor.checks.start();
 }

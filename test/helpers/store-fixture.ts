@@ -109,6 +109,8 @@ export async function buildStore(options: {
     INSERT INTO source_holds VALUES ('vip', ${at}, 2, '["p1","p2"]');
     INSERT INTO quarantined_events VALUES (1, 'files', 'm-1', 'track', 'TypeError', 'bug', 'boom\tat x', NULL, ${at}, 3, 1);
     INSERT INTO monitor_alert_state VALUES ('size:viewers_1d', 'fail', ${at});
+    INSERT INTO sync_bulk_jobs (destination, list, add_to, token, state, rows, remote_id, status, total_items, completed_items, result, message, attempts, created_at, submitted_at, status_since, ended_at)
+      VALUES ('cordial', 'viewers-1d', 1, 'tok-1', 'done', 2, 'job-1', 'Done', 2, 2, '{"updated":2}', ${sqlText(AWKWARD)}, 1, ${at}, ${at}, ${at}, ${at});
     INSERT INTO sync_unmatched VALUES ('cordial', 'viewers_1d', 'p-none', 'no email', ${at});
     INSERT INTO scores VALUES ('c1', 'p-none', 0.30000000000000004), ('c1', 'p-two', 12);
     INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES ('x', 'y', 'alias', ${at}, 1);

@@ -71,6 +71,7 @@ export const TABLES: readonly TableMapping[] = [
   { table: 'quarantined_events', key: ['seq'] },
   { table: 'sync_requests', key: ['id'], identity: 'id' },
   { table: 'monitor_alert_state', key: ['key'] },
+  { table: 'sync_bulk_jobs', key: ['id'], identity: 'id' },
 ];
 
 /**
