@@ -49,6 +49,16 @@ function mapClientError(
   contentLength: string | undefined,
 ): { status: number; body: ErrorBody } {
   switch (error.code) {
+    // PostgreSQL refuses a NUL character in any text it stores or compares: the value can match
+    // nothing, so the request (an id in a path or a webhook body) is the client's to fix.
+    case '22021':
+      return {
+        status: 400,
+        body: errorBody(
+          'invalid_character',
+          'a value contains a NUL character (\\u0000), which Handoff does not accept',
+        ),
+      };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         status: 413,

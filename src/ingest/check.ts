@@ -93,6 +93,13 @@ export function checkMessage({
   if (userId === null && anonymousId === null && !(rules.emailIdentifies && emailOf(message) !== undefined)) {
     return { code: 'missing_identifier', message: 'every message needs a userId or an anonymousId' };
   }
+  const nul = nulField(message);
+  if (nul) {
+    return {
+      code: 'invalid_character',
+      message: `${nul} contains a NUL character (\\u0000); identifiers and event names may not (PostgreSQL cannot store one)`,
+    };
+  }
   const time = eventTime(message, context.receivedAt, context.maxFutureSkewMs, {
     earliest: MIN_EVENT_TIME,
   });
@@ -160,4 +167,16 @@ function describe(error: z.ZodError, candidate: Record<string, unknown>): string
   if (value === undefined) return `${String(candidate.type)} needs \`${field}\``;
   if (issue.code === 'invalid_union') return `\`${field}\` must be a string`;
   return `\`${field}\` is invalid: ${issue.message}`;
+}
+
+/** The first of the fields kept as columns of the log that holds a NUL character, if any. */
+function nulField(message: Message): string | undefined {
+  const fields: [string, unknown][] = [
+    ['messageId', message.messageId],
+    ['userId', message.userId],
+    ['anonymousId', message.anonymousId],
+    ['event', (message as { event?: unknown }).event],
+    ['name', (message as { name?: unknown }).name],
+  ];
+  return fields.find(([, value]) => typeof value === 'string' && value.includes('\u0000'))?.[0];
 }
