@@ -160,7 +160,9 @@ describe('dashboard in a browser', { skip }, () => {
         key,
       );
     }
+    // A hash change keeps the previous page until the new one has its data: wait for this one's.
     await page.goto(`${demo.url}/#/audiences/purchased_5m`);
+    await page.locator('#about [data-field=name]', { hasText: definition.name }).waitFor();
     await page.locator('tr[data-profile] a').first().waitFor();
     if (process.env.HANDOFF_DOCS_SCREENSHOT === '1') {
       // README's picture: the audiences list over the last 15 minutes, where the demo's windows
