@@ -5,6 +5,7 @@ import type { EventLog } from '../ingest/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
 import type { AudienceStore, BatchCommit, Cursors, IdentityStore, QuarantineStore } from '../engine/ports.ts';
 import type { Readiness } from './failures.ts';
+import type { LeaseStore } from '../shared/leases.ts';
 
 // Each core declares the ports it uses (src/<core>/ports.ts); the Store composes them, and
 // adapters and their contract tests import them from here.
@@ -113,6 +114,8 @@ export interface Store {
   alerts: AlertStateStore;
   admin: AdminQueries;
   quarantine: QuarantineStore;
+  /** Which process runs each background job. */
+  leases: LeaseStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

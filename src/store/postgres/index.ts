@@ -18,6 +18,7 @@ import { postgresRequestLog } from './request-log.ts';
 import { postgresAlertState } from './alert-state.ts';
 import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
+import { postgresLeaseStore } from './leases.ts';
 
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
@@ -41,6 +42,7 @@ export function postgresStore(sql: Sql): Store {
     alerts: postgresAlertState(sql),
     admin: { ...postgresAdminQueries(sql), ...postgresAdminMembers(sql) },
     quarantine: postgresQuarantineStore(sql),
+    leases: postgresLeaseStore(sql),
     commit,
     readiness: postgresReadiness(sql),
     close: () => sql.end({ timeout: 5 }),

@@ -236,4 +236,13 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sync_bulk_jobs_active ON sync_bulk_jobs (destination, state) WHERE state IN ('planned', 'running');
   `,
+  // Job leases: each background job runs in the one process that holds its row (src/shared/leases.ts).
+  `
+  CREATE TABLE leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    epoch bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  `,
 ];

@@ -15,6 +15,7 @@ import { sqliteAdminQueries } from './admin-queries.ts';
 import { sqliteReadiness } from './readiness.ts';
 import { sqliteRequestLog } from './request-log.ts';
 import { sqliteAlertState } from './alert-state.ts';
+import { sqliteLeaseStore } from './leases.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -55,6 +56,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     alerts: sqliteAlertState(db),
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     quarantine: sqliteQuarantineStore(db),
+    leases: sqliteLeaseStore(db),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

@@ -321,4 +321,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS sync_bulk_jobs_active ON sync_bulk_jobs (destination, state) WHERE state IN ('planned', 'running');
   `,
+  // Job leases: each background job runs in the one process that holds its row (src/shared/leases.ts).
+  `
+  CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];
