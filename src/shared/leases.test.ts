@@ -43,21 +43,22 @@ function memoryLeases(timers: FakeTimers): LeaseStore & { down: boolean; rows: M
   const store = {
     down: false,
     rows,
-    acquire: async (name: string, holder: string, ttlMs: number) => {
-      if (store.down) throw new Error('the database is unreachable');
+    acquire: (name: string, holder: string, ttlMs: number): Promise<{ epoch: number } | undefined> => {
+      if (store.down) return Promise.reject(new Error('the database is unreachable'));
       const now = timers.now();
       const row = rows.get(name);
       const live = row !== undefined && row.expiresAt > now;
-      if (live && row.holder !== holder) return undefined;
+      if (live && row.holder !== holder) return Promise.resolve(undefined);
       const epoch = live ? row.epoch : (row?.epoch ?? 0) + 1;
       rows.set(name, { name, holder, epoch, expiresAt: now + ttlMs, expired: false });
-      return { epoch };
+      return Promise.resolve({ epoch });
     },
-    release: async (name: string, holder: string, epoch: number) => {
+    release: (name: string, holder: string, epoch: number) => {
       const row = rows.get(name);
       if (row?.holder === holder && row.epoch === epoch) row.expiresAt = timers.now();
+      return Promise.resolve();
     },
-    list: async () => [...rows.values()],
+    list: () => Promise.resolve([...rows.values()]),
   };
   return store;
 }
@@ -68,7 +69,7 @@ function job(): { name: string; runs: string[]; start(): void; stop(): Promise<v
     name: 'processor',
     runs,
     start: () => void runs.push('start'),
-    stop: async () => void runs.push('stop'),
+    stop: () => Promise.resolve(void runs.push('stop')),
   };
 }
 
@@ -167,8 +168,10 @@ test('LeaseKeeper: a renew that hangs past ttl - margin stops trusting the lease
   const { k, j } = keeper(timers, store, 'a');
   k.start();
   await timers.advance(0);
-  const acquire = store.acquire;
-  store.acquire = () => new Promise(() => {});
+  store.down = false;
+  const hang = new Promise<undefined>(() => {});
+  const acquire = store.acquire.bind(store);
+  store.acquire = () => hang;
   await timers.advance(3_999);
   assert.doesNotThrow(() => k.fence());
   await timers.advance(1);
