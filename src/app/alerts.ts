@@ -12,6 +12,8 @@ export interface AlertWiring {
   clock: Clock;
   logger: Logger;
   post?: AlertPoster;
+  /** Throws when this process may no longer alert (its monitor lease was lost). */
+  fence?: () => void;
 }
 
 /** The webhook notifier for `monitoring.alerts`; undefined when none is configured (or none has its URL set). */
@@ -21,6 +23,7 @@ export function createAlertNotifier({
   clock,
   logger,
   post = postJson(),
+  fence = () => undefined,
 }: AlertWiring):
   { observe(snapshot: Parameters<AlertNotifier['observe']>[0]): void; stop(): Promise<void> } | undefined {
   const urls: string[] = [];
@@ -37,7 +40,10 @@ export function createAlertNotifier({
     store: store.alerts,
     webhooks: urls,
     clock,
-    post,
+    post: (url, body) => {
+      fence();
+      return post(url, body);
+    },
     // The URL carries a token: errors name the webhook by its variable, never by its URL.
     onError: (error, what) =>
       logger.warn(

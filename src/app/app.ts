@@ -27,6 +27,9 @@ import { CheckRunner } from '../monitor/runner.ts';
 import { createAlertNotifier } from './alerts.ts';
 import type { HandoffMetrics } from '../monitor/handoff-metrics.ts';
 import { createHandoffMetrics } from '../monitor/handoff-metrics.ts';
+import type { LeaseTiming } from '../shared/leases.ts';
+import type { LeasedJobs } from './jobs.ts';
+import { leasedJobs } from './jobs.ts';
 
 /** Where operational errors go; pino's logger satisfies it. */
 export type AppLogger = Logger;
@@ -40,6 +43,8 @@ export interface AppOptions {
   newProfileId?: () => string;
   /** Sync test hooks: retry policy, sleep, randomness. */
   sync?: SyncOverrides;
+  /** Lease timing (tests); default 5 s TTL, a try every second. */
+  leases?: LeaseTiming;
 }
 
 /** Handoff's running parts, wired from a Config. The only place concrete adapters are chosen. */
@@ -62,9 +67,11 @@ export interface App {
   sourceForKey(writeKey: string): string | undefined;
   /** Source id of the Customer.io source with this site id and API key (Track API Basic auth). */
   sourceForSiteKey(siteId: string, apiKey: string): string | undefined;
+  /** The background jobs, each run while this process holds its lease. */
+  jobs: LeasedJobs;
   /** Asks the processor loop (when started) to run now: quarantined events were marked for retry. */
   pokeProcessor(): void;
-  /** Starts background work (the processor loop). */
+  /** Starts taking the jobs' leases: each job runs while its lease is held. */
   start(): void;
   /** Resolves when everything ingested so far has been processed. */
   settle(): Promise<void>;
@@ -104,8 +111,16 @@ export function createApp(options: AppOptions): App {
     maxFutureSkewMs: config.ingest.maxFutureSkewMs,
   });
   const audiences = audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS);
+  // Set once the jobs are wired below; a commit is refused once the processor lease is lost.
+  let jobs: LeasedJobs | undefined;
   const processor = new Processor({
-    store,
+    store: {
+      ...store,
+      commit: (batch) => {
+        jobs?.fence('processor');
+        return store.commit(batch);
+      },
+    },
     policy: config.identity,
     bus,
     clock,
@@ -120,7 +135,15 @@ export function createApp(options: AppOptions): App {
   });
   bus.on('processor.batch', () => scheduler.rearm());
   let rankingTimer: NodeJS.Timeout | undefined;
-  const sync = createSync({ config, store, bus, clock, logger, overrides: options.sync });
+  const sync = createSync({
+    config,
+    store,
+    bus,
+    clock,
+    logger,
+    overrides: options.sync,
+    fence: () => jobs?.fence('sync:cordial'),
+  });
   const runner = new Runner(
     () => processor.drain(),
     (error, retryInMs) =>
@@ -147,7 +170,7 @@ export function createApp(options: AppOptions): App {
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
   });
-  const alerts = createAlertNotifier({ config, store, clock, logger });
+  const alerts = createAlertNotifier({ config, store, clock, logger, fence: () => jobs?.fence('monitor') });
   const checks = new CheckRunner({
     store,
     settings: config,
@@ -178,7 +201,9 @@ export function createApp(options: AppOptions): App {
           identity: config.identity,
           clock,
           logger,
-          catchUp: () => processor.drain(),
+          // Another process may hold the processor lease: then its progress is waited for.
+          catchUp: () => (jobs?.holds('processor') !== false ? processor.drain() : processedAll(store)),
+          fence: () => jobs?.fence('customerio-segments'),
         })
       : undefined;
   const keys = new Map(
@@ -195,6 +220,40 @@ export function createApp(options: AppOptions): App {
         : [[s.siteId, { id: s.id, apiKey: s.apiKey.value }] as const],
     ),
   );
+
+  jobs = leasedJobs({
+    store: store.leases,
+    logger,
+    ...(options.leases ? { timing: options.leases } : {}),
+    jobs: {
+      processor: {
+        start: () => {
+          runner.start();
+          scheduler.start();
+          if (audiences.compiled.topPercentRankings.length > 0) {
+            rankingTimer = setInterval(() => {
+              processor
+                .refreshRankings()
+                .catch((error: unknown) => logger.error({ err: error }, 'ranking refresh failed'));
+            }, config.engine.rankingRefreshMs);
+            rankingTimer.unref();
+          }
+        },
+        stop: async () => {
+          clearInterval(rankingTimer);
+          await scheduler.stop();
+          await runner.stop();
+        },
+      },
+      'sync:cordial': sync && { start: () => sync.start(), stop: () => sync.pause() },
+      // Without the App API key every poll would fail; the warning above says so once.
+      'customerio-segments':
+        segments && appApiKey?.value !== undefined
+          ? { start: () => segments.start(), stop: () => segments.stop() }
+          : undefined,
+      monitor: { start: () => checks.start(), stop: () => checks.stop() },
+    },
+  });
 
   return {
     config,
@@ -214,28 +273,17 @@ export function createApp(options: AppOptions): App {
       return site !== undefined && sameSecret(apiKey, site.apiKey) ? site.id : undefined;
     },
     pokeProcessor: () => runner.poke(),
-    start: () => {
-      runner.start();
-      scheduler.start();
-      sync?.start();
-      // Without the App API key every poll would fail; the warning above says so once.
-      if (appApiKey?.value !== undefined) segments?.start();
-      if (audiences.compiled.topPercentRankings.length > 0) {
-        rankingTimer = setInterval(() => {
-          processor
-            .refreshRankings()
-            .catch((error: unknown) => logger.error({ err: error }, 'ranking refresh failed'));
-        }, config.engine.rankingRefreshMs);
-        rankingTimer.unref();
-      }
-    },
+    jobs,
+    start: () => jobs.start(),
     async settle() {
+      await jobs.ready();
       await runner.idle();
       await processor.drain();
       while ((await processor.processWakeups()) > 0);
       await sync?.settle();
     },
     async stop() {
+      await jobs.stop();
       clearInterval(rankingTimer);
       await segments?.stop();
       await checks.stop();
@@ -247,4 +295,14 @@ export function createApp(options: AppOptions): App {
       await store.close();
     },
   };
+}
+
+/** Resolves once the processor (in whichever process holds its lease) has applied everything logged so far. */
+async function processedAll(store: Store, timeoutMs = 60_000): Promise<void> {
+  const head = await store.events.head();
+  const until = Date.now() + timeoutMs;
+  while ((await store.cursors.get('processor')) < head) {
+    if (Date.now() > until) throw new Error('the processor did not catch up within a minute');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -108,5 +108,4 @@ export async function startWhenReady(
   options.signal?.throwIfAborted();
   mark('serving');
   app.start();
-  app.monitor.checks.start();
 }

@@ -28,6 +28,8 @@ export interface SyncService {
   /** Large change sets as import jobs; undefined when `bulk` is not configured. */
   bulk: BulkSender | undefined;
   start(): void;
+  /** Stops pulling and sending (the lease was lost); `start` resumes. */
+  pause(): Promise<void>;
   /** Pulls every change and sends everything due now. */
   settle(): Promise<void>;
   /** Reads back every contact Cordial was told about (of one audience, or all), under the send retry policy. */
@@ -49,6 +51,8 @@ export interface SyncWiring {
   clock: Clock;
   logger: Logger;
   overrides?: SyncOverrides;
+  /** Throws when this process may no longer send (its lease was lost): checked before each request and result write. */
+  fence?: () => void;
 }
 
 /** Wires Cordial sync from the config; undefined when no audience syncs or no API key is set. */
@@ -59,6 +63,7 @@ export function createSync({
   clock,
   logger,
   overrides = {},
+  fence = () => undefined,
 }: SyncWiring): SyncService | undefined {
   const cordial = config.destinations.cordial;
   if (!cordial || config.targets.length === 0) return undefined;
@@ -85,11 +90,16 @@ export function createSync({
   });
   const limiter = new RateLimiter(cordial.rateLimit, clock);
   const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // The lease is checked after the rate limiter's wait, right before the request goes out.
+  const gate = async () => {
+    await limiter.acquire(sleep);
+    fence();
+  };
   const destination = new CordialDestination({
     client,
     clock,
     createContacts: cordial.createContacts,
-    gate: () => limiter.acquire(sleep),
+    gate,
   });
   const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const bulk =
@@ -100,7 +110,7 @@ export function createSync({
         client,
         clock,
         suppressTriggers: cordial.bulk.suppressTriggers,
-        gate: () => limiter.acquire(sleep),
+        gate,
       }),
       files: servedImportFiles(cordial.bulk.publicBaseUrl),
       settings: { ...DEFAULT_BULK_SETTINGS, ...cordial.bulk },
@@ -113,7 +123,7 @@ export function createSync({
       ...(overrides.random ? { random: overrides.random } : {}),
     });
   const worker = new SyncWorker({
-    store,
+    store: fencedResults(store, fence),
     destination,
     targets: config.targets,
     audiences: new Map(config.audiences.map((a) => [a.key, a])),
@@ -207,6 +217,13 @@ export function createSync({
       await recorder.flush();
       return report;
     },
+    async pause() {
+      started = false;
+      sending = false;
+      await puller.stop();
+      await sender.stop();
+      await jobs?.stop();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -218,4 +235,13 @@ export function createSync({
       await recorder.flush();
     },
   };
+}
+
+/** The store with send results written only while the lease that allowed the sends is still held. */
+function fencedResults(store: Store, fence: () => void): Store {
+  const results: Store['sync']['results'] = (...args) => {
+    fence();
+    return store.sync.results(...args);
+  };
+  return { ...store, sync: { ...store.sync, results } };
 }

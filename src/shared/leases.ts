@@ -104,6 +104,9 @@ export class LeaseKeeper {
   private stopped = true;
   private transition: Promise<void> = Promise.resolve();
   private tick: Promise<void> | undefined;
+  private triedOnce!: () => void;
+  /** Resolves once the first try to take the lease has ended (and the job, if it was taken, started). */
+  readonly firstTry = new Promise<void>((resolve) => (this.triedOnce = resolve));
 
   constructor(private readonly options: LeaseKeeperOptions) {
     this.timing = options.timing ?? DEFAULT_LEASE_TIMING;
@@ -141,6 +144,7 @@ export class LeaseKeeper {
   /** Stops the job (when running) and releases the lease. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.triedOnce();
     this.timers.clearTimeout(this.timer);
     this.timers.clearTimeout(this.expiry);
     await this.tick;
@@ -156,7 +160,12 @@ export class LeaseKeeper {
   private schedule(ms: number): void {
     this.timers.clearTimeout(this.timer);
     this.timer = this.timers.setTimeout(() => {
-      this.tick = this.renew().finally(() => (this.tick = undefined));
+      this.tick = this.renew()
+        .then(() => this.transition)
+        .finally(() => {
+          this.tick = undefined;
+          this.triedOnce();
+        });
     }, ms);
   }
 

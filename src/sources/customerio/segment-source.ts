@@ -40,6 +40,8 @@ export interface SegmentSourceDeps {
   logger: Logger;
   /** Applies everything logged so far, so a diff starts from the audience as it stands. */
   catchUp: () => Promise<unknown>;
+  /** Throws when this process may no longer poll (its lease was lost): checked before a poll and before its results are written. */
+  fence?: () => void;
   /** The membership reader; default: the App API at `config.baseUrl`. */
   reader?: { membership(segmentId: number): Promise<Result<SegmentSnapshot>> };
 }
@@ -177,7 +179,9 @@ export class SegmentSource {
 
   private async pollOnce(audience: SourcedAudience): Promise<PollRecord> {
     const at = this.deps.clock.now();
+    this.deps.fence?.();
     const snapshot = await this.reader.membership(audience.segmentId);
+    this.deps.fence?.();
     if (!snapshot.ok) {
       const record: PollRecord = {
         audience: audience.key,
