@@ -112,12 +112,12 @@ export function createApp(options: AppOptions): App {
   });
   const audiences = audienceSet(compileAudiences(config.audiences), config.audiences, SEGMENT_EVENTS);
   // Set once the jobs are wired below; a commit is refused once the processor lease is lost.
-  let jobs: LeasedJobs | undefined;
+  const leased: { jobs?: LeasedJobs } = {};
   const processor = new Processor({
     store: {
       ...store,
       commit: (batch) => {
-        jobs?.fence('processor');
+        leased.jobs?.fence('processor');
         return store.commit(batch);
       },
     },
@@ -142,7 +142,7 @@ export function createApp(options: AppOptions): App {
     clock,
     logger,
     overrides: options.sync,
-    fence: () => jobs?.fence('sync:cordial'),
+    fence: () => leased.jobs?.fence('sync:cordial'),
   });
   const runner = new Runner(
     () => processor.drain(),
@@ -170,7 +170,7 @@ export function createApp(options: AppOptions): App {
   bus.on('ingest.accepted', (e) => {
     if (e.stored > 0) runner.poke();
   });
-  const alerts = createAlertNotifier({ config, store, clock, logger, fence: () => jobs?.fence('monitor') });
+  const alerts = createAlertNotifier({ config, store, clock, logger, fence: () => leased.jobs?.fence('monitor') });
   const checks = new CheckRunner({
     store,
     settings: config,
@@ -202,8 +202,8 @@ export function createApp(options: AppOptions): App {
           clock,
           logger,
           // Another process may hold the processor lease: then its progress is waited for.
-          catchUp: () => (jobs?.holds('processor') !== false ? processor.drain() : processedAll(store)),
-          fence: () => jobs?.fence('customerio-segments'),
+          catchUp: () => (leased.jobs?.holds('processor') !== false ? processor.drain() : processedAll(store)),
+          fence: () => leased.jobs?.fence('customerio-segments'),
         })
       : undefined;
   const keys = new Map(
@@ -221,7 +221,7 @@ export function createApp(options: AppOptions): App {
     ),
   );
 
-  jobs = leasedJobs({
+  const jobs = leasedJobs({
     store: store.leases,
     logger,
     ...(options.leases ? { timing: options.leases } : {}),
@@ -255,6 +255,7 @@ export function createApp(options: AppOptions): App {
     },
   });
 
+  leased.jobs = jobs;
   return {
     config,
     clock,
