@@ -54,7 +54,8 @@ export function leasedJobs(options: LeasedJobsOptions): LeasedJobs {
         holder,
         job: { name, start: () => job.start(), stop: () => job.stop() },
         ...(options.timing ? { timing: options.timing } : {}),
-        onError: (error) => logger.warn({ err: error, lease: name }, `the ${name} lease could not be renewed`),
+        onError: (error) =>
+          logger.warn({ err: error, lease: name }, `the ${name} lease could not be renewed`),
         onChange: (held, epoch) => {
           if (held) logger.info({ lease: name, epoch, holder }, `took the ${name} lease: running ${name}`);
           else logger.warn({ lease: name, epoch, holder }, `lost the ${name} lease: ${name} stopped`);

@@ -38,6 +38,11 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('-p, --port <port>', 'listen on this port instead of server.port')
     .option('--host <host>', 'listen on this address instead of server.host')
     .option('--apply', 'apply changed audience definitions (backfill from the log) before serving')
+    .option(
+      '--roles <roles>',
+      'ingest (HTTP ingest only, no background jobs), jobs (background jobs under leases, with health, metrics and the admin API) or all',
+      'all',
+    )
     .action(async (opts) => setExit(await serve(opts, io)));
 
   cli

@@ -98,3 +98,15 @@ export function plainHttpWarning(host: string): string | undefined {
   const where = host === '0.0.0.0' || host === '::' ? `every interface (${host})` : host;
   return `serving plain HTTP on ${where}: the admin token and write keys cross the network unencrypted; set server.host: 127.0.0.1 behind a TLS-terminating proxy, or terminate TLS in front (see README, Running in production)`;
 }
+
+/** What a serve process does: `ingest` answers ingest and takes no lease; `jobs` runs the background jobs under leases; `all` both. */
+export type ServeRoles = 'ingest' | 'jobs' | 'all';
+
+/** `--roles`: ingest, jobs or all. */
+export function parseRoles(text: string | undefined): Result<ServeRoles> {
+  if (text === undefined || text === 'all' || text === 'ingest' || text === 'jobs') return ok(text ?? 'all');
+  return fail({
+    code: 'invalid_roles',
+    message: `--roles must be ingest, jobs or all (ingest: HTTP ingest only; jobs: background jobs, health, metrics and admin API), not "${text}"`,
+  });
+}

@@ -11,7 +11,7 @@ import { loadConfigOrReport } from './config-path.ts';
 import type { Config } from '../config/load.ts';
 import { ok } from '../shared/result.ts';
 import { createLogger } from './logger.ts';
-import { listenFailure, parsePort, plainHttpWarning, storeFailure } from './serve-startup.ts';
+import { listenFailure, parsePort, parseRoles, plainHttpWarning, storeFailure } from './serve-startup.ts';
 
 export interface ServeOptions {
   config?: string;
@@ -19,6 +19,8 @@ export interface ServeOptions {
   host?: string;
   /** Apply changed audience definitions: rebuild audience state while accepting events, then process them. */
   apply?: boolean;
+  /** `ingest`, `jobs` or `all` (default). */
+  roles?: string;
 }
 
 /** `handoff serve`: ingest, processing and the HTTP API until SIGINT/SIGTERM. */
@@ -28,6 +30,18 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   const port = options.port === undefined ? ok(loaded.server.port) : parsePort(options.port);
   if (!port.ok) {
     io.err(`handoff serve: ${port.error.message}`);
+    return 2;
+  }
+  const roles = parseRoles(options.roles);
+  if (!roles.ok) {
+    io.err(`handoff serve: ${roles.error.message}`);
+    return 2;
+  }
+  // Rebuilding audience state is processing: a process that only ingests leaves it to a jobs process.
+  if (roles.value === 'ingest' && options.apply === true) {
+    io.err(
+      'handoff serve: --apply rebuilds audience state, which --roles ingest does not do; run it with --roles jobs or all',
+    );
     return 2;
   }
   let started: Awaited<ReturnType<typeof openStorage>>;
@@ -44,7 +58,7 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     await app.stop();
     return 2;
   }
-  const server = buildServer(serverServices(app), { logger });
+  const server = buildServer(serverServices(app), { logger, ingest: roles.value !== 'jobs' });
   const host = options.host ?? config.server.host;
   let address: string;
   try {
@@ -56,14 +70,17 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
     return 2;
   }
   logger.info(
-    { address, config: config.file, sources: config.sources.map((s) => s.id) },
+    { address, config: config.file, sources: config.sources.map((s) => s.id), roles: roles.value },
     'handoff is serving',
   );
   const exposed = plainHttpWarning(host);
   if (exposed) logger.warn({ host }, exposed);
   // Ingest is answered from here on; processing starts once audience state matches the definitions.
   const rebuild = new AbortController();
-  const ready = startWhenReady(app, definitions, { logger, signal: rebuild.signal });
+  const ready =
+    roles.value === 'ingest'
+      ? Promise.resolve()
+      : startWhenReady(app, definitions, { logger, signal: rebuild.signal });
 
   const code = await new Promise<number>((resolve) => {
     const stop = () => resolve(0);

@@ -22,6 +22,8 @@ export interface ServerOptions {
    * server). Default: worker threads for bodies of 16 KB and up.
    */
   ingestParse?: ParsePoolOptions | ParsePool;
+  /** Serve the ingest routes (Segment, Customer.io Track and webhooks); default true. */
+  ingest?: boolean;
 }
 
 /**
@@ -71,9 +73,11 @@ export function buildServer(services: ServerServices, options: ServerOptions = {
     }),
   );
   healthRoutes(server, { probe: () => services.readiness(), now: () => services.clock.now() });
-  ingestRoutes(server, services.ingest, options.ingestParse);
-  customerioRoutes(server, services.ingest);
-  hookRoutes(server, services.hooks);
+  if (options.ingest !== false) {
+    ingestRoutes(server, services.ingest, options.ingestParse);
+    customerioRoutes(server, services.ingest);
+    hookRoutes(server, services.hooks);
+  }
   bulkFileRoute(server, services.bulkFiles);
   metricsRoute(server, { metrics: services.metrics, limits });
   adminSurface(server, { admin: services.admin, limits });

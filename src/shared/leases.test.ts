@@ -119,7 +119,13 @@ test('LeaseKeeper: a second holder waits; when the first stops cleanly it takes 
 test('LeaseKeeper: a holder that dies is taken over once its lease expires, within ttl + retry', async () => {
   const timers = new FakeTimers();
   const store = memoryLeases(timers);
-  store.rows.set('processor', { name: 'processor', holder: 'dead', epoch: 3, expiresAt: 5_000, expired: false });
+  store.rows.set('processor', {
+    name: 'processor',
+    holder: 'dead',
+    epoch: 3,
+    expiresAt: 5_000,
+    expired: false,
+  });
   const b = keeper(timers, store, 'b');
   b.k.start();
   await timers.advance(4_999);

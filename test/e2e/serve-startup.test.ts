@@ -98,6 +98,21 @@ describe('handoff serve: startup failures are one line and exit 2', () => {
     });
   }
 
+  for (const roles of ['worker', 'ingest,jobs', '']) {
+    test(`--roles ${JSON.stringify(roles)}`, async () => {
+      const config = configAt('roles', join(dir, 'roles', 'h.db'));
+      const result = await run(['serve', '-c', config, '--port', '0', '--roles', roles]);
+      assertOneLine(result, /^handoff serve: --roles must be ingest, jobs or all /);
+      assert.ok(result.stderr.includes(`"${roles}"`), result.stderr);
+    });
+  }
+
+  test('--roles ingest with --apply', async () => {
+    const config = configAt('roles-apply', join(dir, 'roles-apply', 'h.db'));
+    const result = await run(['serve', '-c', config, '--port', '0', '--roles', 'ingest', '--apply']);
+    assertOneLine(result, /^handoff serve: --apply rebuilds audience state, which --roles ingest does not do/);
+  });
+
   test('a storage path under a regular file', async () => {
     writeFileSync(join(dir, 'plain-file'), 'not a directory');
     const config = configAt('under-file', join(dir, 'plain-file', 'data', 'h.db'));

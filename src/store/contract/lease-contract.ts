@@ -54,7 +54,9 @@ export function leaseContract(it: StoreTest): void {
       );
       // The store's clock may differ from this host's a little; a minute's lease ends about a minute on.
       const processor = leases[1]!;
-      assert.ok(processor.expiresAt > before + LONG - 5_000 && processor.expiresAt < Date.now() + LONG + 5_000);
+      assert.ok(
+        processor.expiresAt > before + LONG - 5_000 && processor.expiresAt < Date.now() + LONG + 5_000,
+      );
     });
   });
 }

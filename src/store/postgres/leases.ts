@@ -36,14 +36,12 @@ export function postgresLeaseStore(sql: Sql): LeaseStore {
         await sql<{ name: string; holder: string; epoch: number; expires_at: number; expired: boolean }[]>`
           SELECT name, holder, epoch, expires_at, expires_at <= ${sql.unsafe(NOW)} AS expired
           FROM leases ORDER BY name`
-      ).map(
-        (r): Lease => ({
-          name: r.name,
-          holder: r.holder,
-          epoch: Number(r.epoch),
-          expiresAt: Number(r.expires_at),
-          expired: r.expired,
-        }),
-      ),
+      ).map((r): Lease => ({
+        name: r.name,
+        holder: r.holder,
+        epoch: Number(r.epoch),
+        expiresAt: Number(r.expires_at),
+        expired: r.expired,
+      })),
   };
 }

@@ -10,7 +10,10 @@ import { settle, writeTransaction } from './database.ts';
  * renews before it lapses keeps its epoch; a lapsed or free one starts a new tenure (epoch + 1).
  */
 export function sqliteLeaseStore(db: SqliteDatabase, now: () => number = Date.now): LeaseStore {
-  const take = db.prepare<[{ name: string; holder: string; expires: number; ttl: number }], { epoch: number }>(
+  const take = db.prepare<
+    [{ name: string; holder: string; expires: number; ttl: number }],
+    { epoch: number }
+  >(
     `INSERT INTO leases (name, holder, epoch, expires_at) VALUES (@name, @holder, 1, @expires)
      ON CONFLICT (name) DO UPDATE SET
        epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > excluded.expires_at - @ttl
@@ -39,15 +42,13 @@ export function sqliteLeaseStore(db: SqliteDatabase, now: () => number = Date.no
     list: () =>
       settle(() => {
         const at = now();
-        return all.all().map(
-          (r): Lease => ({
-            name: r.name,
-            holder: r.holder,
-            epoch: r.epoch,
-            expiresAt: r.expires_at,
-            expired: r.expires_at <= at,
-          }),
-        );
+        return all.all().map((r): Lease => ({
+          name: r.name,
+          holder: r.holder,
+          epoch: r.epoch,
+          expiresAt: r.expires_at,
+          expired: r.expires_at <= at,
+        }));
       }),
   };
 }
