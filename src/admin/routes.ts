@@ -109,6 +109,15 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handle: async (services) => ok(await syncView(services)),
   }),
   route({
+    method: 'GET',
+    path: '/api/admin/cluster',
+    summary: 'Which process runs each background job: the job leases with holder, epoch and expiry',
+    response: s.clusterResponse,
+    handle: async (services) =>
+      // Leases lapse by the database's clock, not the app's (which tests set to virtual time).
+      ok({ now: Date.now(), leases: await services.store.leases.list() }),
+  }),
+  route({
     method: 'POST',
     path: '/api/admin/sync/retry',
     summary: 'Queue dead letters again: every one, or one audience’s',

@@ -352,6 +352,22 @@ export const profilesResponse = z.object({
 });
 export type ProfilesResponse = z.infer<typeof profilesResponse>;
 
+export const clusterResponse = z.object({
+  now: ms,
+  leases: z
+    .array(
+      z.object({
+        name: z.string().describe('the background job: processor, sync:cordial, customerio-segments, monitor'),
+        holder: z.string().describe('the process that holds (or last held) it: host:pid:tag'),
+        epoch: z.number().int().describe('raised each time another tenure begins'),
+        expiresAt: ms.describe('when it lapses unless its holder renews it (the database clock)'),
+        expired: z.boolean().describe('whether it had lapsed when read: no process runs the job'),
+      }),
+    )
+    .describe('every job lease, by name; each job runs in the one process holding its lease'),
+});
+export type ClusterResponse = z.infer<typeof clusterResponse>;
+
 export const overlapResponse = z.object({
   audiences: z.array(z.object({ key: z.string(), size: z.number().int() })),
   pairs: z

@@ -184,6 +184,7 @@ export function createApp(options: AppOptions): App {
     clock,
     settings: config,
     latestChecks: () => checks.latest,
+    leasesHeld: () => leased.jobs?.held() ?? [],
   });
   const appApiKey = config.customerio?.appApiKey;
   if (appApiKey && appApiKey.value === undefined)

@@ -12,6 +12,8 @@ export interface HandoffMetricsOptions {
   settings: CheckSettings;
   /** The latest check snapshot, when the check runner has one. */
   latestChecks: () => Snapshot | undefined;
+  /** Whether this process holds each background job's lease now. */
+  leasesHeld?: () => readonly { name: string; held: boolean }[];
   /** The processor's cursor name. Default `processor`. */
   processorCursor?: string;
 }
@@ -126,6 +128,12 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     'destination',
   ]);
 
+  const leaseHeld = r.gauge(
+    'handoff_lease_held',
+    "1 while this process holds the job's lease (and so runs the job), else 0.",
+    ['lease'],
+  );
+
   const unsubscribe = [
     bus.on('ingest.accepted', (e) => {
       for (const [type, n] of Object.entries(e.duplicatesByType))
@@ -227,6 +235,11 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
       checkStatus.set(labels, STATUS_VALUE[c.status]);
       if (c.value !== undefined) checkValue.set(labels, c.value);
     }
+    return Promise.resolve();
+  });
+
+  r.collect(() => {
+    for (const l of options.leasesHeld?.() ?? []) leaseHeld.set({ lease: l.name }, l.held ? 1 : 0);
     return Promise.resolve();
   });
 

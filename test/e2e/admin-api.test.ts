@@ -37,6 +37,7 @@ describe('admin API: the token', () => {
       ['GET', '/api/admin/audiences/cart_0_2m'],
       ['GET', '/api/admin/profiles/user-1'],
       ['GET', '/api/admin/sync'],
+      ['GET', '/api/admin/cluster'],
       ['POST', '/api/admin/sync/retry'],
     ] as const) {
       const missing = await call(path, {
@@ -223,6 +224,25 @@ describe('admin API: bad input', () => {
       body: '{"all": tru',
     });
     assert.equal(broken.status, 400);
+  });
+});
+
+describe('admin API: cluster', () => {
+  test('GET /cluster lists the job leases: holder, epoch, expiry, and whether each lapsed', async () => {
+    const store = demo.h.app.store;
+    const { epoch } = (await store.leases.acquire('sync:cordial', 'host-b:4242:abc123', 60_000))!;
+    const { status, body } = await call('/api/admin/cluster');
+    assert.equal(status, 200);
+    const cluster = schemas.clusterResponse.parse(body);
+    const lease = cluster.leases.find((l) => l.name === 'sync:cordial');
+    assert.deepEqual(
+      lease && { holder: lease.holder, epoch: lease.epoch, expired: lease.expired },
+      { holder: 'host-b:4242:abc123', epoch, expired: false },
+    );
+    assert.ok(lease!.expiresAt > cluster.now, 'it expires after now');
+    await store.leases.release('sync:cordial', 'host-b:4242:abc123', epoch);
+    const released = schemas.clusterResponse.parse((await call('/api/admin/cluster')).body);
+    assert.equal(released.leases.find((l) => l.name === 'sync:cordial')?.expired, true);
   });
 });
 

@@ -214,8 +214,13 @@ describe('dashboard in a browser', { skip }, () => {
   });
 
   test('sync: the queue, the dead letter and a retry button that works', async () => {
+    const { epoch } = (await demo.h.app.store.leases.acquire('processor', 'dash-host:7:aa', 60_000))!;
     await page.goto(`${demo.url}/#/sync`);
     await page.locator('[data-field=rateLimited]').waitFor();
+    // The background jobs' leases: who runs each.
+    assert.equal(await text('tr[data-lease="processor"] td[data-field=holder]'), 'dash-host:7:aa');
+    assert.equal(await text('tr[data-lease="processor"] td[data-field=epoch]'), String(epoch));
+    assert.equal(await text('tr[data-lease="processor"] td[data-field=state]'), 'held');
     const dead = await demo.h.app.store.sync.deadLetters('cordial');
     assert.ok(dead.length > 0, 'the demo server has a dead letter');
     assert.equal(await page.locator('tr.dead-letter').count(), dead.length);

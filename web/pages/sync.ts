@@ -1,4 +1,4 @@
-import type { SyncResponse } from '../../src/admin/schemas.ts';
+import type { ClusterResponse, SyncResponse } from '../../src/admin/schemas.ts';
 import { api } from '../api.ts';
 import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
@@ -8,7 +8,11 @@ import { fetchQuarantine, quarantineCard, quarantineSection } from './quarantine
 
 /** Cordial sync: the queue, send rate, 429s and dead letters, with a retry button. */
 export async function syncPage(root: HTMLElement, refresh: () => void): Promise<void> {
-  const [data, quarantined] = await Promise.all([api<SyncResponse>('/api/admin/sync'), fetchQuarantine()]);
+  const [data, quarantined, cluster] = await Promise.all([
+    api<SyncResponse>('/api/admin/sync'),
+    fetchQuarantine(),
+    api<ClusterResponse>('/api/admin/cluster'),
+  ]);
   const pending = data.queue.reduce((n, q) => n + q.pending, 0);
   const status = h('span', { id: 'retry-status', class: notice.error ? 'error' : 'muted' }, notice.text);
   const retry = async (body: { all: true } | { audience: string }) => {
@@ -95,5 +99,33 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
       ? h('p', { class: 'muted' }, 'None.')
       : deadLetterGroups(data, status, refresh),
     quarantineSection(quarantined, refresh),
+    leasesSection(cluster),
   );
+}
+
+/** Which process runs each background job: its lease's holder, epoch and expiry. */
+function leasesSection(cluster: ClusterResponse): HTMLElement[] {
+  return [
+    h('h2', {}, 'Background jobs'),
+    cluster.leases.length === 0
+      ? h('p', { class: 'muted' }, 'No job has run yet.')
+      : table(
+          ['Job', 'Held by', { label: 'Epoch', num: true }, 'Expires', 'State'],
+          cluster.leases.map((l) =>
+            h(
+              'tr',
+              { class: 'lease', 'data-lease': l.name },
+              h('td', {}, l.name),
+              h('td', { 'data-field': 'holder' }, l.holder),
+              h('td', { class: 'num', 'data-field': 'epoch' }, String(l.epoch)),
+              h('td', {}, when(l.expiresAt)),
+              h(
+                'td',
+                { 'data-field': 'state', class: l.expired ? 'error' : '' },
+                l.expired ? 'lapsed: not running' : 'held',
+              ),
+            ),
+          ),
+        ),
+  ];
 }
