@@ -12,6 +12,20 @@ import type { App } from './app.ts';
 import type { DefinitionsCheck } from './definitions.ts';
 import { checkDefinitions } from './definitions.ts';
 import type { SyncService } from './sync.ts';
+import type { CommandClaim, JobName } from './jobs.ts';
+import { claimForCommand } from './jobs.ts';
+
+/** Takes job leases for a command's duration (PostgreSQL), or says which process holds one. */
+export type Claim = (names: readonly JobName[], command: string) => Promise<CommandClaim>;
+
+const claimer =
+  (app: App): Claim =>
+  (names, command) =>
+    claimForCommand(app.store.leases, {
+      postgres: app.config.storage.postgres !== undefined,
+      names,
+      command,
+    });
 
 // The narrow services the commands get, each built from the App createApp wires: a command
 // reaches only what it uses, never the whole application.
@@ -37,6 +51,7 @@ export interface SyncAdmin {
   drain(): Promise<number>;
   /** Whether audience state was built with the definitions in force (applies nothing). */
   definitions(): Promise<DefinitionsCheck>;
+  claim: Claim;
 }
 
 export function syncAdmin(app: App): SyncAdmin {
@@ -51,6 +66,7 @@ export function syncAdmin(app: App): SyncAdmin {
     onSent: (listener) => app.bus.on('sync.sent', listener),
     drain: () => app.processor.drain(),
     definitions: () => checkDefinitions(app, { apply: false }),
+    claim: claimer(app),
   };
 }
 
@@ -59,10 +75,11 @@ export interface QuarantineAdmin {
   quarantine: QuarantineStore;
   /** Processes everything logged so far, marked quarantined events among it; resolves to how many. */
   drain(): Promise<number>;
+  claim: Claim;
 }
 
 export function quarantineAdmin(app: App): QuarantineAdmin {
-  return { quarantine: app.store.quarantine, drain: () => app.processor.drain() };
+  return { quarantine: app.store.quarantine, drain: () => app.processor.drain(), claim: claimer(app) };
 }
 
 /** What `handoff explain` and `handoff plan`/`apply` read: the engine's ports and the audiences in force. */
@@ -76,6 +93,7 @@ export interface AudienceInspector {
   databasePath: string;
   /** Processes everything logged so far; resolves to how many events it processed. */
   drain(): Promise<number>;
+  claim: Claim;
 }
 
 export function audienceInspector(app: App): AudienceInspector {
@@ -86,6 +104,7 @@ export function audienceInspector(app: App): AudienceInspector {
     identity: app.config.identity,
     databasePath: app.config.storage.sqlitePath,
     drain: () => app.processor.drain(),
+    claim: claimer(app),
   };
 }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { LeasedJob, LeaseStore, LeaseTiming } from '../shared/leases.ts';
-import { LeaseKeeper, LeaseLostError } from '../shared/leases.ts';
+import { DEFAULT_LEASE_TIMING, LeaseKeeper, LeaseLostError } from '../shared/leases.ts';
 import type { Logger } from '../shared/logger.ts';
 
 /** The background jobs, each run by the one process that holds its lease. */
@@ -82,5 +82,53 @@ export function leasedJobs(options: LeasedJobsOptions): LeasedJobs {
       if (!holds(name)) throw new LeaseLostError(name);
     },
     held: () => JOB_NAMES.map((name) => ({ name, held: started && (keepers.get(name)?.holds() ?? false) })),
+  };
+}
+
+/** Leases a command took for its duration, or the one line saying which process holds one it needs. */
+export type CommandClaim = { ok: true; release(): Promise<void> } | { ok: false; message: string };
+
+/**
+ * Takes `names` for a command run beside serve processes on PostgreSQL, renewing them every ttl/3
+ * until `release`; when another process holds one, nothing is kept and the line names the holder.
+ * On SQLite every process shares one host and the serve mark guards commands, so this takes nothing.
+ */
+export async function claimForCommand(
+  store: LeaseStore,
+  options: { postgres: boolean; names: readonly JobName[]; command: string; timing?: LeaseTiming },
+): Promise<CommandClaim> {
+  if (!options.postgres) return { ok: true, release: () => Promise.resolve() };
+  const { ttlMs } = options.timing ?? DEFAULT_LEASE_TIMING;
+  const holder = newHolder();
+  const taken: { name: JobName; epoch: number }[] = [];
+  const releaseAll = async () => {
+    for (const t of taken) await store.release(t.name, holder, t.epoch);
+  };
+  for (const name of options.names) {
+    const grant = await store.acquire(name, holder, ttlMs);
+    if (grant === undefined) {
+      await releaseAll();
+      const lease = (await store.list()).find((l) => l.name === name);
+      const until = lease ? new Date(lease.expiresAt).toISOString() : 'now';
+      return {
+        ok: false,
+        message: `${options.command}: the ${name} job runs in another process (${lease?.holder ?? 'unknown'}, lease epoch ${lease?.epoch ?? '?'}, renewed until ${until}); run it there, or stop that process first`,
+      };
+    }
+    taken.push({ name, epoch: grant.epoch });
+  }
+  const timer = setInterval(
+    () => {
+      for (const t of taken) void store.acquire(t.name, holder, ttlMs).catch(() => undefined);
+    },
+    Math.floor(ttlMs / 3),
+  );
+  timer.unref();
+  return {
+    ok: true,
+    release: async () => {
+      clearInterval(timer);
+      await releaseAll();
+    },
   };
 }

@@ -1,5 +1,7 @@
 import type { App } from '../app/app.ts';
 import { openApp } from '../app/app.ts';
+import type { Claim } from '../app/commands.ts';
+import type { JobName } from '../app/jobs.ts';
 import { storeFailure } from './serve-startup.ts';
 import type { Io } from './config-path.ts';
 import { loadConfigOrReport } from './config-path.ts';
@@ -39,4 +41,24 @@ export function withService<S>(
   work: (service: S) => Promise<number>,
 ): Promise<number> {
   return withApp(options, io, (app) => work(service(app)));
+}
+
+/**
+ * Runs `work` while this command holds the job leases `names` (PostgreSQL, beside serve
+ * processes); when another process holds one, prints the line naming it and returns 2.
+ */
+export async function underLeases(
+  lease: { claim: Claim; names: readonly JobName[]; command: string; io: Io },
+  work: () => Promise<number>,
+): Promise<number> {
+  const claim = await lease.claim(lease.names, lease.command);
+  if (!claim.ok) {
+    lease.io.err(claim.message);
+    return 2;
+  }
+  try {
+    return await work();
+  } finally {
+    await claim.release();
+  }
 }

@@ -66,7 +66,21 @@ export function quarantineRetry(options: QuarantineRetryOptions, io: Io): Promis
       return 2;
     }
     const asked = options.all ? before : offsets;
-    await admin.drain();
+    // Beside a serve holding the processor lease, that serve processes them; this reports what is left.
+    const lease = {
+      claim: admin.claim,
+      names: ['processor'] as const,
+      command: 'handoff events quarantine retry',
+      io,
+    };
+    const claim = await admin.claim(lease.names, lease.command);
+    if (claim.ok) {
+      try {
+        await admin.drain();
+      } finally {
+        await claim.release();
+      }
+    } else io.out(`${claim.message.replace(/; run it there.*$/, '')}: it processes them`);
     const after = new Map((await admin.quarantine.list(Number.MAX_SAFE_INTEGER)).map((q) => [q.offset, q]));
     let unsettled = 0;
     for (const offset of asked) {

@@ -1,3 +1,4 @@
+import { claimForCommand } from '../app/jobs.ts';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
@@ -84,8 +85,21 @@ export async function importFile(path: string, options: ImportOptions, io: Io): 
     bar?.stop();
     if (options.process !== false) {
       const definitions = await checkDefinitions(app, { apply: false });
-      if (definitions.ready) await app.processor.drain();
-      else io.err(`events stored but not processed: ${definitions.message}`);
+      if (definitions.ready) {
+        // Beside a serve holding the processor lease (PostgreSQL), that serve processes them.
+        const claim = await claimForCommand(app.store.leases, {
+          postgres: app.config.storage.postgres !== undefined,
+          names: ['processor'],
+          command: 'handoff import',
+        });
+        if (claim.ok) {
+          try {
+            await app.processor.drain();
+          } finally {
+            await claim.release();
+          }
+        } else io.out(`events stored; ${claim.message.replace(/; run it there.*$/, '')}: it processes them`);
+      } else io.err(`events stored but not processed: ${definitions.message}`);
     }
   } finally {
     await app.stop();

@@ -3,7 +3,7 @@ import { audienceInspector } from '../app/commands.ts';
 import type { Plan } from '../engine/backfill.ts';
 import { backfill } from '../engine/backfill.ts';
 import { runningServe } from '../app/serve-mark.ts';
-import { withService } from './app-from-config.ts';
+import { underLeases, withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 
 async function label(inspector: AudienceInspector, profileId: string): Promise<string> {
@@ -56,11 +56,14 @@ export function apply(options: { config?: string }, io: Io): Promise<number> {
       );
       return 2;
     }
-    await inspector.drain();
-    const result = await backfill(inspector.store, inspector.audiences, inspector.clock.now(), {
-      apply: true,
+    const lease = { claim: inspector.claim, names: ['processor'] as const, command: 'handoff apply', io };
+    return underLeases(lease, async () => {
+      await inspector.drain();
+      const result = await backfill(inspector.store, inspector.audiences, inspector.clock.now(), {
+        apply: true,
+      });
+      await print(inspector, result, io, true);
+      return 0;
     });
-    await print(inspector, result, io, true);
-    return 0;
   });
 }

@@ -1,7 +1,7 @@
 import type { SyncAdmin } from '../app/commands.ts';
 import { syncAdmin } from '../app/commands.ts';
 import { coalesce } from '../sync/model.ts';
-import { withService } from './app-from-config.ts';
+import { underLeases, withService } from './app-from-config.ts';
 import type { Io } from './config-path.ts';
 import { printJobs } from './sync-jobs.ts';
 
@@ -96,9 +96,15 @@ export function syncFlush(options: SyncOptions, io: Io): Promise<number> {
       io.err('Cordial is not configured, or its API key is not set: nothing to send to');
       return 2;
     }
+    const sync = admin.sync;
     let sent = 0;
     admin.onSent((e) => (sent += e.requests));
-    await admin.sync.settle();
+    const lease = { claim: admin.claim, names: ['sync:cordial'] as const, command: 'handoff sync flush', io };
+    const code = await underLeases(lease, async () => {
+      await sync.settle();
+      return 0;
+    });
+    if (code !== 0) return code;
     const counts = await admin.ledger.counts(DESTINATION);
     const pending = counts.reduce((n, c) => n + c.pending, 0);
     const dead = counts.reduce((n, c) => n + c.dead, 0);
@@ -141,30 +147,39 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
       io.err('Cordial is not configured, or its API key is not set: nothing to verify against');
       return 2;
     }
-    const report = await admin.sync.verify(options.audience);
-    io.out(
-      `read back ${report.checked} of ${report.contacts} contacts: ${report.drift.length} drifted, ${report.unreadable.length} unreadable`,
-    );
-    for (const d of report.drift.slice(0, Number(options.limit ?? 50))) {
+    const sync = admin.sync;
+    const lease = {
+      claim: admin.claim,
+      names: ['sync:cordial'] as const,
+      command: 'handoff sync reconcile',
+      io,
+    };
+    return underLeases(lease, async () => {
+      const report = await sync.verify(options.audience);
       io.out(
-        `- ${d.contact} ${d.list} (${d.audience}): should be ${d.desired ? 'on' : 'off'}, Cordial has ${d.actual === 'no contact' ? 'no such contact' : d.actual ? 'on' : 'off'}`,
+        `read back ${report.checked} of ${report.contacts} contacts: ${report.drift.length} drifted, ${report.unreadable.length} unreadable`,
       );
-    }
-    for (const u of report.unreadable.slice(0, 10)) io.out(`- ${u.contact}: could not read: ${u.reason}`);
-    const repair = [
-      ...new Set([...report.drift.map((d) => d.contact), ...report.unreadable.map((u) => u.contact)]),
-    ];
-    const n =
-      repair.length === 0 ? 0 : await admin.ledger.reassert(DESTINATION, { ...audience, contacts: repair });
-    if (n > 0) {
-      while ((await admin.sync.worker.sendDue()) > 0);
-      io.out(`repaired: ${n} (contact, list) states re-sent`);
-    }
-    if (report.unreadable.length > 0)
-      io.err(
-        `${report.unreadable.length} of ${report.contacts} contacts could not be read back after retries: their drift is unknown (re-asserted above); run \`handoff sync reconcile --verify\` again`,
-      );
-    return report.drift.length > 0 || report.unreadable.length > 0 ? 1 : 0;
+      for (const d of report.drift.slice(0, Number(options.limit ?? 50))) {
+        io.out(
+          `- ${d.contact} ${d.list} (${d.audience}): should be ${d.desired ? 'on' : 'off'}, Cordial has ${d.actual === 'no contact' ? 'no such contact' : d.actual ? 'on' : 'off'}`,
+        );
+      }
+      for (const u of report.unreadable.slice(0, 10)) io.out(`- ${u.contact}: could not read: ${u.reason}`);
+      const repair = [
+        ...new Set([...report.drift.map((d) => d.contact), ...report.unreadable.map((u) => u.contact)]),
+      ];
+      const n =
+        repair.length === 0 ? 0 : await admin.ledger.reassert(DESTINATION, { ...audience, contacts: repair });
+      if (n > 0) {
+        while ((await sync.worker.sendDue()) > 0);
+        io.out(`repaired: ${n} (contact, list) states re-sent`);
+      }
+      if (report.unreadable.length > 0)
+        io.err(
+          `${report.unreadable.length} of ${report.contacts} contacts could not be read back after retries: their drift is unknown (re-asserted above); run \`handoff sync reconcile --verify\` again`,
+        );
+      return report.drift.length > 0 || report.unreadable.length > 0 ? 1 : 0;
+    });
   });
 }
 
@@ -200,16 +215,20 @@ export function syncConfirm(audience: string, options: SyncOptions, io: Io): Pro
       return 2;
     }
     if (!(await definitionsApplied(admin, io))) return 2;
-    const confirmed = await admin.segments.confirm(audience);
-    if (!confirmed.ok) {
-      io.err(confirmed.error.message);
-      return 2;
-    }
-    await admin.drain();
-    io.out(
-      `${confirmed.value.exited} exit(s) applied to ${audience}; a running serve sends them to destinations within a second (or run \`handoff sync flush\`)`,
-    );
-    return 0;
+    const segments = admin.segments;
+    const lease = { claim: admin.claim, names: ['processor'] as const, command: 'handoff sync confirm', io };
+    return underLeases(lease, async () => {
+      const confirmed = await segments.confirm(audience);
+      if (!confirmed.ok) {
+        io.err(confirmed.error.message);
+        return 2;
+      }
+      await admin.drain();
+      io.out(
+        `${confirmed.value.exited} exit(s) applied to ${audience}; a running serve sends them to destinations within a second (or run \`handoff sync flush\`)`,
+      );
+      return 0;
+    });
   });
 }
 
@@ -227,14 +246,22 @@ export function syncPoll(audience: string | undefined, options: SyncOptions, io:
       return 2;
     }
     if (!(await definitionsApplied(admin, io))) return 2;
-    const polls =
-      audience === undefined ? await admin.segments.pollAll() : [await admin.segments.poll(audience)];
-    await admin.drain();
-    for (const p of polls) {
-      io.out(
-        `${p.audience}: ${p.outcome}${p.error ? ` (${p.error})` : ''}; ${p.members} listed, ${p.entered} entered, ${p.exited} exited${p.held ? `, ${p.held} exits held` : ''}`,
-      );
-    }
-    return polls.some((p) => p.outcome !== 'applied') ? 1 : 0;
+    const segments = admin.segments;
+    const lease = {
+      claim: admin.claim,
+      names: ['customerio-segments', 'processor'] as const,
+      command: 'handoff sync poll',
+      io,
+    };
+    return underLeases(lease, async () => {
+      const polls = audience === undefined ? await segments.pollAll() : [await segments.poll(audience)];
+      await admin.drain();
+      for (const p of polls) {
+        io.out(
+          `${p.audience}: ${p.outcome}${p.error ? ` (${p.error})` : ''}; ${p.members} listed, ${p.entered} entered, ${p.exited} exited${p.held ? `, ${p.held} exits held` : ''}`,
+        );
+      }
+      return polls.some((p) => p.outcome !== 'applied') ? 1 : 0;
+    });
   });
 }

@@ -12,8 +12,9 @@ import { stringify } from 'yaml';
 import type { FakeCordial, RecordedRequest } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { basic } from '../helpers/harness.ts';
+import { runCli } from '../helpers/cli.ts';
 import type { Served } from '../helpers/serve-process.ts';
-import { kill9, startServe, stopAll, waitFor } from '../helpers/serve-process.ts';
+import { kill9, metric, startServe, stopAll, waitFor } from '../helpers/serve-process.ts';
 import type { TestStorage } from '../helpers/store.ts';
 import { testStorage, testStoreKind } from '../helpers/store.ts';
 import type { Lease } from '../../src/shared/leases.ts';
@@ -157,6 +158,11 @@ if (testStoreKind() !== 'postgres') {
       );
       for (const l of held)
         assert.ok(byPid(pidOf(l)), `${l.name} is held by a process of this test: ${l.holder}`);
+      // handoff_lease_held is 1 only in the process holding the job: summed over processes, one per job.
+      let sum = 0;
+      for (const { served } of processes)
+        sum += (await metric(served.address, ADMIN_TOKEN, 'handoff_lease_held')) ?? NaN;
+      assert.equal(sum, JOBS.length);
       const emails = await shoppers(processes[1]!.served, 30);
       assert.ok(
         await waitFor(() => Promise.resolve(listed(emails)), 60_000),
@@ -169,6 +175,22 @@ if (testStoreKind() !== 'postgres') {
         fake.requests.every((r) => sender(r) === syncHolder),
         'one process sent everything',
       );
+    });
+
+    test('a command beside the serves refuses a job a serve holds, naming the holder; processing is left to the serve holding it', async () => {
+      const env = { MULTI_WEB_KEY: WRITE_KEY, MULTI_ADMIN_TOKEN: ADMIN_TOKEN, MULTI_CORDIAL_KEY: KEYS[0]! };
+      const holder = (await leases()).find((l) => l.name === 'sync:cordial')!.holder;
+      const flush = await runCli(configFile, env, 'sync', 'flush');
+      assert.equal(flush.code, 2, flush.out + flush.err);
+      assert.equal(flush.err.split('\n').length, 1, flush.err);
+      assert.ok(
+        flush.err.startsWith('handoff sync flush: the sync:cordial job runs in another process'),
+        flush.err,
+      );
+      assert.ok(flush.err.includes(holder), flush.err);
+      // Marked for retry, the quarantine is processed by the serve holding the processor lease.
+      const retry = await runCli(configFile, env, 'events', 'quarantine', 'retry', '--all');
+      assert.match(retry.out, /the processor job runs in another process .*: it processes them/);
     });
 
     test('kill -9 of the lease holder: another process takes every job over within the TTL and a retry', async () => {
