@@ -52,3 +52,22 @@ test('readiness: a writable database is ready; read-only, or unreachable, it is 
   assert.equal(ready.ok, false);
   await dropSchema(schema);
 });
+
+test('readiness: not ready while the schema is not at this version (another process migrating, or newer code)', async () => {
+  const schema = freshSchemaName();
+  const sql = await openPostgres({ url: testDatabaseUrl(), schema, poolSize: 2 });
+  try {
+    await sql`UPDATE schema_version SET version = version - 1`;
+    const behind = await postgresReadiness(sql)();
+    assert.equal(behind.ok, false);
+    assert.match(
+      behind.ok ? '' : behind.reason,
+      /^the schema is at migration \d+, this Handoff expects \d+: migrations are not done$/,
+    );
+    await sql`UPDATE schema_version SET version = version + 1`;
+    assert.deepEqual(await postgresReadiness(sql)(), { ok: true });
+  } finally {
+    await sql.end({ timeout: 1 });
+    await dropSchema(schema);
+  }
+});

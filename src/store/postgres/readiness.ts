@@ -1,6 +1,7 @@
 import type { Readiness } from '../failures.ts';
 import { storeUnavailableReason } from '../failures.ts';
 import type { Sql } from './database.ts';
+import { PG_MIGRATIONS } from './migrations.ts';
 
 /** Rolls the readiness probe's write back. */
 class ProbeDone extends Error {}
@@ -18,6 +19,13 @@ export function postgresReadiness(sql: Sql): () => Promise<Readiness> {
       if (row?.recovery)
         return { ok: false, reason: 'the database server is a standby in recovery (read-only)' };
       if (row?.read_only === 'on') return { ok: false, reason: 'the database is read-only' };
+      // Another process may be migrating the schema (or newer code did): not ready until they match.
+      const [schema] = await sql<{ version: number }[]>`SELECT version FROM schema_version`;
+      if (schema?.version !== PG_MIGRATIONS.length)
+        return {
+          ok: false,
+          reason: `the schema is at migration ${schema?.version ?? 0}, this Handoff expects ${PG_MIGRATIONS.length}: migrations are not done`,
+        };
       await sql
         .begin(async (tx) => {
           await tx`SET LOCAL lock_timeout = '1s'`;
