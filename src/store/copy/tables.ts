@@ -75,10 +75,11 @@ export const TABLES: readonly TableMapping[] = [
 ];
 
 /**
- * Tables that are no part of the data: schema bookkeeping, the copy's own progress, and SQLite's
- * event id index, which is rebuilt from the log.
+ * Tables that are no part of the data: schema bookkeeping, the copy's own progress, SQLite's
+ * event id index, which is rebuilt from the log, and the job leases of the processes running on
+ * the source (the copy's processes take their own).
  */
-export const NOT_COPIED = ['schema_version', 'store_copy_progress'] as const;
+export const NOT_COPIED = ['schema_version', 'store_copy_progress', 'leases'] as const;
 
 /** Stops a copy that would leave a table behind: PostgreSQL has a table this list does not. */
 export function checkMapping(postgresTables: readonly string[]): void {
