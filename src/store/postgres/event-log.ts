@@ -4,6 +4,7 @@ import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { EventRow } from '../sqlite/event-log.ts';
 import { toEvent } from '../sqlite/event-log.ts';
 import type { Sql } from './database.ts';
+import { Pipeline } from './database.ts';
 
 type Outcome = AppendOutcome['results'][number];
 
@@ -19,14 +20,15 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
  * any whose (source, messageId) is logged already: for all time, by the unique index. Returns the
  * keys of the rows it stored.
  */
-async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
+async function insertRows(pipeline: Pipeline, rows: readonly EventColumns[]): Promise<Set<string>> {
+  const tx = pipeline.tx;
   const n = rows.length;
   const cols = Array.from({ length: 9 }, () => new Array<string | number | null>(n));
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
     for (let c = 0; c < 9; c++) cols[c]![i] = row[c]!;
   }
-  const stored = await sql<{ source_id: string; message_id: string }[]>`
+  const stored = await pipeline.answer(tx<{ source_id: string; message_id: string }[]>`
     INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
     SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
       FROM unnest(${cols[0]!}::text[], ${cols[1]!}::text[], ${cols[2]!}::text[], ${cols[3]!}::text[],
@@ -35,13 +37,44 @@ async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<
            WITH ORDINALITY AS r(source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body, n)
      ORDER BY n
     ON CONFLICT (source_id, message_id) DO NOTHING
-    RETURNING source_id, message_id`;
+    RETURNING source_id, message_id`);
   return new Set(stored.map((r) => `${r.source_id}\u0000${r.message_id}`));
 }
 
 /**
+ * Inserts rows in a transaction that first takes the schema's append lock, so that offsets are
+ * taken in commit order across every process writing to this schema.
+ *
+ * Why: the processor reads `seq > cursor` and moves its cursor to the last offset it read. An
+ * identity column hands out offsets when rows are inserted, not when they commit, so without the
+ * lock process A could take offsets 5..9, process B 10..12 and commit first; a reader between the
+ * two commits reads 10..12, moves its cursor to 12 and never reads 5..9. Under the lock a writer
+ * takes its offsets only after the previous writer's commit is visible (the lock is released
+ * after the commit), so every offset a reader sees has all lower offsets committed or rolled back.
+ *
+ * Chosen over reading only below the oldest running transaction (`pg_snapshot_xmin` against an
+ * xid column): transaction ids are taken at the first write, not in offset order, so that rule
+ * would need a cursor of (xid, offset) and readers that read in an order other than offsets,
+ * through the whole engine. The lock costs a round trip for BEGIN and one for COMMIT per group
+ * commit (lock and insert are pipelined), and serialises inserts across processes: the appends
+ * of several processes go one at a time, as SQLite's do, each still grouping its callers'
+ * batches. The lock is keyed by schema, so installs in other schemas of the database do not wait.
+ * It relies on the identity sequence handing out increasing values across sessions (CACHE 1,
+ * PostgreSQL's default).
+ */
+async function insertInOrder(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
+  return sql.begin(async (tx) => {
+    const pipeline = new Pipeline(tx);
+    pipeline.send(tx`SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema()))`);
+    // The insert's answer and the first failure of either statement (the lock's, say).
+    const [stored] = await Promise.all([insertRows(pipeline, rows), pipeline.settled()]);
+    return stored;
+  });
+}
+
+/**
  * Appends several callers' batches as one: a repeat of an earlier row (in this call or any
- * before) is a duplicate, the first copy is the one kept. One statement, one commit.
+ * before) is a duplicate, the first copy is the one kept. One insert, one commit.
  */
 async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[])[]): Promise<Outcome[][]> {
   const first = new Set<string>();
@@ -55,7 +88,7 @@ async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[
       return key;
     }),
   );
-  const stored = rows.length === 0 ? new Set<string>() : await insertRows(sql, rows);
+  const stored = rows.length === 0 ? new Set<string>() : await insertInOrder(sql, rows);
   return keys.map((batch) =>
     batch.map((key): Outcome => (key !== undefined && stored.has(key) ? 'stored' : 'duplicate')),
   );
