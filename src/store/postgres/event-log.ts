@@ -102,8 +102,9 @@ interface Pending {
 
 /**
  * Group commit: one INSERT in flight at a time; appends arriving meanwhile wait and go together
- * in the next one, so offsets are assigned in commit order within this process and each caller's
- * promise settles once its rows are committed.
+ * in the next one, and each caller's promise settles once its rows are committed. Offsets are
+ * taken in commit order within this process by this queue, and across processes by the append
+ * lock (see `insertInOrder`).
  */
 export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promise<AppendOutcome> {
   let queue: Pending[] = [];
