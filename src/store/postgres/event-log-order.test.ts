@@ -106,7 +106,12 @@ test('events.append from two stores on one schema: the read path never passes an
     const waitsForHolder = async (): Promise<boolean> =>
       (await gate`SELECT 1 FROM pg_stat_activity WHERE ${holderPid}::integer = ANY(pg_blocking_pids(pid))`)
         .length > 0;
-    await until(waitsForHolder, free);
+    if ((await until(waitsForHolder, free)) === 'ready') {
+      // Writer 2 waits for writer 1 before it takes an offset: the last one taken is writer 1's.
+      const [taken] = await gate<{ last: number }[]>`
+        SELECT last_value AS last FROM pg_sequences WHERE schemaname = ${schema} AND sequencename = 'events_seq_seq'`;
+      assert.equal(taken?.last, before[0]! + 1);
+    }
 
     // The processor reads now, before writer 1 commits, and moves its cursor to what it read.
     const during = await readFrom(first.store, start);
@@ -129,6 +134,45 @@ test('events.append from two stores on one schema: the read path never passes an
     await gate`SELECT pg_advisory_unlock_all()`.catch(() => {});
     gate.release();
     await second.close();
+    await first.close();
+  }
+});
+
+test('events.append from three stores at once while the read path reads: every committed event is read once, in offset order', async () => {
+  const first = await openStoreWithSql(2);
+  const [row] = await first.sql<{ schema: string }[]>`SELECT current_schema() AS schema`;
+  const others = await Promise.all(
+    [0, 1].map(async () =>
+      postgresStore(await openPostgres({ url: testDatabaseUrl(), schema: row!.schema, poolSize: 2 })),
+    ),
+  );
+  try {
+    const writers = [first.store, ...others].map(async (store, w) => {
+      for (let i = 0; i < 40; i++)
+        await store.events.append(Array.from({ length: 5 }, (_, j) => event(`w${w}-${i}-${j}`, i)));
+    });
+    let writing = true;
+    const written = Promise.all(writers);
+    written.then(
+      () => (writing = false),
+      () => (writing = false),
+    );
+    const offsets: number[] = [];
+    let cursor = 0;
+    while (writing) {
+      const read = await readFrom(first.store, cursor);
+      offsets.push(...read.offsets);
+      cursor = read.cursor;
+    }
+    await written;
+    offsets.push(...(await readFrom(first.store, cursor)).offsets);
+    const committed = (await first.sql<{ seq: number }[]>`SELECT seq FROM events ORDER BY seq`).map(
+      (r) => r.seq,
+    );
+    assert.equal(committed.length, 3 * 40 * 5);
+    assert.deepEqual(offsets, committed);
+  } finally {
+    for (const store of others) await store.close();
     await first.close();
   }
 });

@@ -4,7 +4,6 @@ import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { EventRow } from '../sqlite/event-log.ts';
 import { toEvent } from '../sqlite/event-log.ts';
 import type { Sql } from './database.ts';
-import { Pipeline } from './database.ts';
 
 type Outcome = AppendOutcome['results'][number];
 
@@ -19,62 +18,54 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
  * Inserts rows (already free of repeats among themselves) in one statement, in order, skipping
  * any whose (source, messageId) is logged already: for all time, by the unique index. Returns the
  * keys of the rows it stored.
+ *
+ * The statement first takes the schema's append lock, a transaction-level advisory lock, so that
+ * offsets are taken in commit order across every process writing to this schema. Why: the
+ * processor reads `seq > cursor` and moves its cursor to the last offset it read. An identity
+ * column hands out offsets at insert, not at commit, so without the lock process A could take
+ * offsets 5..9, process B 10..12 and commit first; a read between the two commits moves the
+ * cursor to 12 and never reads 5..9. Under the lock a writer takes its offsets only after the
+ * previous writer's commit is visible (PostgreSQL lets a transaction's locks go after its commit
+ * is visible), so a reader that sees an offset sees every lower one that will ever commit. The
+ * lock is taken before any offset because offsets (the column's default) are computed on the
+ * rows the join with `append_lock` emits, and the join emits none before that CTE has run.
+ *
+ * One statement, in its own implicit transaction: the lock is held only while the server runs
+ * the insert and its commit, never while it waits for this client (a frozen process cannot stall
+ * the others' ingest), and an append costs one round trip as before. Chosen over reading only
+ * below the oldest running transaction (`pg_snapshot_xmin` against an xid column): transaction
+ * ids are taken at the first write, not in offset order, so that rule needs a cursor of (xid,
+ * offset) and reads out of offset order through the whole engine. The cost: the inserts of
+ * several processes go one at a time, as SQLite's do, each still carrying every batch its
+ * process gathered meanwhile. Keyed by schema, so installs in other schemas do not wait. It
+ * relies on the identity sequence handing out increasing values across sessions (CACHE 1,
+ * PostgreSQL's default).
  */
-async function insertRows(pipeline: Pipeline, rows: readonly EventColumns[]): Promise<Set<string>> {
-  const tx = pipeline.tx;
+async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
   const n = rows.length;
   const cols = Array.from({ length: 9 }, () => new Array<string | number | null>(n));
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
     for (let c = 0; c < 9; c++) cols[c]![i] = row[c]!;
   }
-  const stored = await pipeline.answer(tx<{ source_id: string; message_id: string }[]>`
+  const stored = await sql<{ source_id: string; message_id: string }[]>`
+    WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema())))
     INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
     SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
-      FROM unnest(${cols[0]!}::text[], ${cols[1]!}::text[], ${cols[2]!}::text[], ${cols[3]!}::text[],
+      FROM append_lock,
+           unnest(${cols[0]!}::text[], ${cols[1]!}::text[], ${cols[2]!}::text[], ${cols[3]!}::text[],
                   ${cols[4]!}::text[], ${cols[5]!}::text[], ${cols[6]!}::bigint[], ${cols[7]!}::bigint[],
                   ${cols[8]!}::text[])
            WITH ORDINALITY AS r(source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body, n)
      ORDER BY n
     ON CONFLICT (source_id, message_id) DO NOTHING
-    RETURNING source_id, message_id`);
+    RETURNING source_id, message_id`;
   return new Set(stored.map((r) => `${r.source_id}\u0000${r.message_id}`));
 }
 
 /**
- * Inserts rows in a transaction that first takes the schema's append lock, so that offsets are
- * taken in commit order across every process writing to this schema.
- *
- * Why: the processor reads `seq > cursor` and moves its cursor to the last offset it read. An
- * identity column hands out offsets when rows are inserted, not when they commit, so without the
- * lock process A could take offsets 5..9, process B 10..12 and commit first; a reader between the
- * two commits reads 10..12, moves its cursor to 12 and never reads 5..9. Under the lock a writer
- * takes its offsets only after the previous writer's commit is visible (the lock is released
- * after the commit), so every offset a reader sees has all lower offsets committed or rolled back.
- *
- * Chosen over reading only below the oldest running transaction (`pg_snapshot_xmin` against an
- * xid column): transaction ids are taken at the first write, not in offset order, so that rule
- * would need a cursor of (xid, offset) and readers that read in an order other than offsets,
- * through the whole engine. The lock costs a round trip for BEGIN and one for COMMIT per group
- * commit (lock and insert are pipelined), and serialises inserts across processes: the appends
- * of several processes go one at a time, as SQLite's do, each still grouping its callers'
- * batches. The lock is keyed by schema, so installs in other schemas of the database do not wait.
- * It relies on the identity sequence handing out increasing values across sessions (CACHE 1,
- * PostgreSQL's default).
- */
-async function insertInOrder(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
-  return sql.begin(async (tx) => {
-    const pipeline = new Pipeline(tx);
-    pipeline.send(tx`SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema()))`);
-    // The insert's answer and the first failure of either statement (the lock's, say).
-    const [stored] = await Promise.all([insertRows(pipeline, rows), pipeline.settled()]);
-    return stored;
-  });
-}
-
-/**
  * Appends several callers' batches as one: a repeat of an earlier row (in this call or any
- * before) is a duplicate, the first copy is the one kept. One insert, one commit.
+ * before) is a duplicate, the first copy is the one kept. One statement, one commit.
  */
 async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[])[]): Promise<Outcome[][]> {
   const first = new Set<string>();
@@ -88,7 +79,7 @@ async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[
       return key;
     }),
   );
-  const stored = rows.length === 0 ? new Set<string>() : await insertInOrder(sql, rows);
+  const stored = rows.length === 0 ? new Set<string>() : await insertRows(sql, rows);
   return keys.map((batch) =>
     batch.map((key): Outcome => (key !== undefined && stored.has(key) ? 'stored' : 'duplicate')),
   );
@@ -104,7 +95,7 @@ interface Pending {
  * Group commit: one INSERT in flight at a time; appends arriving meanwhile wait and go together
  * in the next one, and each caller's promise settles once its rows are committed. Offsets are
  * taken in commit order within this process by this queue, and across processes by the append
- * lock (see `insertInOrder`).
+ * lock (see `insertRows`).
  */
 export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promise<AppendOutcome> {
   let queue: Pending[] = [];
