@@ -18,6 +18,8 @@ export interface Options {
   /** Part A's store; part B runs on SQLite only. */
   store: StoreKind;
   profile: string | undefined;
+  /** Serve processes on one PostgreSQL schema for part A (1: the server runs in this process). */
+  processes: number;
 }
 
 export function options(): Options {
@@ -35,12 +37,13 @@ export function options(): Options {
       only: { type: 'string' },
       store: { type: 'string', default: 'sqlite' },
       profile: { type: 'string' },
+      processes: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres (with --only a)]',
+      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres (with --only a)] [--processes N (with --store postgres)]',
     );
     process.exit(0);
   }
@@ -49,8 +52,16 @@ export function options(): Options {
   const store = storeKind(values.store);
   if (store === 'postgres' && values.only !== 'a')
     throw new Error('--store postgres measures part A only: add --only a');
+  const processes = count('processes', values.processes);
+  if (processes > 1 && store !== 'postgres')
+    throw new Error(
+      '--processes needs --store postgres: several serve processes share one PostgreSQL schema',
+    );
+  if (processes > 1 && (values['ingest-only'] || values.profile !== undefined))
+    throw new Error('--processes does not combine with --ingest-only or --profile');
   return {
     store,
+    processes,
     rate: count('rate', values.rate),
     seconds: count('seconds', values.seconds),
     wakeups: count('wakeups', values.wakeups),

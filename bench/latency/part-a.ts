@@ -9,6 +9,7 @@ import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
 import type { Dist } from './common.ts';
 import { WEB_KEY, dist } from './common.ts';
 import type { Options } from './options.ts';
+import type { ClientResult } from './worker-client.ts';
 import { clientWorker, messageIdOf } from './worker-client.ts';
 
 export interface PartA {
@@ -68,7 +69,7 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   const count = opts.rate * opts.seconds;
   const client = clientWorker({
-    url: `${base}/v1/${opts.perRequest === 1 ? 'track' : 'batch'}`,
+    urls: [`${base}/v1/${opts.perRequest === 1 ? 'track' : 'batch'}`],
     authorization: `Basic ${Buffer.from(`${WEB_KEY}:`).toString('base64')}`,
     rate: opts.rate,
     count,
@@ -106,6 +107,31 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
   await app.stop();
   await pg?.drop();
 
+  return summarizeA({ result, count, committed, serverDone, enters, batches, batched });
+}
+
+/** What part A observed, whatever ran the server: the client's times and the commits seen. */
+export interface Observed {
+  result: ClientResult;
+  count: number;
+  /** Commit time of each event's cart_0_4h enter, by messageId. */
+  committed: ReadonlyMap<string, number>;
+  /** When the server finished each event's response, by messageId. */
+  serverDone: ReadonlyMap<string, number>;
+  enters: number;
+  batches: number;
+  batched: number;
+}
+
+export function summarizeA({
+  result,
+  count,
+  committed,
+  serverDone,
+  enters,
+  batches,
+  batched,
+}: Observed): PartA {
   const ackToCommit: number[] = [];
   const serverToCommit: number[] = [];
   const sendToCommit: number[] = [];

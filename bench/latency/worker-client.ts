@@ -5,7 +5,8 @@ import { runOnWorker, sleep, wall } from '../lib.ts';
 import { Rng } from '../generate/index.ts';
 
 interface ClientJob {
-  url: string;
+  /** Where requests go, one after another in turn (several serve processes behind one balancer). */
+  urls: string[];
   authorization: string;
   rate: number;
   count: number;
@@ -16,7 +17,7 @@ interface ClientJob {
   seed: string;
 }
 
-interface ClientResult {
+export interface ClientResult {
   /** Per event: wall ms when sent and when its response was read (NaN if it failed). */
   sent: Float64Array;
   acked: Float64Array;
@@ -64,6 +65,7 @@ async function sendPaced(job: ClientJob): Promise<ClientResult> {
   ];
   let inFlight = 0;
   let maxInFlight = 0;
+  let requests = 0;
   const pending = new Set<Promise<void>>();
   const message = (i: number): Record<string, unknown> => {
     shopper[i] = i > 20 && rng.chance(0.3) ? shopper[rng.int(i)]! : i;
@@ -87,7 +89,8 @@ async function sendPaced(job: ClientJob): Promise<ClientResult> {
     maxInFlight = Math.max(maxInFlight, inFlight);
     const at = wall();
     for (let i = from; i < to; i++) sent[i] = at;
-    const p = fetch(job.url, { method: 'POST', headers, body })
+    const url = job.urls[requests++ % job.urls.length]!;
+    const p = fetch(url, { method: 'POST', headers, body })
       .then(async (res) => {
         const text = await res.text();
         const done = wall();

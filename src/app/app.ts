@@ -45,6 +45,8 @@ export interface AppOptions {
   sync?: SyncOverrides;
   /** Lease timing (tests); default 5 s TTL, a try every second. */
   leases?: LeaseTiming;
+  /** How often the processor and the outbox reader look for work unsignalled (ms, tests); default 1,000. */
+  safetyNetMs?: number;
 }
 
 /** Handoff's running parts, wired from a Config. The only place concrete adapters are chosen. */
@@ -69,7 +71,7 @@ export interface App {
   sourceForSiteKey(siteId: string, apiKey: string): string | undefined;
   /** The background jobs, each run while this process holds its lease. */
   jobs: LeasedJobs;
-  /** Asks the processor loop (when started) to run now: quarantined events were marked for retry. */
+  /** Asks the processor loop (in whichever process runs it) to run now: quarantined events were marked for retry. */
   pokeProcessor(): void;
   /** Starts taking the jobs' leases: each job runs while its lease is held. */
   start(): void;
@@ -143,12 +145,13 @@ export function createApp(options: AppOptions): App {
     logger,
     overrides: options.sync,
     fence: () => leased.jobs?.fence('sync:cordial'),
+    ...(options.safetyNetMs ? { safetyNetMs: options.safetyNetMs } : {}),
   });
   const runner = new Runner(
     () => processor.drain(),
     (error, retryInMs) =>
       logger.error({ err: error, retryInMs }, 'processor batch failed; it will be retried'),
-    1000,
+    options.safetyNetMs ?? 1000,
     TRANSIENT_RETRY,
   );
   bus.on('processor.quarantined', (e) =>
@@ -167,9 +170,14 @@ export function createApp(options: AppOptions): App {
         : "a profile's ranking evaluation failed and was skipped",
     ),
   );
+  // Work is announced through the store's signals: the process that runs the job may be another.
   bus.on('ingest.accepted', (e) => {
-    if (e.stored > 0) runner.poke();
+    if (e.stored > 0) store.signals.notify('events');
   });
+  bus.on('engine.changes', (e) => {
+    if (e.changes.length > 0) store.signals.notify('changes');
+  });
+  let unlistenEvents: (() => void) | undefined;
   const alerts = createAlertNotifier({ config, store, clock, logger, fence: () => leased.jobs?.fence('monitor') });
   const checks = new CheckRunner({
     store,
@@ -229,6 +237,7 @@ export function createApp(options: AppOptions): App {
     jobs: {
       processor: {
         start: () => {
+          unlistenEvents = store.signals.on('events', () => runner.poke());
           runner.start();
           scheduler.start();
           if (audiences.compiled.topPercentRankings.length > 0) {
@@ -241,6 +250,7 @@ export function createApp(options: AppOptions): App {
           }
         },
         stop: async () => {
+          unlistenEvents?.();
           clearInterval(rankingTimer);
           await scheduler.stop();
           await runner.stop();
@@ -274,7 +284,7 @@ export function createApp(options: AppOptions): App {
       const site = sites.get(siteId);
       return site !== undefined && sameSecret(apiKey, site.apiKey) ? site.id : undefined;
     },
-    pokeProcessor: () => runner.poke(),
+    pokeProcessor: () => store.signals.notify('events'),
     jobs,
     start: () => jobs.start(),
     async settle() {
@@ -286,6 +296,7 @@ export function createApp(options: AppOptions): App {
     },
     async stop() {
       await jobs.stop();
+      unlistenEvents?.();
       clearInterval(rankingTimer);
       await segments?.stop();
       await checks.stop();

@@ -53,6 +53,8 @@ export interface SyncWiring {
   overrides?: SyncOverrides;
   /** Throws when this process may no longer send (its lease was lost): checked before each request and result write. */
   fence?: () => void;
+  /** How often the outbox is read unsignalled (ms); default 1,000. */
+  safetyNetMs?: number;
 }
 
 /** Wires Cordial sync from the config; undefined when no audience syncs or no API key is set. */
@@ -64,6 +66,7 @@ export function createSync({
   logger,
   overrides = {},
   fence = () => undefined,
+  safetyNetMs = 1_000,
 }: SyncWiring): SyncService | undefined {
   const cordial = config.destinations.cordial;
   if (!cordial || config.targets.length === 0) return undefined;
@@ -166,22 +169,27 @@ export function createSync({
   let rematchedAt = -Infinity;
   let started = false;
   let sending = false;
-  const puller = new Runner(async () => {
-    while ((await worker.pull()) > 0);
-    // Members who entered without a usable identifier are re-checked every few seconds.
-    if (clock.now() - rematchedAt >= REMATCH_EVERY_MS) {
-      rematchedAt = clock.now();
-      await worker.rematch();
-    }
-    // The sender starts once the outbox has been read: a backlog then goes as import jobs, not
-    // one contact at a time while it is still being read.
-    if (started && !sending) {
-      sending = true;
-      sender.start();
-    } else sender.rearm();
-    jobs?.rearm();
-  }, onError('reading the change outbox'));
-  const unsubscribe = bus.on('engine.changes', () => puller.poke());
+  const puller = new Runner(
+    async () => {
+      while ((await worker.pull()) > 0);
+      // Members who entered without a usable identifier are re-checked every few seconds.
+      if (clock.now() - rematchedAt >= REMATCH_EVERY_MS) {
+        rematchedAt = clock.now();
+        await worker.rematch();
+      }
+      // The sender starts once the outbox has been read: a backlog then goes as import jobs, not
+      // one contact at a time while it is still being read.
+      if (started && !sending) {
+        sending = true;
+        sender.start();
+      } else sender.rearm();
+      jobs?.rearm();
+    },
+    onError('reading the change outbox'),
+    safetyNetMs,
+  );
+  // Changes may be committed by the processor in another process: its signal says when.
+  let unlisten: (() => void) | undefined;
   let stopped = false;
   return {
     worker,
@@ -189,6 +197,7 @@ export function createSync({
     bulk,
     start() {
       started = true;
+      unlisten ??= store.signals.on('changes', () => puller.poke());
       puller.start();
       jobs?.start();
     },
@@ -220,6 +229,8 @@ export function createSync({
     async pause() {
       started = false;
       sending = false;
+      unlisten?.();
+      unlisten = undefined;
       await puller.stop();
       await sender.stop();
       await jobs?.stop();
@@ -227,7 +238,8 @@ export function createSync({
     async stop() {
       if (stopped) return;
       stopped = true;
-      unsubscribe();
+      unlisten?.();
+      unlisten = undefined;
       await puller.stop();
       await sender.stop();
       await jobs?.stop();

@@ -6,6 +6,7 @@ import type { SourceStore } from '../sources/ports.ts';
 import type { AudienceStore, BatchCommit, Cursors, IdentityStore, QuarantineStore } from '../engine/ports.ts';
 import type { Readiness } from './failures.ts';
 import type { LeaseStore } from '../shared/leases.ts';
+import type { Signals } from '../shared/signals.ts';
 
 // Each core declares the ports it uses (src/<core>/ports.ts); the Store composes them, and
 // adapters and their contract tests import them from here.
@@ -116,6 +117,8 @@ export interface Store {
   quarantine: QuarantineStore;
   /** Which process runs each background job. */
   leases: LeaseStore;
+  /** Wakes the processor and the sync outbox reader, in whichever process runs them, when there is work. */
+  signals: Signals;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

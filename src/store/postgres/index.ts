@@ -19,6 +19,7 @@ import { postgresAlertState } from './alert-state.ts';
 import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
 import { postgresLeaseStore } from './leases.ts';
+import { postgresSignals } from './signals.ts';
 
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
@@ -29,6 +30,7 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
 /** The Store port over an open pool (its schema already migrated). */
 export function postgresStore(sql: Sql): Store {
   const commit = postgresCommit(sql);
+  const signals = postgresSignals(sql, { schema: schemaOf(sql) });
   return {
     events: postgresEventLog(sql),
     cursors: postgresCursors(sql),
@@ -43,8 +45,18 @@ export function postgresStore(sql: Sql): Store {
     admin: { ...postgresAdminQueries(sql), ...postgresAdminMembers(sql) },
     quarantine: postgresQuarantineStore(sql),
     leases: postgresLeaseStore(sql),
+    signals,
     commit,
     readiness: postgresReadiness(sql),
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      await signals.close();
+      await sql.end({ timeout: 5 });
+    },
   };
+}
+
+/** The schema the pool's statements run in (openPostgres sets it as the search path). */
+function schemaOf(sql: Sql): string {
+  const path = (sql.options.connection as Record<string, unknown>)['search_path'];
+  return typeof path === 'string' ? path : 'public';
 }

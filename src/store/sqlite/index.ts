@@ -16,6 +16,7 @@ import { sqliteReadiness } from './readiness.ts';
 import { sqliteRequestLog } from './request-log.ts';
 import { sqliteAlertState } from './alert-state.ts';
 import { sqliteLeaseStore } from './leases.ts';
+import { inProcessSignals } from '../../shared/signals.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -57,6 +58,8 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     quarantine: sqliteQuarantineStore(db),
     leases: sqliteLeaseStore(db),
+    // One serve process owns the file (the serve mark): its own loops are all there is to wake.
+    signals: inProcessSignals(),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

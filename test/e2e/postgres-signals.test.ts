@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import { testConfig } from '../helpers/harness.ts';
+import type { App } from '../../src/app/app.ts';
+import { createApp } from '../../src/app/app.ts';
+import { openPostgres } from '../../src/store/postgres/database.ts';
+import { postgresStore } from '../../src/store/postgres/index.ts';
+import { signalChannel } from '../../src/store/postgres/signals.ts';
+import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
+import type { FakeCordial } from '../fakes/cordial/index.ts';
+import { startFakeCordial } from '../fakes/cordial/index.ts';
+
+// Two apps on one PostgreSQL schema stand for two serve processes: one runs the jobs, the other
+// only ingests or only processes. The jobs' safety-net polls are ten minutes apart here, so work
+// done in the other process is picked up within the test's bound only if its signal arrives.
+
+const POLL_MS = 600_000;
+const CORDIAL_KEY = 'signals-cordial-key';
+
+/** Waits until `done` resolves true; fails after 15 s (a bound, not a timing assertion). */
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  for (const end = Date.now() + 15_000; !(await done()); await sleep(20))
+    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
+}
+
+async function twoApps(fake: FakeCordial) {
+  const schema = freshSchemaName();
+  const url = testDatabaseUrl();
+  const config = testConfig(
+    '/nonexistent/unused.db',
+    stringify({
+      destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'SIGNALS_CORDIAL_KEY' } } },
+      audiences: [
+        {
+          key: 'cart_0_4h',
+          name: 'Cart 0-4h',
+          purpose: 'cart reminder',
+          channels: ['email'],
+          ttl: '4h',
+          condition: { type: 'event', event: 'Product Added', within: '4h' },
+          destinations: [{ cordial: { list: 'cart', identifier: 'email' } }],
+        },
+      ],
+    }),
+    { SIGNALS_CORDIAL_KEY: CORDIAL_KEY },
+  );
+  const open = async (): Promise<App> =>
+    createApp({
+      config,
+      store: postgresStore(await openPostgres({ url, schema, poolSize: 2 })),
+      safetyNetMs: POLL_MS,
+    });
+  const jobs = await open();
+  const other = await open();
+  jobs.start();
+  await jobs.jobs.ready();
+  // The jobs process listens once its jobs run: wait for its LISTEN to be in place.
+  const watch = await openPostgres({ url, schema, poolSize: 1 });
+  try {
+    await until(async () => {
+      const [row] = await watch<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = ${`LISTEN "${signalChannel(schema)}"`}`;
+      return (row?.n ?? 0) > 0;
+    }, 'the jobs process listens');
+  } finally {
+    await watch.end({ timeout: 1 });
+  }
+  return {
+    jobs,
+    other,
+    close: async () => {
+      await jobs.stop();
+      await other.stop();
+      await dropSchema(schema, url);
+    },
+  };
+}
+
+const added = (n: number) => ({
+  type: 'track' as const,
+  event: 'Product Added',
+  userId: `u${n}`,
+  messageId: `m${n}`,
+  properties: { product_id: 'p' },
+  context: { traits: { email: `u${n}@example.com` } },
+});
+
+test('an event accepted by an ingest-only process is processed by the jobs process on its signal, not its poll', async () => {
+  const fake = await startFakeCordial({ apiKeys: [CORDIAL_KEY] });
+  const { jobs, other, close } = await twoApps(fake);
+  try {
+    // The first poll at start has run; from here only a signal starts the processor.
+    await jobs.settle();
+    const result = await other.ingest.ingest('web', [added(1)]);
+    assert.equal(result.accepted, 1);
+    const head = await other.store.events.head();
+    await until(async () => (await jobs.store.cursors.get('processor')) >= head, 'the event was processed');
+  } finally {
+    await close();
+    await fake.close();
+  }
+});
+
+test('changes committed by another process are read from the outbox and sent on their signal, not the poll', async () => {
+  const fake = await startFakeCordial({ apiKeys: [CORDIAL_KEY] });
+  const { jobs, other, close } = await twoApps(fake);
+  try {
+    await jobs.settle();
+    // Appended without the events signal, and processed in the other process: the jobs process
+    // hears only that changes were committed.
+    await other.store.events.append([
+      {
+        sourceId: 'web',
+        messageId: 'm2',
+        type: 'track',
+        userId: 'u2',
+        anonymousId: null,
+        name: 'Product Added',
+        timestamp: Date.now(),
+        receivedAt: Date.now(),
+        message: added(2),
+      },
+    ]);
+    assert.equal(await other.processor.drain(), 1);
+    const [change] = await other.store.audiences.changesAfter(0, 10);
+    assert.ok(change, 'the other process committed the enter');
+    await until(
+      async () => (await jobs.store.cursors.get('sync:cordial')) >= change.seq,
+      'the jobs process read the change',
+    );
+  } finally {
+    await close();
+    await fake.close();
+  }
+});
