@@ -29,6 +29,9 @@
  * `--store postgres` ingests into a fresh schema of the PostgreSQL database at
  * HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database) and compares with a raw
  * multi-row `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING` of the same rows into a second one.
+ * `--store postgres --processes 1,2,3` sends the same bodies round-robin to N real `handoff serve
+ * --roles ingest` processes on one fresh schema instead, for each N in turn, each with the raw insert
+ * baseline and the serve processes' CPU an event (bench/ingest/processes.ts).
  * Exit status 1 when a request failed or the row count is wrong (not for missing the target).
  */
 import Database from 'better-sqlite3';
@@ -56,6 +59,7 @@ import {
 import { cpuByThread, cpuSplit } from './ingest/cpu.ts';
 import { options } from './ingest/options.ts';
 import { reportPostgres } from './ingest/postgres.ts';
+import { ingestThroughProcesses } from './ingest/processes.ts';
 import { openBenchPostgres } from './postgres.ts';
 import type { ClientJob, ClientResult } from './ingest/worker-client.ts';
 import { sendAll, sendFromWorker } from './ingest/worker-client.ts';
@@ -115,6 +119,18 @@ async function main(): Promise<void> {
       .join(', ')}`,
   );
 
+  if (opts.processes) {
+    process.exitCode = await ingestThroughProcesses({
+      bodies,
+      counts,
+      n,
+      batch,
+      clients,
+      processes: opts.processes,
+    });
+    return;
+  }
+
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   const interrupted = (signal: NodeJS.Signals): void => {
@@ -146,7 +162,7 @@ async function main(): Promise<void> {
     );
     const base = await server.listen({ port: 0, host: '127.0.0.1' });
     const job: ClientJob = {
-      url: `${base}/v1/batch`,
+      urls: [`${base}/v1/batch`],
       authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
       bodies,
       counts,

@@ -8,6 +8,10 @@
 // test in a fresh schema of the database at HANDOFF_TEST_DATABASE_URL. HANDOFF_TEST_STORE=sqlite
 // or =postgres runs one store only. PostgreSQL unreachable: under CI=true the run fails at once;
 // elsewhere it warns loudly and runs SQLite only.
+//
+// A file whose first line is `// @postgres-only` (several serve processes on one database) runs in
+// the PostgreSQL pass only. Under CI=true it is never left out: HANDOFF_TEST_STORE=sqlite with such
+// a file selected is an error, as is PostgreSQL being unreachable.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +21,8 @@ const RELIABILITY = join('test', 'reliability');
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /** A test file whose store the helpers choose: it runs once per store. */
 const STORE_DEPENDENT = /\bharness\(|helpers\/(store|cli|serve-process|demo-server)\.ts/;
+/** A test file that runs on PostgreSQL only. */
+const POSTGRES_ONLY = /^\/\/ @postgres-only\b/;
 
 function collect(dir) {
   let out = [];
@@ -63,7 +69,11 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const storeDependent = files.filter((f) => STORE_DEPENDENT.test(readFileSync(f, 'utf8')));
+const postgresOnly = files.filter((f) => POSTGRES_ONLY.test(readFileSync(f, 'utf8')));
+const storeDependent = files.filter(
+  (f) => postgresOnly.includes(f) || STORE_DEPENDENT.test(readFileSync(f, 'utf8')),
+);
+const sqliteFiles = files.filter((f) => !postgresOnly.includes(f));
 
 const chosen = process.env.HANDOFF_TEST_STORE;
 if (chosen !== undefined && chosen !== '' && chosen !== 'sqlite' && chosen !== 'postgres') {
@@ -73,11 +83,20 @@ if (chosen !== undefined && chosen !== '' && chosen !== 'sqlite' && chosen !== '
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 const databaseUrl = process.env.HANDOFF_TEST_DATABASE_URL || DEFAULT_DATABASE_URL;
 
+if (chosen === 'sqlite' && postgresOnly.length > 0) {
+  const message = `HANDOFF_TEST_STORE=sqlite: ${postgresOnly.length} PostgreSQL-only test files are NOT run: ${postgresOnly.join(', ')}`;
+  if (ci) {
+    console.error(`${message}\nCI=true: unset HANDOFF_TEST_STORE so that they run on PostgreSQL.`);
+    process.exit(1);
+  }
+  console.error(`!!! ${message}`);
+}
+
 /** The runs to make: [store, files]. */
 const passes = [];
 /** Said before the runs and again after them, where it is seen. */
 let skippedPostgres;
-if (chosen !== 'postgres') passes.push(['sqlite', files]);
+if (chosen !== 'postgres' && sqliteFiles.length > 0) passes.push(['sqlite', sqliteFiles]);
 if (chosen !== 'sqlite' && (chosen === 'postgres' || storeDependent.length > 0)) {
   const pg = await reachable(databaseUrl);
   if (pg.ok) {
@@ -98,10 +117,18 @@ if (chosen !== 'sqlite' && (chosen === 'postgres' || storeDependent.length > 0))
     const line = '!'.repeat(100);
     skippedPostgres =
       `${line}\n!!! PostgreSQL is not reachable at ${redacted(databaseUrl)}: ${pg.reason}\n` +
-      `!!! RUNNING ON SQLITE ONLY: ${storeDependent.length} store-dependent test files are NOT run on PostgreSQL.\n` +
+      `!!! RUNNING ON SQLITE ONLY: ${storeDependent.length} store-dependent test files are NOT run on PostgreSQL` +
+      (postgresOnly.length > 0
+        ? ` (${postgresOnly.length} of them PostgreSQL-only: not run at all).\n`
+        : '.\n') +
       `!!! Start PostgreSQL or set HANDOFF_TEST_DATABASE_URL (CI=true makes this an error).\n${line}`;
     console.error(skippedPostgres);
   }
+}
+
+if (passes.length === 0) {
+  console.error('none of the matched test files can run without PostgreSQL');
+  process.exit(1);
 }
 
 // The reliability suite runs one file at a time: each drives a real serve hard, and its timing

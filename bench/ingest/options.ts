@@ -15,6 +15,8 @@ interface Options {
   /** Ingest parse workers; 0 parses every body on the server's main thread; undefined: the server's default. */
   parseWorkers: number | undefined;
   store: StoreKind;
+  /** `--processes 1,2,3`: serve processes to ingest through, each count in turn (PostgreSQL only). */
+  processes: number[] | undefined;
 }
 
 export function options(): Options {
@@ -30,16 +32,25 @@ export function options(): Options {
       'parse-workers': { type: 'string' },
       profile: { type: 'string' },
       store: { type: 'string', default: 'sqlite' },
+      processes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]] [--store sqlite|postgres]',
+      'usage: npm run bench:ingest -- [--events 1000000] [--clients 4] [--batch 500] [--seed 1] [--profiles N] [--same-thread] [--parse-workers N] [--profile [out.cpuprofile]] [--store sqlite|postgres] [--processes 1,2,3 (with --store postgres)]',
     );
     process.exit(0);
   }
+  const processes = values.processes?.split(',').map((p) => count('processes', p.trim()));
+  if (processes && values.store !== 'postgres') {
+    console.error(
+      '--processes needs --store postgres: several serve processes share one PostgreSQL database',
+    );
+    process.exit(2);
+  }
   return {
+    processes,
     events: count('events', values.events),
     clients: count('clients', values.clients),
     batch: count('batch', values.batch),

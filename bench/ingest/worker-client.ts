@@ -4,7 +4,8 @@ import { runOnWorker } from '../lib.ts';
 import { osThreadId } from './cpu.ts';
 
 export interface ClientJob {
-  url: string;
+  /** Where to POST: request i goes to `urls[i % urls.length]` (several serve processes: round-robin). */
+  urls: string[];
   authorization: string;
   bodies: Uint8Array[];
   /** Events in each body. */
@@ -36,7 +37,11 @@ export async function sendAll(job: ClientJob): Promise<ClientResult> {
     for (let i = next++; i < job.bodies.length; i = next++) {
       const started = performance.now();
       try {
-        const res = await request(job.url, { method: 'POST', headers, body: job.bodies[i] });
+        const res = await request(job.urls[i % job.urls.length]!, {
+          method: 'POST',
+          headers,
+          body: job.bodies[i],
+        });
         const text = await res.body.text();
         latencies[i] = performance.now() - started;
         if (res.statusCode !== 200) {

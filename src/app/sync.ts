@@ -91,7 +91,17 @@ export function createSync({
     connections: cordial.concurrency,
     onRequest: (request) => recorder.record(request),
   });
-  const limiter = new RateLimiter(cordial.rateLimit, clock);
+  const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  // One budget for the account in the store: every process and command that calls Cordial shares it.
+  const limiter = new RateLimiter({
+    budget: store.rateBudgets,
+    account: 'cordial',
+    ratePerSecond: cordial.rateLimit,
+    clock,
+    maxPauseMs: policy.maxRateLimitWaitMs,
+    onError: (error) =>
+      logger.warn({ err: error }, 'a Cordial rate-limit pause could not be recorded for the other processes'),
+  });
   const sleep = overrides.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // The lease is checked after the rate limiter's wait, right before the request goes out.
   const gate = async () => {
@@ -104,7 +114,6 @@ export function createSync({
     createContacts: cordial.createContacts,
     gate,
   });
-  const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
   const bulk =
     cordial.bulk &&
     new BulkSender({

@@ -1,5 +1,5 @@
 import type { AlertStateStore, MonitorStore } from '../monitor/ports.ts';
-import type { BulkStore, RequestLog, SyncStore } from '../sync/ports.ts';
+import type { BulkStore, RateBudgetStore, RequestLog, SyncStore } from '../sync/ports.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { EventLog } from '../ingest/ports.ts';
 import type { SourceStore } from '../sources/ports.ts';
@@ -119,6 +119,8 @@ export interface Store {
   leases: LeaseStore;
   /** Wakes the processor and the sync outbox reader, in whichever process runs them, when there is work. */
   signals: Signals;
+  /** Each destination account's request rate, shared by every process. */
+  rateBudgets: RateBudgetStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

@@ -148,6 +148,38 @@ export interface RequestLog {
   prune(before: number): Promise<number>;
 }
 
+/** One request's claim on an account's rate budget (times in ms, by the caller's clock). */
+export interface RateTake {
+  now: number;
+  /** Spacing between requests at the rate in force: 1000 / requests per second. */
+  intervalMs: number;
+  /** How far ahead of `now` a slot may be granted (the caller sleeps until it). */
+  aheadMs: number;
+  /**
+   * The longest wait the budget can legitimately impose (a pause's cap plus one interval): a slot
+   * further ahead was set by a clock later than this one (a clock stepped back) and is brought in.
+   */
+  maxWaitMs: number;
+}
+
+/** What the budget answered: a slot `waitMs` from now is this request's, or ask again in `waitMs`. */
+export type RateGrant = { granted: true; waitMs: number } | { granted: false; waitMs: number };
+
+/**
+ * The rate budget of each destination account, shared by every process on the database and kept
+ * across restarts (GCRA: one theoretical arrival time per account). Granted slots are at least
+ * their interval apart, so no sliding second holds more than the rate; a pause moves the next
+ * slot past it for every process.
+ */
+export interface RateBudgetStore {
+  /** Atomically grants the account's next slot when it is within `aheadMs` of `now`, or says how long to wait. */
+  take(account: string, request: RateTake): Promise<RateGrant>;
+  /** No slot of the account before `until` (a 429's Retry-After), for every process. */
+  pauseUntil(account: string, until: number): Promise<void>;
+  /** The account's next free slot (ms), or undefined when it has never been used. */
+  nextSlot(account: string): Promise<number | undefined>;
+}
+
 /** The parts of the store the sync worker and reconcile use: the outbox, its cursor, profiles and the sync state. */
 export interface SyncPorts {
   sync: SyncStore;

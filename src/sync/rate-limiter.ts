@@ -1,26 +1,41 @@
 import type { Clock } from '../shared/clock.ts';
+import type { RateBudgetStore } from './ports.ts';
+
+/** How far ahead a slot may be claimed at least (ms): fast rates claim a few slots per round trip. */
+const MIN_AHEAD_MS = 10;
+
+export interface RateLimiterOptions {
+  /** The account's budget in the store: every process sending for the account asks it. */
+  budget: RateBudgetStore;
+  /** The account's name in the budget (the destination's name). */
+  account: string;
+  /** Requests per second the account allows, in total across processes. */
+  ratePerSecond: number;
+  clock: Clock;
+  /** The longest pause a 429 may impose (ms): a slot further ahead than this came from a clock stepped back. */
+  maxPauseMs: number;
+  /** A pause that could not be recorded in the store (this process still honours it). */
+  onError?: (error: unknown) => void;
+}
 
 /**
- * One token bucket per destination account, shared by every audience. A 429 pauses the whole
- * account until its `Retry-After` has passed: nothing is sent inside the wait.
+ * The rate of one destination account, shared by every process and every audience through the
+ * store's budget: requests go at most one per interval in total, so no sliding second holds more
+ * than the rate, a restart starts where the budget stands (no fresh burst), and a 429 pauses every
+ * process until its `Retry-After` has passed. This process's requests claim slots one at a time
+ * (one round trip each), and it slows its own pace on a 429 (AIMD) without slowing the others.
  */
 export class RateLimiter {
-  private tokens: number;
-  private refilledAt: number;
   private pausedUntil = 0;
-  /** The rate in force: the configured one, halved on each 429 and regained on success (AIMD). */
+  /** The rate in force here: the configured one, halved on each 429 and regained on success (AIMD). */
   private rate: number;
+  /** Claims of this process, one after another: its lanes never race each other for a slot. */
+  private claims: Promise<unknown> = Promise.resolve();
+  /** Pauses being written to the store: no slot is claimed before they are recorded. */
+  private recording: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    /** Requests per second the account allows. */
-    private readonly ratePerSecond: number,
-    private readonly clock: Clock,
-    /** Largest burst; default one second's worth. */
-    private readonly burst = Math.max(1, ratePerSecond),
-  ) {
-    this.rate = ratePerSecond;
-    this.tokens = this.burst;
-    this.refilledAt = clock.now();
+  constructor(private readonly options: RateLimiterOptions) {
+    this.rate = options.ratePerSecond;
   }
 
   /** A request was refused for rate: send at half the pace from now on (never below 1 per 10 s). */
@@ -30,46 +45,70 @@ export class RateLimiter {
 
   /** A request went through: regain pace gradually, up to the configured rate. */
   speedUp(): void {
-    this.rate = Math.min(this.ratePerSecond, this.rate + this.ratePerSecond / 50);
+    const { ratePerSecond } = this.options;
+    this.rate = Math.min(ratePerSecond, this.rate + ratePerSecond / 50);
   }
 
   get currentRate(): number {
     return this.rate;
   }
 
-  /** Waits (with `sleep`) until a request may be sent, and takes its token. */
+  /** Waits (with `sleep`, whole milliseconds) until this request's slot, claimed from the shared budget. */
   async acquire(sleep: (ms: number) => Promise<void>): Promise<void> {
-    for (let wait = this.take(); wait > 0; wait = this.take()) await sleep(wait);
-  }
-
-  /** Milliseconds until a request may be sent (0: now, and a token is taken). */
-  take(): number {
-    const now = this.clock.now();
-    if (now < this.pausedUntil) return this.pausedUntil - now;
-    const burst = Math.max(1, Math.min(this.burst, this.rate));
-    this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) / 1000) * this.rate);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
+    for (;;) {
+      const claim = this.claims.then(() => this.claim(sleep));
+      this.claims = claim.catch(() => undefined);
+      const waitMs = await claim;
+      if (waitMs > 0) await sleep(Math.ceil(waitMs));
+      // A 429 this process saw while it slept voids the slot: it waits for the pause like the rest.
+      if (this.options.clock.now() >= this.pausedUntil) return;
     }
-    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
   }
 
-  /** The destination said wait: no request until `until` (ms epoch), and the bucket starts empty. */
+  /** The destination said wait: no request from any process until `until` (ms epoch). */
   pause(until: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, until);
-    this.tokens = 0;
-    this.refilledAt = this.pausedUntil;
+    if (until <= this.pausedUntil) return;
+    this.pausedUntil = until;
+    const { budget, account, onError } = this.options;
+    this.recording = this.recording
+      .then(() => budget.pauseUntil(account, until))
+      .catch((error: unknown) => onError?.(error));
   }
 
-  /** The destination reported how many requests remain in its window: never spend more than that. */
+  /** The destination reported how many requests remain in its window: none left waits for the reset. */
   observeRemaining(remaining: number, resetAt: number | undefined): void {
     if (remaining <= 0 && resetAt !== undefined) this.pause(resetAt);
-    else this.tokens = Math.min(this.tokens, remaining);
+  }
+
+  /** Resolves when every pause this process saw is recorded for the others. */
+  async recorded(): Promise<void> {
+    await this.recording;
   }
 
   get pausedUntilMs(): number {
     return this.pausedUntil;
+  }
+
+  /** Asks the budget until it grants a slot; resolves to the wait until that slot (ms). */
+  private async claim(sleep: (ms: number) => Promise<void>): Promise<number> {
+    const { budget, account, clock, maxPauseMs } = this.options;
+    for (;;) {
+      await this.recording;
+      const now = clock.now();
+      if (now < this.pausedUntil) {
+        await sleep(Math.ceil(this.pausedUntil - now));
+        continue;
+      }
+      // Rounded up to a microsecond, so float sums of intervals never fit one request too many in a second.
+      const intervalMs = Math.ceil(1e6 / this.rate) / 1000;
+      const grant = await budget.take(account, {
+        now,
+        intervalMs,
+        aheadMs: Math.max(intervalMs, MIN_AHEAD_MS),
+        maxWaitMs: maxPauseMs + intervalMs,
+      });
+      if (grant.granted) return grant.waitMs;
+      await sleep(Math.max(1, Math.ceil(grant.waitMs)));
+    }
   }
 }

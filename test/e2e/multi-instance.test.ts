@@ -1,3 +1,5 @@
+// @postgres-only: several serve processes share one database, which is a PostgreSQL deployment.
+//
 // Several `handoff serve` processes on one PostgreSQL schema: each background job runs in exactly
 // one of them (the holder of its lease), every change reaches Cordial once, a holder killed with
 // SIGKILL is replaced within the lease's TTL plus a retry, and a holder frozen with SIGSTOP past

@@ -215,6 +215,18 @@ export function syncContract(it: StoreTest): void {
       assert.deepEqual(keys(await store.sync.due(DEST, T0 + 2, 10)), ['c1/list-a']);
     });
 
+    it('sync.record: back to the acknowledged value while the other was owed: sent again (that send may have gone out unrecorded)', async (store) => {
+      await record(store, [desired('c1', 'a', true)]);
+      await sendDue(store, T0 + 1, 'ok');
+      await record(store, [desired('c1', 'a', false, { changeSeq: 2, changedAt: T0 + 2 })]);
+      // The removal is sent, and the process dies before it records the reply.
+      await store.sync.due(DEST, T0 + 3, 10);
+      await record(store, [desired('c1', 'a', true, { changeSeq: 3, changedAt: T0 + 4 })]);
+      const item = await itemOf(store, 'c1', 'list-a');
+      assert.deepEqual([item.desired, item.sent, item.state, item.rev], [true, true, 'pending', 3]);
+      assert.deepEqual(keys(await store.sync.due(DEST, T0 + 4, 10)), ['c1/list-a']);
+    });
+
     it('sync.record: enter, acknowledge, exit, acknowledge, enter again: the full cycle by revision', async (store) => {
       await record(store, [desired('c1', 'a', true)]);
       await sendDue(store, T0 + 1, 'ok');

@@ -76,10 +76,11 @@ export const TABLES: readonly TableMapping[] = [
 
 /**
  * Tables that are no part of the data: schema bookkeeping, the copy's own progress, SQLite's
- * event id index, which is rebuilt from the log, and the job leases of the processes running on
- * the source (the copy's processes take their own).
+ * event id index, which is rebuilt from the log, the job leases of the processes running on
+ * the source (the copy's processes take their own), and the rate budgets' next slots (requests
+ * from the copy are paced from their first).
  */
-export const NOT_COPIED = ['schema_version', 'store_copy_progress', 'leases'] as const;
+export const NOT_COPIED = ['schema_version', 'store_copy_progress', 'leases', 'rate_budgets'] as const;
 
 /** Stops a copy that would leave a table behind: PostgreSQL has a table this list does not. */
 export function checkMapping(postgresTables: readonly string[]): void {

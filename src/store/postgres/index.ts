@@ -20,6 +20,7 @@ import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
 import { postgresLeaseStore } from './leases.ts';
 import { postgresSignals } from './signals.ts';
+import { postgresRateBudgets } from './rate-budgets.ts';
 
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
@@ -46,6 +47,7 @@ export function postgresStore(sql: Sql): Store {
     quarantine: postgresQuarantineStore(sql),
     leases: postgresLeaseStore(sql),
     signals,
+    rateBudgets: postgresRateBudgets(sql),
     commit,
     readiness: postgresReadiness(sql),
     close: async () => {

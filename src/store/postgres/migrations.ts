@@ -245,4 +245,12 @@ export const PG_MIGRATIONS: readonly string[] = [
     expires_at bigint NOT NULL
   );
   `,
+  // The rate budget of each destination account, shared by every process (src/sync/rate-limiter.ts):
+  // the next free slot (ms, fractional), moved on by each request granted and past each pause.
+  `
+  CREATE TABLE rate_budgets (
+    account text PRIMARY KEY,
+    next_at double precision NOT NULL
+  );
+  `,
 ];

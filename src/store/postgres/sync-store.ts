@@ -10,8 +10,10 @@ type Tx = postgres.TransactionSql;
 /**
  * A new desired state resets the retry budget: it is a new thing to deliver. The item is done
  * when the destination is known to hold it already. With no acknowledged send, a removal is still
- * owed unless no add can have gone out: an add whose reply was lost may be on the list. (SET reads
- * the row's old values through `s`.) One statement per round of distinct items.
+ * owed unless no add can have gone out: an add whose reply was lost may be on the list. Likewise a
+ * change back to the acknowledged value while the other one was owed is sent again: that send may
+ * have gone out unrecorded (the process died or lost its lease between the request and recording
+ * it). (SET reads the row's old values through `s`.) One statement per round of distinct items.
  */
 function upsertDesired(tx: Tx, destination: string, desired: readonly DesiredState[]) {
   return tx`
@@ -34,7 +36,7 @@ function upsertDesired(tx: Tx, destination: string, desired: readonly DesiredSta
       version = excluded.version, changed_at = excluded.changed_at, priority = excluded.priority,
       due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL, bulk_ok = true,
       state = CASE
-        WHEN s.sent IS NOT NULL THEN CASE WHEN excluded.desired = s.sent THEN 'done' ELSE 'pending' END
+        WHEN s.sent IS NOT NULL THEN CASE WHEN excluded.desired = s.sent AND s.desired = s.sent THEN 'done' ELSE 'pending' END
         WHEN excluded.desired THEN 'pending'
         WHEN s.state = 'done' OR s.due_at > excluded.changed_at THEN 'done'
         ELSE 'pending' END`;

@@ -17,6 +17,7 @@ import { sqliteRequestLog } from './request-log.ts';
 import { sqliteAlertState } from './alert-state.ts';
 import { sqliteLeaseStore } from './leases.ts';
 import { inProcessSignals } from '../../shared/signals.ts';
+import { sqliteRateBudgets } from './rate-budgets.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -60,6 +61,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     leases: sqliteLeaseStore(db),
     // One serve process owns the file (the serve mark): its own loops are all there is to wake.
     signals: inProcessSignals(),
+    rateBudgets: sqliteRateBudgets(db),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

@@ -330,4 +330,12 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  // The rate budget of each destination account, shared by every process (src/sync/rate-limiter.ts):
+  // the next free slot (ms, fractional), moved on by each request granted and past each pause.
+  `
+  CREATE TABLE IF NOT EXISTS rate_budgets (
+    account TEXT PRIMARY KEY,
+    next_at REAL NOT NULL
+  );
+  `,
 ];

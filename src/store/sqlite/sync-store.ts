@@ -57,7 +57,9 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
   // A new desired state resets the retry budget: it is a new thing to deliver. The item is done
   // when the destination is known to hold it already. With no acknowledged send, a removal is
   // still owed unless no add can have gone out: an add whose reply was lost (a crash, a dropped
-  // connection, a 5xx after applying) may be on the list. (SET reads the row's old values.)
+  // connection, a 5xx after applying) may be on the list. Likewise a change back to the acknowledged
+  // value while the other one was owed is sent again: that send may have gone out unrecorded (the
+  // process died or lost its lease between the request and recording it). (SET reads the row's old values.)
   const upsert = db.prepare(
     `INSERT INTO sync_items (destination, contact, list, audience, profile_id, email, desired, rev, change_seq, cause,
        version, changed_at, priority, due_at, state)
@@ -69,7 +71,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
        version = excluded.version, changed_at = excluded.changed_at, priority = excluded.priority,
        due_at = excluded.due_at, attempts = 0, next_attempt_at = 0, last_error = NULL, bulk_ok = 1,
        state = CASE
-         WHEN sent IS NOT NULL THEN CASE WHEN excluded.desired = sent THEN 'done' ELSE 'pending' END
+         WHEN sent IS NOT NULL THEN CASE WHEN excluded.desired = sent AND desired = sent THEN 'done' ELSE 'pending' END
          WHEN excluded.desired = 1 THEN 'pending'
          WHEN state = 'done' OR due_at > excluded.changed_at THEN 'done'
          ELSE 'pending' END`,
