@@ -56,7 +56,7 @@ export interface AdminQueries {
   recentEvents(profileId: string, limit: number): Promise<LoggedEvent[]>;
   /** Send outcomes to `destination` at or after `since`, in buckets of `bucketMs`, oldest first. */
   sendBuckets(destination: string, since: number, bucketMs: number): Promise<SendBucket[]>;
-  /** Per audience: when a send last completed, and when one was last acknowledged. */
+  /** Per audience: when a send last completed, and when one was last acknowledged (a skipped dead letter is no send). Ordered by audience. */
   lastSends(
     destination: string,
   ): Promise<{ audience: string; lastAt: number; lastOkAt: number | undefined }[]>;

@@ -47,8 +47,9 @@ export function sqliteAdminQueries(
         GROUP BY 1 ORDER BY 1`,
     ),
     lastSends: db.prepare<[string], { audience: string; lastAt: number; lastOkAt: number | null }>(
+      // A dead letter an operator skipped is in the log, but nothing was sent.
       `SELECT audience, max(at) AS lastAt, max(CASE WHEN result = 'ok' THEN at END) AS lastOkAt
-         FROM sync_log WHERE destination = ? GROUP BY audience`,
+         FROM sync_log WHERE destination = ? AND result <> 'skipped' GROUP BY audience ORDER BY audience`,
     ),
     acknowledged: db.prepare<
       [string, number, number],
