@@ -87,6 +87,15 @@ export interface AdminQueries {
  * also before the sync has recorded it), without the identifier the destination keys contacts
  * by (`no_identifier`), dead-lettered (`refused`), or kept out as a control (`held_out`).
  */
+/** Secrets Handoff generated because their variable was unset (the admin token, write keys). */
+export interface GeneratedSecretStore {
+  /**
+   * Keeps each value whose name has none kept yet (the first process to keep one wins) and
+   * returns the kept value of every name given.
+   */
+  keep(values: Readonly<Record<string, string>>): Promise<Record<string, string>>;
+}
+
 export type Standing = 'held' | 'pending' | 'no_identifier' | 'refused' | 'held_out';
 
 export interface MemberStanding {
@@ -116,6 +125,8 @@ export interface Store {
   quarantine: QuarantineStore;
   /** Which process runs each background job. */
   leases: LeaseStore;
+  /** Secrets generated for unset variables, shared by every process on the store. */
+  secrets: GeneratedSecretStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

@@ -118,6 +118,7 @@ export async function buildStore(options: {
     INSERT INTO scores VALUES ('c1', 'p-none', 0.30000000000000004), ('c1', 'p-two', 12);
     INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES ('x', 'y', 'alias', ${at}, 1);
     INSERT INTO invalid_identifiers VALUES ('p-none', 'email', ${sqlText(AWKWARD)}, 'invalid');
+    INSERT INTO generated_secrets VALUES ('HANDOFF_ADMIN_TOKEN', ${sqlText(AWKWARD)});
   `);
   // Offsets the log handed out and then lost with a deleted event: the next must continue after them.
   // One of them is kept as the id of a deleted profile's event, which stays a duplicate.

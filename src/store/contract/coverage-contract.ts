@@ -109,6 +109,7 @@ const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
   },
   quarantine: { list: true, count: true, requestRetry: true, marked: true, dropWakeup: true },
   leases: { acquire: true, release: true, list: true },
+  secrets: { keep: true },
 };
 const STORE_METHODS: Record<StoreMethod, true> = { commit: true, readiness: true, close: true };
 /** Methods a port declares optional: an adapter may leave them out. */

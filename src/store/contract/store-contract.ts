@@ -21,6 +21,7 @@ import { sourceContract } from './source-contract.ts';
 import { syncContract } from './sync-contract.ts';
 import { bulkContract } from './bulk-contract.ts';
 import { leaseContract } from './lease-contract.ts';
+import { secretsContract } from './secrets-contract.ts';
 
 // What every Store adapter must do, written against the port alone so the SQLite adapter and the
 // Postgres one run exactly the same tests. `open` must return a fresh, empty store. One file per
@@ -59,6 +60,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     quarantineContract(it);
     bulkContract(it);
     leaseContract(it);
+    secretsContract(it);
 
     // Closes a store of its own: every other test's store is closed by `it`.
     const closeTitle = 'close resolves, once what was written has settled';

@@ -19,6 +19,7 @@ import { postgresAlertState } from './alert-state.ts';
 import { postgresAdminQueries } from './admin-queries.ts';
 import { postgresAdminMembers } from './admin-members.ts';
 import { postgresLeaseStore } from './leases.ts';
+import { postgresGeneratedSecrets } from './generated-secrets.ts';
 
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
@@ -43,6 +44,7 @@ export function postgresStore(sql: Sql): Store {
     admin: { ...postgresAdminQueries(sql), ...postgresAdminMembers(sql) },
     quarantine: postgresQuarantineStore(sql),
     leases: postgresLeaseStore(sql),
+    secrets: postgresGeneratedSecrets(sql),
     commit,
     readiness: postgresReadiness(sql),
     close: () => sql.end({ timeout: 5 }),

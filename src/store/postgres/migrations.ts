@@ -255,4 +255,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     UNIQUE (source_id, message_id)
   );
   `,
+  // Secrets generated for unset variables: every process on the schema uses the same ones.
+  `
+  CREATE TABLE generated_secrets (name text PRIMARY KEY, value text NOT NULL);
+  `,
 ];

@@ -16,6 +16,7 @@ import { sqliteReadiness } from './readiness.ts';
 import { sqliteRequestLog } from './request-log.ts';
 import { sqliteAlertState } from './alert-state.ts';
 import { sqliteLeaseStore } from './leases.ts';
+import { sqliteGeneratedSecrets } from './generated-secrets.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -57,6 +58,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     admin: { ...sqliteAdminQueries(db), ...sqliteAdminMembers(db) },
     quarantine: sqliteQuarantineStore(db),
     leases: sqliteLeaseStore(db),
+    secrets: sqliteGeneratedSecrets(db),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

@@ -357,4 +357,8 @@ export const MIGRATIONS: readonly string[] = [
     message_id TEXT NOT NULL
   );
   `,
+  // Secrets generated for unset variables, kept with the data (see GeneratedSecretStore).
+  `
+  CREATE TABLE IF NOT EXISTS generated_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];
