@@ -1,8 +1,8 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
-import type { StoreKind } from '../postgres.ts';
-import { storeKind } from '../postgres.ts';
+import type { StoreKind } from '../lib.ts';
+import { STORE_OPTION, storeKind } from '../lib.ts';
 
 interface Options {
   events: number;
@@ -29,7 +29,7 @@ export function options(): Options {
       'same-thread': { type: 'boolean', default: false },
       'parse-workers': { type: 'string' },
       profile: { type: 'string' },
-      store: { type: 'string', default: 'sqlite' },
+      ...STORE_OPTION,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
