@@ -119,3 +119,16 @@ export function benchArgs(): string[] {
   if (at >= 0 && (args[at + 1] === undefined || args[at + 1]!.startsWith('--'))) args.splice(at + 1, 0, '');
   return args;
 }
+
+/** Which store a benchmark runs on: `--store sqlite` (the default) or `--store postgres`. */
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** The `--store` option as every benchmark declares it to parseArgs. */
+export const STORE_OPTION = { store: { type: 'string', default: 'sqlite' } } as const;
+
+/** The `--store` value, parsed once for every benchmark; anything else is refused. */
+export function storeKind(text: string | undefined): StoreKind {
+  if (text === undefined || text === 'sqlite') return 'sqlite';
+  if (text === 'postgres') return 'postgres';
+  throw new Error(`--store must be sqlite or postgres (got ${text})`);
+}

@@ -6,15 +6,6 @@ import { openPostgres } from '../src/store/postgres/database.ts';
 import { postgresStore } from '../src/store/postgres/index.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../src/store/postgres/testing.ts';
 
-/** Which store a benchmark runs on: `--store sqlite` (the default) or `--store postgres`. */
-export type StoreKind = 'sqlite' | 'postgres';
-
-export function storeKind(text: string | undefined): StoreKind {
-  if (text === undefined || text === 'sqlite') return 'sqlite';
-  if (text === 'postgres') return 'postgres';
-  throw new Error(`--store must be sqlite or postgres (got ${text})`);
-}
-
 /** A fresh PostgreSQL store, with its pool for the benchmark's own queries. */
 export interface BenchPostgres {
   store: Store;

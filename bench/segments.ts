@@ -27,15 +27,18 @@ import { createApp } from '../src/app/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { AppApiClient } from '../src/sources/customerio/app-api.ts';
 import { startFakeCustomerIo } from '../test/fakes/customerio/index.ts';
-import { count, fmt, wall } from './lib.ts';
+import { STORE_OPTION, count, fmt, storeKind, wall } from './lib.ts';
+import { openBenchPostgres } from './postgres.ts';
 
 const { values: args } = parseArgs({
   options: {
     members: { type: 'string', default: '100000' },
     page: { type: 'string', default: '30000' },
     churn: { type: 'string', default: '0.05' },
+    ...STORE_OPTION,
   },
 });
+const store = storeKind(args.store);
 const members = count('members', args.members);
 const page = count('page', args.page);
 const churn = Number(args.churn);
@@ -67,7 +70,8 @@ const parsed = parseConfig(
   { CIO_KEY: cio.appApiKey },
 );
 if (!parsed.ok) throw new Error(parsed.error.message);
-const app = createApp({ config: parsed.value });
+const pg = store === 'postgres' ? await openBenchPostgres() : undefined;
+const app = createApp({ config: parsed.value, ...(pg ? { store: pg.store } : {}) });
 
 async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   const start = wall();
@@ -103,14 +107,24 @@ const inAudience = (await app.store.audiences.members('cio_vip')).length;
 const agrees = inAudience === members && second.entered === replaced && second.exited === replaced;
 await app.stop();
 
-// Raw baseline: point lookups on the identifiers table the poll resolves against.
-const db = new Database(join(dir, 'h.db'), { readonly: true });
-const lookup = db.prepare('SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?');
-const [, rawSeconds] = await timed(() => {
-  for (let i = 0; i < members; i++) lookup.get('userId', `u${i + replaced}`);
-  return Promise.resolve();
-});
-db.close();
+// Raw baseline: point lookups on the identifiers table the poll resolves against, in the same store.
+let rawSeconds: number;
+if (pg) {
+  const values = Array.from({ length: members }, (_, i) => `u${i + replaced}`);
+  [, rawSeconds] = await timed(async () => {
+    for (let i = 0; i < values.length; i += 1000)
+      await pg.sql`SELECT profile_id FROM identifiers WHERE kind = 'userId' AND value = ANY(${values.slice(i, i + 1000)}::text[])`;
+  });
+  await pg.drop();
+} else {
+  const db = new Database(join(dir, 'h.db'), { readonly: true });
+  const lookup = db.prepare('SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?');
+  [, rawSeconds] = await timed(() => {
+    for (let i = 0; i < members; i++) lookup.get('userId', `u${i + replaced}`);
+    return Promise.resolve();
+  });
+  db.close();
+}
 await cio.close();
 rmSync(dir, { recursive: true, force: true });
 
@@ -129,11 +143,11 @@ const rows: [string, string, string][] = [
   [
     `churn poll (${fmt(churn * 100, 1)}%)`,
     `${fmt(secondSeconds, 2)} s: ${fmt(members)} resolved, ${second.entered} in / ${second.exited} out = ${fmt(members / secondSeconds)} members/s; processed in ${fmt(secondProcessSeconds, 2)} s`,
-    `raw PK lookups ${fmt(members / rawSeconds)} /s`,
+    `raw ${pg ? 'PK lookups, 1,000 a statement,' : 'PK lookups'} ${fmt(members / rawSeconds)} /s`,
   ],
   ['audience = segment', agrees ? `yes (${fmt(inAudience)} members)` : `NO: ${inAudience} members`, ''],
 ];
-console.log('| step | measured | baseline |\n|---|---|---|');
+console.log(`store: ${store}\n\n| step | measured | baseline |\n|---|---|---|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 console.log(
   JSON.stringify({

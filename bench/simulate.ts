@@ -39,7 +39,7 @@ import { loadConfigFile } from '../src/config/load.ts';
 import { simulatedProfileIds } from '../src/app/simulation/simulation.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
-import { benchArgs, count, fmt, startProfiler, summarizeProfile } from './lib.ts';
+import { STORE_OPTION, benchArgs, count, fmt, startProfiler, storeKind, summarizeProfile } from './lib.ts';
 import type { GeneratedMessage } from './generate/index.ts';
 import { generateEvents } from './generate/index.ts';
 
@@ -142,8 +142,14 @@ function options(): Options {
       'check-all': { type: 'boolean', default: false },
       profile: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      ...STORE_OPTION,
     },
   });
+  // `handoff simulate` runs on an in-memory SQLite store of its own, whatever the config says.
+  if (storeKind(values.store) === 'postgres')
+    throw new Error(
+      'bench:simulate measures `handoff simulate`, which always runs on its own in-memory SQLite store: --store postgres does not apply',
+    );
   if (values.help) {
     console.log(
       'usage: npm run bench:simulate -- [--events 64852] [--profiles 2600] [--days 1] [--seed 1] [--check-all] [--profile [out.cpuprofile]]',

@@ -26,7 +26,7 @@ import { copyText } from '../src/store/copy/values.ts';
 import type { Row } from '../src/store/copy/values.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../src/store/postgres/testing.ts';
 import { openPostgres } from '../src/store/postgres/database.ts';
-import { benchArgs, count, fmt } from './lib.ts';
+import { STORE_OPTION, benchArgs, count, fmt, storeKind } from './lib.ts';
 import { engineDatabase } from './store-copy/build.ts';
 
 const { values } = parseArgs({
@@ -38,8 +38,14 @@ const { values } = parseArgs({
     db: { type: 'string' },
     'page-size': { type: 'string', default: '5000' },
     write: { type: 'string', default: 'copy,unnest' },
+    store: { ...STORE_OPTION.store, default: 'postgres' },
   },
 });
+// The copy goes from a SQLite file into PostgreSQL: `--store postgres` (the default here) is its only store.
+if (storeKind(values.store) !== 'postgres')
+  throw new Error(
+    'bench:store-copy copies a SQLite database into PostgreSQL: --store postgres is its only store',
+  );
 const events = count('events', values.events);
 const profiles = count('profiles', values.profiles);
 const pageSize = count('page-size', values['page-size']);

@@ -64,7 +64,7 @@ import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { load } from './sync/common.ts';
 import { part2 } from './sync/latency.ts';
-import { storeKind } from './sync/stores.ts';
+import { STORE_OPTION, storeKind } from './lib.ts';
 import { part1 } from './sync/throughput.ts';
 import { bulkBench } from './sync/bulk.ts';
 
@@ -82,7 +82,7 @@ function options() {
       'latency-rate': { type: 'string', default: '200' },
       'latency-seconds': { type: 'string' },
       seed: { type: 'string', default: '1' },
-      store: { type: 'string', default: 'sqlite' },
+      ...STORE_OPTION,
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       bulk: { type: 'boolean', default: false },

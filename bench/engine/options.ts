@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
-import type { StoreKind } from '../postgres.ts';
-import { storeKind } from '../postgres.ts';
+import type { StoreKind } from '../lib.ts';
+import { STORE_OPTION, storeKind } from '../lib.ts';
 
 interface Options {
   events: number;
@@ -27,7 +27,7 @@ export function options(): Options {
       seed: { type: 'string', default: '1' },
       profile: { type: 'string' },
       keep: { type: 'boolean', default: false },
-      store: { type: 'string', default: 'sqlite' },
+      ...STORE_OPTION,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });

@@ -1,8 +1,8 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
-import type { StoreKind } from '../postgres.ts';
-import { storeKind } from '../postgres.ts';
+import type { StoreKind } from '../lib.ts';
+import { STORE_OPTION, storeKind } from '../lib.ts';
 
 interface Options {
   events: number;
@@ -31,7 +31,7 @@ export function options(): Options {
       'same-thread': { type: 'boolean', default: false },
       'parse-workers': { type: 'string' },
       profile: { type: 'string' },
-      store: { type: 'string', default: 'sqlite' },
+      ...STORE_OPTION,
       processes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },

@@ -1,8 +1,8 @@
 // ---------------------------------------------------------------------------------------------
 import { parseArgs } from 'node:util';
 import { benchArgs, count } from '../lib.ts';
-import type { StoreKind } from '../postgres.ts';
-import { storeKind } from '../postgres.ts';
+import type { StoreKind } from '../lib.ts';
+import { STORE_OPTION, storeKind } from '../lib.ts';
 
 export interface Options {
   rate: number;
@@ -35,7 +35,7 @@ export function options(): Options {
       'max-in-flight': { type: 'string', default: '64' },
       'ingest-only': { type: 'boolean', default: false },
       only: { type: 'string' },
-      store: { type: 'string', default: 'sqlite' },
+      ...STORE_OPTION,
       profile: { type: 'string' },
       processes: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },

@@ -25,7 +25,7 @@ import {
   showDist,
 } from './common.ts';
 import { sendFromWorker } from './worker-client.ts';
-import type { StoreKind } from './stores.ts';
+import type { StoreKind } from '../lib.ts';
 import { openBenchStore } from './stores.ts';
 
 /** One durable commit on this disk, with the store's own pragmas (synchronous = FULL): ms per commit. */

@@ -7,13 +7,7 @@ import { openPostgres } from '../../src/store/postgres/database.ts';
 import { postgresStore } from '../../src/store/postgres/index.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 
-export type StoreKind = 'sqlite' | 'postgres';
-
-export function storeKind(text: string | undefined): StoreKind {
-  if (text === undefined || text === 'sqlite') return 'sqlite';
-  if (text === 'postgres') return 'postgres';
-  throw new Error(`--store must be sqlite or postgres (got ${text})`);
-}
+import type { StoreKind } from '../lib.ts';
 
 export interface ItemTotals {
   items: number;

@@ -21,7 +21,7 @@ import {
   emailOf,
   load,
 } from './common.ts';
-import type { StoreKind } from './stores.ts';
+import type { StoreKind } from '../lib.ts';
 import { openBenchStore } from './stores.ts';
 import { Traffic } from './traffic.ts';
 

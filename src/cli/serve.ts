@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { App } from '../app/app.ts';
-import { openApp } from '../app/app.ts';
+import { openApp, storeLocation } from '../app/app.ts';
+import { openStore } from '../store/open.ts';
 import { serverServices } from '../app/services.ts';
 import { checkDefinitions, startWhenReady } from '../app/definitions.ts';
 import { clearServeMark } from '../app/serve-mark.ts';
-import { fillMissingSecrets, secretValues } from '../app/secrets.ts';
+import { fillMissingSecrets, fillMissingSecretsFrom, secretValues } from '../app/secrets.ts';
 import { buildServer } from '../server/server.ts';
 import type { Io } from './config-path.ts';
 import { loadConfigOrReport } from './config-path.ts';
@@ -102,15 +103,37 @@ export async function serve(options: ServeOptions, io: Io): Promise<number> {
   return code;
 }
 
-/** Secrets filled (stored beside the database), the logger, and the app on its opened store. */
+/**
+ * Secrets filled (generated ones kept beside the SQLite database, or in the PostgreSQL schema),
+ * the logger, and the app on its opened store.
+ */
 async function openStorage(loaded: Config): Promise<{ app: App; config: Config; logger: Logger }> {
-  const { config, generated, file } = fillMissingSecrets(loaded);
-  const logger = createLogger(secretValues(config));
-  if (generated.length > 0) {
-    logger.warn(
-      { variables: generated, file },
-      `${generated.join(', ')} not set: using generated values stored in ${file}; set the variables in production`,
-    );
+  const postgres = loaded.storage.postgres;
+  if (postgres === undefined) {
+    const { config, generated, file } = fillMissingSecrets(loaded);
+    const logger = createLogger(secretValues(config));
+    if (generated.length > 0) {
+      logger.warn(
+        { variables: generated, file },
+        `${generated.join(', ')} not set: using generated values stored in ${file}; set the variables in production`,
+      );
+    }
+    return { app: await openApp({ config, logger }), config, logger };
   }
-  return { app: await openApp({ config, logger }), config, logger };
+  const store = await openStore(storeLocation(loaded));
+  try {
+    const { config, generated } = await fillMissingSecretsFrom(loaded, store.secrets);
+    const logger = createLogger(secretValues(config));
+    if (generated.length > 0) {
+      const table = `${postgres.schema}.generated_secrets`;
+      logger.warn(
+        { variables: generated, table },
+        `${generated.join(', ')} not set: using generated values kept in the database (table ${table}), shared by every serve on it; set the variables in production`,
+      );
+    }
+    return { app: await openApp({ config, logger, store }), config, logger };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }

@@ -4,8 +4,9 @@ import type { EventColumns, IncomingEvent, LoggedEvent } from './event.ts';
 export interface EventLog {
   /**
    * Appends in one transaction (possibly shared with concurrent calls; settles after its commit).
-   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body, while
-   * the first copy is in the log (a deleted profile's events leave it, and their ids with them).
+   * A repeated (sourceId, messageId) is not stored again, whatever its timestamp or body, for all
+   * time: a deleted profile's events leave the log, but their (sourceId, messageId) are kept, so a
+   * client's retry of one is still a duplicate.
    */
   append(events: readonly IncomingEvent[]): Promise<AppendOutcome>;
   /**

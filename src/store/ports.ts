@@ -57,7 +57,7 @@ export interface AdminQueries {
   recentEvents(profileId: string, limit: number): Promise<LoggedEvent[]>;
   /** Send outcomes to `destination` at or after `since`, in buckets of `bucketMs`, oldest first. */
   sendBuckets(destination: string, since: number, bucketMs: number): Promise<SendBucket[]>;
-  /** Per audience: when a send last completed, and when one was last acknowledged. */
+  /** Per audience: when a send last completed, and when one was last acknowledged (a skipped dead letter is no send). Ordered by audience. */
   lastSends(
     destination: string,
   ): Promise<{ audience: string; lastAt: number; lastOkAt: number | undefined }[]>;
@@ -88,6 +88,15 @@ export interface AdminQueries {
  * also before the sync has recorded it), without the identifier the destination keys contacts
  * by (`no_identifier`), dead-lettered (`refused`), or kept out as a control (`held_out`).
  */
+/** Secrets Handoff generated because their variable was unset (the admin token, write keys). */
+export interface GeneratedSecretStore {
+  /**
+   * Keeps each value whose name has none kept yet (the first process to keep one wins) and
+   * returns the kept value of every name given.
+   */
+  keep(values: Readonly<Record<string, string>>): Promise<Record<string, string>>;
+}
+
 export type Standing = 'held' | 'pending' | 'no_identifier' | 'refused' | 'held_out';
 
 export interface MemberStanding {
@@ -121,6 +130,8 @@ export interface Store {
   signals: Signals;
   /** Each destination account's request rate, shared by every process. */
   rateBudgets: RateBudgetStore;
+  /** Secrets generated for unset variables, shared by every process on the store. */
+  secrets: GeneratedSecretStore;
   /** Applies a BatchCommit atomically; CursorMovedError (nothing applied) if the cursor moved. */
   commit(batch: BatchCommit): Promise<void>;
   /** Whether writes can succeed now (never waits for a lock), and why not. */

@@ -1,15 +1,31 @@
 // `handoff serve` as a real process at its edges: a failure to start is one clear line on stderr
 // and exit code 2, never a stack trace or a spin; a start says when the admin token would cross
-// the network in the clear, and leaves its data readable by its own user only.
+// the network in the clear, and leaves its data readable by its own user only. Runs on both
+// stores: the generated admin token is kept by each (on PostgreSQL, in the schema).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { testDatabaseUrl } from '../../src/store/postgres/testing.ts';
+import type { Served } from '../helpers/serve-process.ts';
+import { startServe, stopAll, stopServe } from '../helpers/serve-process.ts';
+import type { TestStorage } from '../helpers/store.ts';
+import { rawSql, testStorage, testStoreKind } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 let dir: string;
@@ -110,7 +126,10 @@ describe('handoff serve: startup failures are one line and exit 2', () => {
   test('--roles ingest with --apply', async () => {
     const config = configAt('roles-apply', join(dir, 'roles-apply', 'h.db'));
     const result = await run(['serve', '-c', config, '--port', '0', '--roles', 'ingest', '--apply']);
-    assertOneLine(result, /^handoff serve: --apply rebuilds audience state, which --roles ingest does not do/);
+    assertOneLine(
+      result,
+      /^handoff serve: --apply rebuilds audience state, which --roles ingest does not do/,
+    );
   });
 
   test('a storage path under a regular file', async () => {
@@ -241,4 +260,100 @@ describe('handoff serve: a start', () => {
     assert.doesNotMatch(log, /generated values/, 'nothing was generated, so nothing was rewritten');
     assert.equal((statSync(secrets).mode & 0o777).toString(8), '600');
   });
+});
+
+describe('handoff serve: a generated admin token on the test store', () => {
+  /** The token serve generated and kept: in secrets.json beside SQLite, in the PostgreSQL schema. */
+  async function keptToken(storage: TestStorage): Promise<string | undefined> {
+    if (storage.kind === 'sqlite')
+      return (
+        JSON.parse(readFileSync(join(dirname(storage.sqlitePath), 'secrets.json'), 'utf8')) as Record<
+          string,
+          string
+        >
+      ).HANDOFF_ADMIN_TOKEN;
+    const raw = rawSql(storage);
+    try {
+      const rows = await raw.query<{ value: string }>(
+        "SELECT value FROM generated_secrets WHERE name = 'HANDOFF_ADMIN_TOKEN'",
+      );
+      return rows[0]?.value;
+    } finally {
+      await raw.close();
+    }
+  }
+
+  const adminStatus = async (served: Served, token: string): Promise<number> =>
+    (await fetch(`${served.address}/api/admin/cluster`, { headers: { authorization: `Bearer ${token}` } }))
+      .status;
+
+  test('is kept: a restart, and on PostgreSQL a serve started elsewhere, accept the same token', async () => {
+    const home = join(dir, 'kept-token');
+    mkdirSync(home);
+    const storage = testStorage(home);
+    try {
+      const config = join(home, 'handoff.yaml');
+      writeFileSync(config, `${storage.yaml}\nsources:\n  - { id: web, writeKey: { env: STARTUP_KEY } }\n`);
+      const env = { STARTUP_KEY: 'startup-key-123' };
+      const first = await startServe(config, env);
+      const token = await keptToken(storage);
+      assert.ok(token && token.length >= 20, first.output());
+      assert.match(first.output(), /HANDOFF_ADMIN_TOKEN not set: using generated values/);
+      if (storage.kind === 'postgres')
+        assert.match(first.output(), /kept in the database \(table .*generated_secrets\)/);
+      assert.equal(await adminStatus(first, token), 200);
+      assert.equal(await adminStatus(first, 'not-the-token'), 401);
+      assert.equal((await stopServe(first)).code, 0);
+
+      const again = await startServe(config, env);
+      assert.equal(await adminStatus(again, token), 200, 'the restart kept the token');
+      assert.doesNotMatch(again.output(), /generated values/, 'nothing new was generated');
+      assert.equal((await stopServe(again)).code, 0);
+      if (storage.kind === 'postgres') {
+        // Another machine's serve on the same schema: no files of the first one's directory.
+        const elsewhere = join(dir, 'kept-token-elsewhere');
+        mkdirSync(elsewhere);
+        const other = join(elsewhere, 'handoff.yaml');
+        writeFileSync(other, readFileSync(config));
+        const served = await startServe(other, env);
+        assert.equal(await adminStatus(served, token), 200, 'every serve on the schema uses the kept token');
+        assert.equal((await stopServe(served)).code, 0);
+        assert.ok(
+          !existsSync(join(home, 'data', 'secrets.json')),
+          'nothing is kept beside an unused SQLite path',
+        );
+      }
+    } finally {
+      await stopAll();
+      await storage.drop();
+    }
+  });
+
+  if (testStoreKind() === 'postgres')
+    test('a PostgreSQL role without CREATE on the database: one line naming the privilege, exit 2', async () => {
+      const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+      try {
+        await admin.unsafe(
+          `DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'handoff_test_no_create') THEN
+             CREATE ROLE handoff_test_no_create LOGIN; END IF; END$$`,
+        );
+      } finally {
+        await admin.end();
+      }
+      const url = new URL(testDatabaseUrl());
+      url.username = 'handoff_test_no_create';
+      url.password = '';
+      const file = join(dir, 'pg-no-create.yaml');
+      writeFileSync(
+        file,
+        'storage:\n  postgres:\n    url: { env: NO_CREATE_URL }\n    schema: handoff_no_create\nsources:\n  - { id: web, writeKey: { env: STARTUP_KEY } }\n',
+      );
+      const result = await run(['serve', '-c', file, '--port', '0'], {
+        env: { NO_CREATE_URL: url.toString() },
+      });
+      assertOneLine(
+        result,
+        /^handoff serve: cannot use the PostgreSQL store \(NO_CREATE_URL, schema handoff_no_create\): permission denied for database .*the user needs CREATE on the database, or the schema created for it/,
+      );
+    });
 });

@@ -8,7 +8,7 @@ import postgres from 'postgres';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { buildStore } from '../helpers/store-fixture.ts';
+import { FORGOTTEN_ID, buildStore } from '../helpers/store-fixture.ts';
 import { carriesOnAfterCopy } from '../helpers/store-copy-carries-on.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 import { TABLES } from '../../src/store/copy/tables.ts';
@@ -253,8 +253,11 @@ describe('handoff store copy', () => {
       assert.equal(b.prepare(seq).pluck().get(), a.prepare(seq).pluck().get());
       assert.equal(
         b.prepare('SELECT count(*) FROM event_ids').pluck().get(),
-        a.prepare('SELECT count(*) FROM events').pluck().get(),
-        'the event id index covers the log',
+        a
+          .prepare('SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM forgotten_events)')
+          .pluck()
+          .get(),
+        'the event id index covers the log and the kept ids of deleted events',
       );
       assert.equal(
         b.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'store_copy_profile%'").pluck().get(),
@@ -277,8 +280,12 @@ describe('handoff store copy', () => {
         assert.deepEqual(await y.identity.getProfile(id), await x.identity.getProfile(id), id);
       const [first] = await x.events.readAfter(0, 1);
       const { offset: _offset, ...incoming } = first!;
-      const appended = await y.events.append([incoming, { ...incoming, messageId: 'new-after-copy' }]);
-      assert.deepEqual(appended.results, ['duplicate', 'stored']);
+      const appended = await y.events.append([
+        incoming,
+        { ...incoming, messageId: FORGOTTEN_ID },
+        { ...incoming, messageId: 'new-after-copy' },
+      ]);
+      assert.deepEqual(appended.results, ['duplicate', 'duplicate', 'stored']);
       const [added] = await y.events.readAfter((await x.events.readAfter(0, 1000)).at(-1)!.offset, 10);
       const handed = new Database(dbPath, { readonly: true })
         .prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
@@ -296,5 +303,6 @@ describe('handoff store copy', () => {
     const back = join(dir, 'carry-on.db');
     assert.equal((await copy('--to', 'sqlite', '--schema', target, '--sqlite-path', back)).code, 0);
     await carriesOnAfterCopy({ dir, dbPath, target: { path: back }, fake });
+    await carriesOnAfterCopy({ dir, dbPath, target: { schema: target, url }, fake });
   });
 });

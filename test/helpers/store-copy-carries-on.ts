@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { runCli } from './cli.ts';
-import { writeConfig } from './store-fixture.ts';
+import { FORGOTTEN_ID, writeConfig } from './store-fixture.ts';
 
 /** Where a copy went: a PostgreSQL schema, or a new SQLite file. */
 export type CopyTarget = { schema: string; url: string } | { path: string };
@@ -40,10 +40,7 @@ const updatesSince = (fake: FakeCordial, from: number): number =>
  * After `handoff store copy`, the app on the copy carries on where the original stopped: a sync
  * flush sends nothing Cordial was already told (the ledger came along), and a new event makes
  * exactly one change, at the next outbox offset, sent once.
- *
- * On PostgreSQL it needs the PostgreSQL store's ports (src/store/postgres): until they exist
- * every command on a PostgreSQL config fails, so `test/e2e/store-copy.test.ts` runs it on the
- * SQLite file copied back only. Enabling it for PostgreSQL is one test there, with `{ schema, url }`.
+ * A client's retry of an event that left the log with its deleted profile is still a duplicate.
  */
 export async function carriesOnAfterCopy(options: {
   dir: string;
@@ -81,12 +78,15 @@ export async function carriesOnAfterCopy(options: {
     [
       { type: 'identify', userId: 'fay', traits: { email: 'fay@example.com' }, timestamp: now },
       { type: 'track', userId: 'fay', event: 'Product Viewed', timestamp: now },
+      // A client's retry of a deleted profile's event: still a duplicate on the copy.
+      { type: 'track', userId: 'gone', event: 'Product Viewed', messageId: FORGOTTEN_ID, timestamp: now },
     ]
       .map((m) => JSON.stringify(m))
       .join('\n'),
   );
   const imported = await runCli(config, env, 'import', events);
   assert.equal(imported.code, 0, imported.out + imported.err);
+  assert.match(imported.out, /3 accepted \(2 new, 1 duplicates\)/, imported.out);
   const changes = await changeOffsets(target);
   assert.equal(changes.length, changesBefore + 1, 'one new change, none repeated');
   assert.equal(changes.at(-1), lastChange + 1, 'at the next outbox offset');

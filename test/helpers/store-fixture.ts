@@ -47,6 +47,9 @@ export function writeConfig(options: {
   return file;
 }
 
+/** The messageId of an event that left the log with its deleted profile. */
+export const FORGOTTEN_ID = 'forgotten "1"';
+
 /**
  * A SQLite store as the app leaves it: events imported and processed (identities, a merge,
  * memberships, changes, wake-ups), synced to Cordial with one dead letter, then the tables the
@@ -115,9 +118,13 @@ export async function buildStore(options: {
     INSERT INTO scores VALUES ('c1', 'p-none', 0.30000000000000004), ('c1', 'p-two', 12);
     INSERT INTO merges (from_profile, into_profile, cause, at, event_seq) VALUES ('x', 'y', 'alias', ${at}, 1);
     INSERT INTO invalid_identifiers VALUES ('p-none', 'email', ${sqlText(AWKWARD)}, 'invalid');
+    INSERT INTO generated_secrets VALUES ('HANDOFF_ADMIN_TOKEN', ${sqlText(AWKWARD)});
   `);
   // Offsets the log handed out and then lost with a deleted event: the next must continue after them.
+  // One of them is kept as the id of a deleted profile's event, which stays a duplicate.
   db.exec(`UPDATE sqlite_sequence SET seq = seq + 5 WHERE name = 'events'`);
+  db.exec(`INSERT INTO forgotten_events (seq, source_id, message_id)
+    SELECT seq - 2, 'files', ${sqlText(FORGOTTEN_ID)} FROM sqlite_sequence WHERE name = 'events'`);
   db.close();
   return config;
 }

@@ -50,21 +50,30 @@ export function adminSyncContract(it: StoreTest): void {
       assert.deepEqual(await store.admin.sendBuckets('other', 0, MINUTE), []);
     });
 
-    it('admin.lastSends: per audience, the last send and the last acknowledged one', async (store) => {
+    it('admin.lastSends: per audience, the last send and the last acknowledged one; a skipped dead letter is no send', async (store) => {
       assert.deepEqual(await store.admin.lastSends(DEST), []);
-      await record(store, [desired('c1', 'a', true), desired('c2', 'a', true), desired('c3', 'b', true)]);
-      const [c1, c2, c3] = await store.sync.due(DEST, T0, 10);
+      await record(store, [
+        desired('c1', 'a', true),
+        desired('c2', 'a', true),
+        desired('c3', 'b', true),
+        desired('c4', 'c', true),
+      ]);
+      const [c1, c2, c3, c4] = await store.sync.due(DEST, T0, 10);
       await store.sync.results(DEST, [
         sent(c1!, 'ok', T0 + 5),
         sent(c2!, 'retry', T0 + 9),
         sent(c3!, 'dead', T0 + 7),
+        sent(c4!, 'dead', T0 + 8),
       ]);
+      // Given up on by an operator: a row in the ledger, but nothing was sent.
+      assert.equal(await store.sync.skipDead(DEST, [c3!, c4!], T0 + 30, 'given up'), 2);
       const sends = await store.admin.lastSends(DEST);
       assert.deepEqual(
         [...sends].sort((x, y) => x.audience.localeCompare(y.audience)),
         [
           { audience: 'a', lastAt: T0 + 9, lastOkAt: T0 + 5 },
           { audience: 'b', lastAt: T0 + 7, lastOkAt: undefined },
+          { audience: 'c', lastAt: T0 + 8, lastOkAt: undefined },
         ],
       );
       assert.deepEqual(await store.admin.lastSends('other'), []);

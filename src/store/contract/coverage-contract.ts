@@ -111,6 +111,7 @@ const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
   leases: { acquire: true, release: true, list: true },
   signals: { notify: true, on: true, close: true },
   rateBudgets: { take: true, pauseUntil: true, nextSlot: true },
+  secrets: { keep: true },
 };
 const STORE_METHODS: Record<StoreMethod, true> = { commit: true, readiness: true, close: true };
 /** Methods a port declares optional: an adapter may leave them out. */

@@ -73,6 +73,19 @@ export function deadLetterContract(it: StoreTest): void {
       assert.deepEqual(await store.sync.deadLetters('other'), []);
     });
 
+    it('sync.deadLetters: letters that died at the same moment, by contact then list', async (store) => {
+      await record(store, [desired('zed', 'a', true), desired('amy', 'b', true), desired('amy', 'a', true)]);
+      const due = await store.sync.due(DEST, T0, 10);
+      await store.sync.results(
+        DEST,
+        [...due].reverse().map((i) => sent(i, 'dead', T0 + 1)),
+      );
+      assert.deepEqual(
+        (await store.sync.deadLetters(DEST)).map((d) => `${d.contact} ${d.list}`),
+        ['amy list-a', 'amy list-b', 'zed list-a'],
+      );
+    });
+
     it('sync.counts: per audience and list: acknowledged members, pending, dead, unmatched', async (store) => {
       assert.deepEqual(await store.sync.counts(DEST), []);
       await ledger(store);

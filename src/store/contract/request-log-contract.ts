@@ -161,6 +161,23 @@ export function requestLogContract(it: StoreTest): void {
       ]);
       assert.equal(await store.requests.prune(T0 + 2), 0);
     });
+
+    it('requests.prune, requests.watermark: an id is never handed out again, even after every request was pruned', async (store) => {
+      await store.requests.append([request(T0), request(T0 + 1)]);
+      const mark = await store.requests.watermark();
+      assert.equal(await store.requests.prune(T0 + 10), 2);
+      await store.requests.append([limited(T0 + 20)]);
+      assert.ok(
+        (await store.requests.watermark()) > mark,
+        'the new request has an id above every earlier one',
+      );
+      const after = await store.requests.tally(mark);
+      assert.deepEqual(
+        after.counts,
+        [count({ outcome: '429', count: 1 })],
+        'a reader past the mark still sees it',
+      );
+    });
   });
 
   describe('alert states', () => {

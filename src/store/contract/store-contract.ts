@@ -23,6 +23,7 @@ import { bulkContract } from './bulk-contract.ts';
 import { leaseContract } from './lease-contract.ts';
 import { signalContract } from './signal-contract.ts';
 import { rateBudgetContract } from './rate-budget-contract.ts';
+import { secretsContract } from './secrets-contract.ts';
 
 // What every Store adapter must do, written against the port alone so the SQLite adapter and the
 // Postgres one run exactly the same tests. `open` must return a fresh, empty store. One file per
@@ -63,6 +64,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     leaseContract(it);
     signalContract(it);
     rateBudgetContract(it);
+    secretsContract(it);
 
     // Closes a store of its own: every other test's store is closed by `it`.
     const closeTitle = 'close resolves, once what was written has settled';

@@ -81,14 +81,19 @@ export function sqliteSide(options: {
 
   const finish = writeTransaction(db, (): void => {
     for (const t of TABLES) for (const statement of t.sqlite?.finish ?? []) db.exec(statement);
-    // The event id index, rebuilt from the log in key order, as the event log merges it.
+    // The event id index, rebuilt from the log and the kept ids of deleted profiles' events, in
+    // key order, as the event log merges it.
     db.function('store_copy_event_id_key', { deterministic: true }, (source: unknown, message: unknown) =>
       eventIdKey(String(source), String(message)),
     );
     db.exec(`DELETE FROM event_ids;
       INSERT INTO event_ids (key, seq)
-        SELECT store_copy_event_id_key(source_id, message_id) AS key, seq FROM events ORDER BY key, seq;
-      UPDATE event_ids_state SET indexed_through = (SELECT coalesce(max(seq), 0) FROM events);`);
+        SELECT store_copy_event_id_key(source_id, message_id) AS key, seq FROM (
+          SELECT seq, source_id, message_id FROM events
+          UNION ALL SELECT seq, source_id, message_id FROM forgotten_events)
+        ORDER BY key, seq;
+      UPDATE event_ids_state SET indexed_through = max(
+        (SELECT coalesce(max(seq), 0) FROM events), (SELECT coalesce(max(seq), 0) FROM forgotten_events));`);
     db.prepare('UPDATE store_copy_progress SET done = 1 WHERE table_name = ?').run(ALL);
   });
 

@@ -72,6 +72,8 @@ export const TABLES: readonly TableMapping[] = [
   { table: 'sync_requests', key: ['id'], identity: 'id' },
   { table: 'monitor_alert_state', key: ['key'] },
   { table: 'sync_bulk_jobs', key: ['id'], identity: 'id' },
+  { table: 'forgotten_events', key: ['seq'] },
+  { table: 'generated_secrets', key: ['name'] },
 ];
 
 /**

@@ -81,7 +81,7 @@ export function postgresAdminQueries(sql: Sql): Omit<AdminQueries, 'memberStandi
     lastSends: async (destination) => {
       const rows = await sql<{ audience: string; lastAt: number; lastOkAt: number | null }[]>`
         SELECT audience, max(at) AS "lastAt", max(at) FILTER (WHERE result = 'ok') AS "lastOkAt"
-        FROM sync_log WHERE destination = ${destination} GROUP BY audience ORDER BY audience`;
+        FROM sync_log WHERE destination = ${destination} AND result <> 'skipped' GROUP BY audience ORDER BY audience`;
       return rows.map((r) => ({ audience: r.audience, lastAt: r.lastAt, lastOkAt: r.lastOkAt ?? undefined }));
     },
     acknowledged: async (destination, since, limit) => {

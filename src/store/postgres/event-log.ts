@@ -16,8 +16,8 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
 
 /**
  * Inserts rows (already free of repeats among themselves) in one statement, in order, skipping
- * any whose (source, messageId) is logged already: for all time, by the unique index. Returns the
- * keys of the rows it stored.
+ * any whose (source, messageId) is logged already, for all time: by the unique index, or kept in
+ * forgotten_events when its profile was deleted. Returns the keys of the rows it stored.
  *
  * The statement first takes the schema's append lock, a transaction-level advisory lock, so that
  * offsets are taken in commit order across every process writing to this schema. Why: the
@@ -57,6 +57,8 @@ async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<
                   ${cols[4]!}::text[], ${cols[5]!}::text[], ${cols[6]!}::bigint[], ${cols[7]!}::bigint[],
                   ${cols[8]!}::text[])
            WITH ORDINALITY AS r(source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body, n)
+     WHERE NOT EXISTS (
+       SELECT 1 FROM forgotten_events f WHERE f.source_id = r.source_id AND f.message_id = r.message_id)
      ORDER BY n
     ON CONFLICT (source_id, message_id) DO NOTHING
     RETURNING source_id, message_id`;

@@ -213,10 +213,15 @@ function applyMerges(p: Pipeline, merges: readonly Op<'merge'>[]): void {
 /** Deletes profiles' data, their logged events included; their ids stay, marked deleted. */
 function applyDeletes(p: Pipeline, deletes: readonly Op<'delete'>[], unrecorded: readonly number[]): void {
   const ids = deletes.map((d) => d.profileId);
+  // Their ids stay, so a client's retry of one is still a duplicate.
   p.send(p.tx`
-    DELETE FROM events
-     WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ANY(${ids}::text[]))
-        OR seq = ANY(${unrecorded}::bigint[])`);
+    WITH gone AS (
+      DELETE FROM events
+       WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ANY(${ids}::text[]))
+          OR seq = ANY(${unrecorded}::bigint[])
+      RETURNING seq, source_id, message_id)
+    INSERT INTO forgotten_events (seq, source_id, message_id)
+    SELECT seq, source_id, message_id FROM gone ORDER BY seq ON CONFLICT DO NOTHING`);
   p.send(p.tx`DELETE FROM profile_events WHERE profile_id = ANY(${ids}::text[])`);
   p.send(p.tx`DELETE FROM identifiers WHERE profile_id = ANY(${ids}::text[])`);
   p.send(p.tx`DELETE FROM traits WHERE profile_id = ANY(${ids}::text[])`);

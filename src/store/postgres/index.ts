@@ -21,6 +21,7 @@ import { postgresAdminMembers } from './admin-members.ts';
 import { postgresLeaseStore } from './leases.ts';
 import { postgresSignals } from './signals.ts';
 import { postgresRateBudgets } from './rate-budgets.ts';
+import { postgresGeneratedSecrets } from './generated-secrets.ts';
 
 /** The production store: Handoff's tables in one schema of a PostgreSQL database. */
 export async function createPostgresStore(options: PostgresOptions): Promise<Store> {
@@ -48,6 +49,7 @@ export function postgresStore(sql: Sql): Store {
     leases: postgresLeaseStore(sql),
     signals,
     rateBudgets: postgresRateBudgets(sql),
+    secrets: postgresGeneratedSecrets(sql),
     commit,
     readiness: postgresReadiness(sql),
     close: async () => {

@@ -2,8 +2,8 @@
  * PostgreSQL schema migrations, applied in order inside the configured schema; `schema_version`
  * holds how many are applied. The same tables as SQLite's final schema, in PostgreSQL's types:
  * times are epoch milliseconds in bigint, flags are boolean, JSON is kept as the text it came as.
- * Event dedupe is the unique (source_id, message_id) index: a retried message is a duplicate
- * whatever process or day it arrives.
+ * Event dedupe is the unique (source_id, message_id) index, and forgotten_events' for the events
+ * of deleted profiles: a retried message is a duplicate whatever process or day it arrives.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   `
@@ -252,5 +252,19 @@ export const PG_MIGRATIONS: readonly string[] = [
     account text PRIMARY KEY,
     next_at double precision NOT NULL
   );
+  `,
+  // The ids of events removed with a deleted profile: their data goes, (source, messageId) stays,
+  // so a client's retry of one is still a duplicate.
+  `
+  CREATE TABLE forgotten_events (
+    seq bigint PRIMARY KEY,
+    source_id text NOT NULL,
+    message_id text NOT NULL,
+    UNIQUE (source_id, message_id)
+  );
+  `,
+  // Secrets generated for unset variables: every process on the schema uses the same ones.
+  `
+  CREATE TABLE generated_secrets (name text PRIMARY KEY, value text NOT NULL);
   `,
 ];

@@ -4,8 +4,8 @@ import { settle } from './database.ts';
 
 const LABEL = `coalesce(
   (SELECT coalesce(i.address, i.value) FROM identifiers i
-    WHERE i.profile_id = m.profile_id AND i.kind = 'email' ORDER BY i.first_seen LIMIT 1),
-  (SELECT i.value FROM identifiers i WHERE i.profile_id = m.profile_id AND i.kind = 'userId' LIMIT 1))`;
+    WHERE i.profile_id = m.profile_id AND i.kind = 'email' ORDER BY i.first_seen, i.value LIMIT 1),
+  (SELECT i.value FROM identifiers i WHERE i.profile_id = m.profile_id AND i.kind = 'userId' ORDER BY i.value LIMIT 1))`;
 
 /**
  * The admin API's questions about who is where: each member's standing at a destination, the

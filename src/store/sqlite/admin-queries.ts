@@ -28,9 +28,9 @@ export function sqliteAdminQueries(
       `SELECT m.profile_id, m.since, m.held_out,
               coalesce(
                 (SELECT coalesce(i.address, i.value) FROM identifiers i
-                  WHERE i.profile_id = m.profile_id AND i.kind = 'email' ORDER BY i.first_seen LIMIT 1),
+                  WHERE i.profile_id = m.profile_id AND i.kind = 'email' ORDER BY i.first_seen, i.value LIMIT 1),
                 (SELECT i.value FROM identifiers i
-                  WHERE i.profile_id = m.profile_id AND i.kind = 'userId' LIMIT 1)) AS label
+                  WHERE i.profile_id = m.profile_id AND i.kind = 'userId' ORDER BY i.value LIMIT 1)) AS label
          FROM memberships m WHERE m.audience = ? ORDER BY m.since DESC, m.profile_id LIMIT ?`,
     ),
     recentEvents: db.prepare<[string, number], EventRow>(
@@ -47,8 +47,9 @@ export function sqliteAdminQueries(
         GROUP BY 1 ORDER BY 1`,
     ),
     lastSends: db.prepare<[string], { audience: string; lastAt: number; lastOkAt: number | null }>(
+      // A dead letter an operator skipped is in the log, but nothing was sent.
       `SELECT audience, max(at) AS lastAt, max(CASE WHEN result = 'ok' THEN at END) AS lastOkAt
-         FROM sync_log WHERE destination = ? GROUP BY audience`,
+         FROM sync_log WHERE destination = ? AND result <> 'skipped' GROUP BY audience ORDER BY audience`,
     ),
     acknowledged: db.prepare<
       [string, number, number],

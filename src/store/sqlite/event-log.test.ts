@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IncomingEvent } from '../../ingest/event.ts';
-import type { EventLog } from '../ports.ts';
+import type { IdentityOp } from '../../identity/model.ts';
+import type { EventLog, Store } from '../ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { openSqlite } from './database.ts';
 import { sqliteEventLog } from './event-log.ts';
+import { createSqliteStore } from './index.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'handoff-event-log-'));
@@ -193,5 +195,45 @@ describe('upgrading a database whose event ids were hashed with SHA-1', () => {
     assert.equal(count(db, 'SELECT count(*) FROM event_ids'), 10, 'rebuilt on opening');
     assert.deepEqual(await append(log, ['m1', 'm10', 'n1']), ['duplicate', 'duplicate', 'stored']);
     db.close();
+  });
+});
+
+describe('the events of a deleted profile', () => {
+  /** A store on the file, with a log that merges every 4 events beside it. */
+  function openStore(path: string) {
+    const db = openSqlite(path);
+    return { db, store: createSqliteStore(path, db), log: sqliteEventLog(db, { mergeEvery: 4 }) };
+  }
+
+  async function deleteProfileOf(store: Store, messageIds: readonly string[]): Promise<void> {
+    const logged = await store.events.readAfter(0, 1000);
+    const offsets = logged.filter((e) => messageIds.includes(e.messageId)).map((e) => e.offset);
+    const ops: IdentityOp[] = [{ op: 'create', profileId: 'p1', at: T0 }];
+    for (const offset of offsets) ops.push({ op: 'event', profileId: 'p1', offset });
+    ops.push({ op: 'delete', profileId: 'p1', at: T0 + 1 });
+    await store.identity.commit(ops, 'test', 0, 1);
+  }
+
+  test('stay duplicates whether their ids were merged or still in memory, and after a restart', async () => {
+    const path = freshPath();
+    const first = openStore(path);
+    assert.deepEqual(await append(first.log, ids(10)), Array(10).fill('stored'));
+    await new Promise((resolve) => setImmediate(resolve)); // the merge after the commit
+    assert.equal(count(first.db, 'SELECT indexed_through FROM event_ids_state'), 10, 'm1…m10 are merged');
+    assert.deepEqual(await append(first.log, ['n0']), ['stored']);
+    // m2 and m10 merged, n0 in memory and the newest offset of all.
+    await deleteProfileOf(first.store, ['m2', 'm10', 'n0']);
+    assert.equal(count(first.db, "SELECT count(*) FROM events WHERE message_id IN ('m2', 'm10', 'n0')"), 0);
+    assert.deepEqual(await append(first.log, ['m2', 'n0']), ['duplicate', 'duplicate']);
+    first.db.close();
+
+    // A new writer reads its tail from the file: the deleted n0 was above every logged offset.
+    const second = openStore(path);
+    assert.deepEqual(await append(second.log, ['n0', 'm10', 'n2']), ['duplicate', 'duplicate', 'stored']);
+    assert.deepEqual(await append(second.log, ids(8, 'x')), Array(8).fill('stored'));
+    await append(second.log, ['x9']);
+    assert.deepEqual(await append(second.log, ['n0', 'm2']), ['duplicate', 'duplicate'], 'after more merges');
+    assert.equal(count(second.db, "SELECT count(*) FROM events WHERE message_id IN ('m2', 'm10', 'n0')"), 0);
+    second.db.close();
   });
 });

@@ -68,7 +68,8 @@ export interface EventLogWriter {
  * the ids of the newest events (the tail: seq above `event_ids_state.indexed_through`) are held
  * in memory, and every `mergeEvery` events they are hashed and merged into `event_ids` in key
  * order, in one transaction that writes each of its pages at most once. A lookup checks the tail,
- * then `event_ids`, confirming a hash hit against the event row itself. The tail is re-read from
+ * then `event_ids`, confirming a hash hit against the event row (or the kept id of a
+ * deleted profile's event). The tail is re-read from
  * the database whenever another connection has appended or merged, so a second process (an
  * import) deduplicates correctly too.
  */
@@ -78,34 +79,47 @@ export function eventLogWriter(db: SqliteDatabase, options: EventLogOptions = {}
     `INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const head = db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck();
+  // The highest offset handed out that still counts for dedupe: a deleted profile's events leave
+  // the log, their ids stay in forgotten_events.
+  const head = db
+    .prepare<[], number>(
+      `SELECT max(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT max(seq) FROM forgotten_events), 0))`,
+    )
+    .pluck();
   const indexedThrough = db
     .prepare<[], number>('SELECT indexed_through FROM event_ids_state WHERE id = 1')
     .pluck();
   const setIndexedThrough = db.prepare('UPDATE event_ids_state SET indexed_through = ? WHERE id = 1');
-  const tailRows = db.prepare<[number, number], { seq: number; source_id: string; message_id: string }>(
-    'SELECT seq, source_id, message_id FROM events WHERE seq > ? AND seq <= ?',
+  const tailRows = db.prepare<
+    { from: number; to: number },
+    { seq: number; source_id: string; message_id: string }
+  >(
+    `SELECT seq, source_id, message_id FROM events WHERE seq > @from AND seq <= @to
+     UNION ALL SELECT seq, source_id, message_id FROM forgotten_events WHERE seq > @from AND seq <= @to`,
   );
-  // A profile's deletion removes its events: a tail entry counts only while its row is there.
-  const stillLogged = db.prepare<[number], number>('SELECT 1 FROM events WHERE seq = ?').pluck();
   const allIds = db.prepare<[], number>('SELECT key FROM event_ids').pluck();
   const idCount = db.prepare<[], number>('SELECT count(*) FROM event_ids').pluck();
   const indexed = db
-    .prepare<[number, string, string], number>(
-      `SELECT e.seq FROM event_ids i JOIN events e ON e.seq = i.seq
-       WHERE i.key = ? AND e.source_id = ? AND e.message_id = ? LIMIT 1`,
+    .prepare<{ key: number; source: string; message: string }, number>(
+      `SELECT i.seq FROM event_ids i WHERE i.key = @key AND (
+         EXISTS (SELECT 1 FROM events e WHERE e.seq = i.seq AND e.source_id = @source AND e.message_id = @message)
+         OR EXISTS (SELECT 1 FROM forgotten_events f
+                     WHERE f.seq = i.seq AND f.source_id = @source AND f.message_id = @message)) LIMIT 1`,
     )
     .pluck();
   db.function('event_id_key', { deterministic: true }, (source: unknown, id: unknown) =>
     eventIdKey(String(source), String(id)),
   );
-  const addIds = db.prepare<[number, number]>(
+  const addIds = db.prepare<{ from: number; to: number }>(
     `INSERT OR IGNORE INTO event_ids (key, seq)
-     SELECT event_id_key(source_id, message_id) AS key, seq FROM events WHERE seq > ? AND seq <= ? ORDER BY key`,
+     SELECT event_id_key(source_id, message_id) AS key, seq FROM (
+       SELECT seq, source_id, message_id FROM events WHERE seq > @from AND seq <= @to
+       UNION ALL SELECT seq, source_id, message_id FROM forgotten_events WHERE seq > @from AND seq <= @to)
+     ORDER BY key`,
   );
 
-  /** `${source}\0${messageId}` → seq of the events with seq in (watermark, known]. */
-  const tail = new Map<string, number>();
+  /** `${source}\0${messageId}` of the events (logged or forgotten) with seq in (watermark, known]. */
+  const tail = new Set<string>();
   let watermark = -1;
   let known = 0;
   /** The event_ids keys and seqs this writer appended since the tail was last read. */
@@ -134,8 +148,8 @@ export function eventLogWriter(db: SqliteDatabase, options: EventLogOptions = {}
     }
     const top = head.get() ?? 0;
     if (top > known) {
-      for (const row of tailRows.iterate(known, top))
-        tail.set(`${row.source_id}\u0000${row.message_id}`, row.seq);
+      for (const row of tailRows.iterate({ from: known, to: top }))
+        tail.add(`${row.source_id}\u0000${row.message_id}`);
       known = top;
       onlyOwn = false;
     }
@@ -146,12 +160,15 @@ export function eventLogWriter(db: SqliteDatabase, options: EventLogOptions = {}
     return batches.map((rows) =>
       rows.map((row): Outcome => {
         const key = `${row[0]}\u0000${row[1]}`;
-        const seen = tail.get(key);
-        if (seen !== undefined && stillLogged.get(seen) !== undefined) return 'duplicate';
+        if (tail.has(key)) return 'duplicate';
         const idKey = eventIdKey(row[0], row[1]);
-        if (filter.mayHave(idKey) && indexed.get(idKey, row[0], row[1]) !== undefined) return 'duplicate';
+        if (
+          filter.mayHave(idKey) &&
+          indexed.get({ key: idKey, source: row[0], message: row[1] }) !== undefined
+        )
+          return 'duplicate';
         known = Number(insert.run(...row).lastInsertRowid);
-        tail.set(key, known);
+        tail.add(key);
         ownKeys.push(idKey);
         ownSeqs.push(known);
         return 'stored';
@@ -179,7 +196,7 @@ export function eventLogWriter(db: SqliteDatabase, options: EventLogOptions = {}
     }
     const to = Math.min(top, from + mergeEvery);
     if (to <= from) return false;
-    addIds.run(from, to);
+    addIds.run({ from, to });
     setIndexedThrough.run(to);
     return to < top;
   });

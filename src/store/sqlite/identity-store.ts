@@ -183,6 +183,11 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
     ),
     retire: db.prepare('UPDATE profiles SET merged_into = ? WHERE id = ? OR merged_into = ?'),
     // Deleting a profile's data includes its events in the log: nothing of it can be replayed.
+    // Their ids stay, so a client's retry of one is still a duplicate.
+    forgetEvents: db.prepare(
+      `INSERT OR IGNORE INTO forgotten_events (seq, source_id, message_id)
+       SELECT seq, source_id, message_id FROM events WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ?)`,
+    ),
     deleteEvents: db.prepare(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM profile_events WHERE profile_id = ?)',
     ),
@@ -256,6 +261,7 @@ export function identityWriter(db: SqliteDatabase): (ops: readonly IdentityOp[])
         const offsets = pending.get(op.profileId);
         if (offsets) writeHistory(op.profileId, offsets);
         pending.delete(op.profileId);
+        w.forgetEvents.run(op.profileId);
         w.deleteEvents.run(op.profileId);
         for (const statement of w.deleteData) statement.run(op.profileId);
         w.markDeleted.run(op.at, op.profileId);

@@ -18,6 +18,7 @@ import { sqliteAlertState } from './alert-state.ts';
 import { sqliteLeaseStore } from './leases.ts';
 import { inProcessSignals } from '../../shared/signals.ts';
 import { sqliteRateBudgets } from './rate-budgets.ts';
+import { sqliteGeneratedSecrets } from './generated-secrets.ts';
 import { quarantineWriter, sqliteQuarantineStore } from './quarantine-store.ts';
 
 /**
@@ -62,6 +63,7 @@ export function createSqliteStore(path: string, db: SqliteDatabase = openSqlite(
     // One serve process owns the file (the serve mark): its own loops are all there is to wake.
     signals: inProcessSignals(),
     rateBudgets: sqliteRateBudgets(db),
+    secrets: sqliteGeneratedSecrets(db),
     commit,
     readiness: sqliteReadiness(db, path),
     close: () => settle(() => void db.close()),

@@ -338,4 +338,35 @@ export const MIGRATIONS: readonly string[] = [
     next_at REAL NOT NULL
   );
   `,
+  // Request ids are never handed out again (AUTOINCREMENT), as PostgreSQL's identity column: a
+  // reader counting requests past an id would miss new ones once pruning emptied the table.
+  `
+  CREATE TABLE sync_requests_v2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination TEXT NOT NULL,
+    method TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    at INTEGER NOT NULL
+  );
+  INSERT INTO sync_requests_v2 (id, destination, method, endpoint, outcome, status, at)
+    SELECT id, destination, method, endpoint, outcome, status, at FROM sync_requests ORDER BY id;
+  DROP TABLE sync_requests;
+  ALTER TABLE sync_requests_v2 RENAME TO sync_requests;
+  CREATE INDEX sync_requests_by_time ON sync_requests (destination, at);
+  `,
+  // The ids of events removed with a deleted profile: their data goes, (source, messageId) stays,
+  // so a client's retry of one is still a duplicate. event_ids keeps pointing at their offsets.
+  `
+  CREATE TABLE IF NOT EXISTS forgotten_events (
+    seq INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    message_id TEXT NOT NULL
+  );
+  `,
+  // Secrets generated for unset variables, kept with the data (see GeneratedSecretStore).
+  `
+  CREATE TABLE IF NOT EXISTS generated_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -66,7 +66,7 @@ export function sqliteMonitorStore(db: SqliteDatabase): MonitorStore {
      SELECT x.audience, x.held_out, count(*) AS n,
        sum(EXISTS (SELECT 1 FROM profile_events pe CROSS JOIN events e ON e.seq = pe.seq
          WHERE pe.profile_id = x.profile_id AND e.type = 'track' AND e.name = ? AND e.ts >= x.at)) AS converted
-     FROM entries x GROUP BY x.audience, x.held_out ORDER BY x.audience`,
+     FROM entries x GROUP BY x.audience, x.held_out ORDER BY x.audience, x.held_out`,
   );
   const maxEvent = db.prepare<[], { n: number | null }>('SELECT max(seq) AS n FROM events');
   const maxLog = db.prepare<[], { n: number | null }>('SELECT max(id) AS n FROM sync_log');

@@ -195,3 +195,45 @@ describe('upgrading a database whose history has one row per event', () => {
     }
   });
 });
+
+describe('upgrading a database whose request ids could be handed out again', () => {
+  test('the requests keep their ids, and new ones continue above them once every request was pruned', async () => {
+    const path = freshPath();
+    const target = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE sync_requests_v2'));
+    assert.ok(target > 0);
+    await createSqliteStore(path).close();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${target}`);
+    // As the previous release made it: without AUTOINCREMENT.
+    raw.exec(`DROP TABLE sync_requests;
+      CREATE TABLE sync_requests (id INTEGER PRIMARY KEY, destination TEXT NOT NULL, method TEXT NOT NULL,
+        endpoint TEXT NOT NULL, outcome TEXT NOT NULL, status INTEGER, at INTEGER NOT NULL);
+      CREATE INDEX sync_requests_by_time ON sync_requests (destination, at);
+      INSERT INTO sync_requests VALUES (7, 'cordial', 'PUT', 'contact', '2xx', 200, ${T0}),
+        (9, 'cordial', 'GET', 'list', '429', 429, ${T0 + 1});`);
+    raw.close();
+
+    const store = createSqliteStore(path);
+    try {
+      assert.equal(await store.requests.watermark(), 9);
+      assert.deepEqual(
+        (await store.requests.tally(8)).counts.map((c) => c.outcome),
+        ['429'],
+      );
+      assert.equal(await store.requests.prune(T0 + 10), 2);
+      await store.requests.append([
+        {
+          destination: 'cordial',
+          method: 'PUT',
+          endpoint: 'contact',
+          outcome: '2xx',
+          status: 200,
+          at: T0 + 20,
+        },
+      ]);
+      assert.equal(await store.requests.watermark(), 10);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -111,7 +111,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
          SELECT contact FROM sync_items WHERE destination = ? AND state = 'pending' AND due_at <= ? AND next_attempt_at <= ?
            AND bulk_job IS NULL
          ORDER BY priority DESC, due_at, contact LIMIT ?)
-     ORDER BY priority DESC, due_at, contact`,
+     ORDER BY priority DESC, due_at, contact, list`,
   );
   const nextDue = db.prepare<[string], { at: number | null }>(
     `SELECT min(max(due_at, next_attempt_at)) AS at FROM sync_items WHERE destination = ? AND state = 'pending' AND bulk_job IS NULL`,
@@ -175,7 +175,7 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
      SELECT u.audience, '' AS list, 0, 0, 0, count(*) FROM sync_unmatched u
      WHERE u.destination = ? AND u.audience NOT IN (SELECT audience FROM sync_items WHERE destination = u.destination)
      GROUP BY u.audience
-     ORDER BY audience`,
+     ORDER BY audience, list`,
   );
   const dead = db.prepare<
     [string, string | null, string | null],
@@ -189,7 +189,8 @@ export function sqliteSyncStore(db: SqliteDatabase): Omit<SyncStore, 'retryDead'
        l.request, l.at
      FROM sync_items i LEFT JOIN sync_log l ON l.id = (
        SELECT max(id) FROM sync_log WHERE destination = i.destination AND contact = i.contact AND list = i.list)
-     WHERE i.destination = ? AND i.state = 'dead' AND (? IS NULL OR i.audience = ?) ORDER BY l.at`,
+     WHERE i.destination = ? AND i.state = 'dead' AND (? IS NULL OR i.audience = ?)
+     ORDER BY l.at NULLS FIRST, i.contact, i.list`,
   );
   const retry = db.prepare(
     `UPDATE sync_items SET state = 'pending', attempts = 0, next_attempt_at = 0
