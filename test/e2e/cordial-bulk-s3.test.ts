@@ -13,6 +13,7 @@ import { WRITE_KEYS, basic, harness, sequentialIds } from '../helpers/harness.ts
 import { ManualClock } from '../../src/shared/clock.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/sync/retry-policy.ts';
 import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
+import * as schemas from '../../src/admin/schemas.ts';
 
 const t0 = Date.parse('2026-11-28T21:10:00.000Z');
 const clock = new ManualClock(t0);
@@ -63,6 +64,7 @@ beforeEach(async () => {
     });
   }
   const extra = stringify({
+    server: { adminToken: { env: 'S3_ADMIN_TOKEN' } },
     destinations: {
       cordial: {
         baseUrl: fake.baseUrl,
@@ -83,7 +85,7 @@ beforeEach(async () => {
     clock,
     newProfileId: sequentialIds(),
     extra,
-    env: { CORDIAL_KEY: fake.apiKey },
+    env: { CORDIAL_KEY: fake.apiKey, S3_ADMIN_TOKEN: ADMIN },
     sync: SYNC,
   });
 });
@@ -140,6 +142,18 @@ function assertStatusesKept(): void {
   }
 }
 
+const ADMIN = 'admin-token-for-bulk-s3-tests';
+async function admin(url: string): Promise<{ status: number; body: string }> {
+  const res = await h.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } });
+  return { status: res.statusCode, body: res.body };
+}
+/** The value of one sample of /metrics, 0 when it is absent. */
+async function metric(name: string, labels: string): Promise<number> {
+  const text = (await admin('/metrics')).body;
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 const importRequests = () => fake.requests.filter((r) => r.path === '/v2/contactimports' && r.status === 201);
 
 describe('bulk files in S3', () => {
@@ -173,6 +187,25 @@ describe('bulk files in S3', () => {
       'two uploads were refused and retried',
     );
     assertStatusesKept();
+    const viewed = await admin('/api/admin/sync');
+    assert.equal(viewed.status, 200, viewed.body);
+    const view = schemas.syncResponse.parse(JSON.parse(viewed.body));
+    assert.deepEqual(view.bulkJobs.inFlight, []);
+    const stored = (await h.app.store.bulk.recent('cordial', 200)).filter(
+      (j) => j.state === 'done' || j.state === 'failed',
+    );
+    assert.deepEqual(
+      view.bulkJobs.ended.map((j) => [j.id, j.state, j.remoteId]),
+      stored.slice(0, 10).map((j) => [j.id, j.state, j.remoteId ?? null]),
+      'the last ten jobs that ended, newest first',
+    );
+    assert.ok(
+      view.bulkJobs.ended.some(
+        (j) => j.state === 'done' && j.result !== null && j.completedItems === j.totalItems,
+      ),
+      'a job that ended shows its result and progress',
+    );
+    assert.ok((await metric('handoff_sync_bulk_jobs_total', 'kind="import",result="failed"')) >= 1);
 
     fake.imports.set({ rowsPerSecond: 500, scheduledMs: 0 });
     await ingest(purchases(range(0, N)));
@@ -226,6 +259,9 @@ describe('bulk files in S3', () => {
       expected,
     );
     assert.deepEqual(report.unreadable, []);
+    assert.equal(await metric('handoff_sync_bulk_jobs_total', 'kind="export",result="failed"'), 1);
+    assert.equal(await metric('handoff_sync_bulk_jobs_total', 'kind="export",result="done"'), 1);
+    assert.equal(await metric('handoff_sync_bulk_rows_total', 'kind="export",result="done"'), exported?.rows);
     const reads = fake.requests.filter(
       (r) => r.method === 'GET' && r.path.startsWith('/v2/contacts/') && r.status === 200,
     );
