@@ -193,7 +193,12 @@ export async function bulkBench(
     { W: WRITE_KEY, C: CORDIAL_KEY },
   );
   if (!parsed.ok) throw new Error(parsed.error.message);
-  const app = createApp({ config: parsed.value });
+  // The fakes run in this process: their synchronous work (exports of the whole list) can hold the
+  // event loop past a 5 s lease, which a real serve beside a real Cordial does not see.
+  const app = createApp({
+    config: parsed.value,
+    leases: { ttlMs: 120_000, retryMs: 1_000, marginMs: 20_000 },
+  });
   const server = buildServer(serverServices(app));
   const problems: string[] = [];
   const phases: Phase[] = [];
