@@ -42,11 +42,13 @@
  *    `"cart-0-4h": true`), split into 200 → enter committed (the app bus's `engine.changes`) and
  *    committed → applied. 20 warm-up events go first, not measured.
  *
- * `--bulk [--members 200000] [--exits 100000] [--rate 10] [--rows-per-second 1000] [--poll 5]`
+ * `--bulk [--members 200000] [--exits 100000] [--rate 10] [--rows-per-second 1000] [--poll 5] [--s3]`
  * runs bulk imports instead (bench/sync/bulk.ts): a new trait audience of `--members` contacts,
  * all already in the fake account, first synced to an empty list, then `--exits` of them leave;
  * the fake allows R requests/s (default 10 here) and processes import rows at `--rows-per-second`,
- * one job at a time; Handoff serves the files itself. Per phase: time until the list equals the
+ * one job at a time; Handoff serves the files itself, or with `--s3` puts them in a fake S3 bucket,
+ * and then 1% of the list drifts and `sync reconcile --verify` reads it back by one export job
+ * (at 5 × `--rows-per-second`) and repairs it. Per phase: time until the list equals the
  * audience and nothing is pending, Handoff's own part of it (the time with no job at the fake,
  * from Handoff's submission to the fake's end of it), requests by endpoint, jobs, and the
  * per-contact baseline (rows ÷ R).
@@ -90,6 +92,7 @@ function options() {
       exits: { type: 'string', default: '100000' },
       'rows-per-second': { type: 'string', default: '1000' },
       poll: { type: 'string', default: '5' },
+      s3: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -134,6 +137,7 @@ function options() {
           rate: positive('rate', values.rate === '200' ? '10' : values.rate, false),
           rowsPerSecond: positive('rows-per-second', values['rows-per-second'], false),
           pollSeconds: positive('poll', values.poll, false),
+          s3: values.s3,
         }
       : undefined,
   };

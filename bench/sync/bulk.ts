@@ -12,6 +12,10 @@ import type { FakeCordial } from '../../test/fakes/cordial/index.ts';
 import { startFakeCordial } from '../../test/fakes/cordial/index.ts';
 import { fmt } from '../lib.ts';
 import { CORDIAL_KEY, WRITE_KEY, emailOf } from './common.ts';
+import type { FakeS3 } from '../../test/fakes/s3/index.ts';
+import { startFakeS3 } from '../../test/fakes/s3/index.ts';
+import type { ReconcileResult } from './bulk-reconcile.ts';
+import { reconcilePhase } from './bulk-reconcile.ts';
 
 export interface BulkBenchOptions {
   /** Members of the new audience (first sync). */
@@ -24,6 +28,8 @@ export interface BulkBenchOptions {
   rowsPerSecond: number;
   /** Handoff's bulk.pollInterval, seconds. */
   pollSeconds: number;
+  /** Files in a (fake) S3 bucket instead of served by Handoff; adds the reconcile by export. */
+  s3: boolean;
 }
 
 const LIST = 'winback-lapsed';
@@ -142,13 +148,22 @@ export async function bulkBench(
   opts: BulkBenchOptions,
 ): Promise<{ table: string[]; problems: string[]; summary: unknown }> {
   console.log(
-    `\n## Bulk: ${fmt(opts.members)} members enter a new audience, then ${fmt(opts.exits)} leave; fake limit R = ${fmt(opts.rate)}/s, imports at ${fmt(opts.rowsPerSecond)} rows/s, poll every ${opts.pollSeconds} s`,
+    `\n## Bulk: ${fmt(opts.members)} members enter a new audience, then ${fmt(opts.exits)} leave${opts.s3 ? ', then 1% of the list drifts and is reconciled by export' : ''}; fake limit R = ${fmt(opts.rate)}/s, imports at ${fmt(opts.rowsPerSecond)} rows/s, poll every ${opts.pollSeconds} s; files ${opts.s3 ? 'in a fake S3 bucket' : 'served by Handoff'}`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-bulk-'));
+  let s3: FakeS3 | undefined;
+  if (opts.s3) {
+    // The AWS SDK's default chain reads these, as in a deployment.
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKE';
+    process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
+    s3 = await startFakeS3({ buckets: ['bench'] });
+  }
   const fake = await startFakeCordial({
     apiKeys: [CORDIAL_KEY],
     rateLimit: { perSecond: opts.rate },
     imports: { rowsPerSecond: opts.rowsPerSecond, scheduledMs: 1_000 },
+    exports: { rowsPerSecond: opts.rowsPerSecond * 5, scheduledMs: 1_000 },
+    ...(s3 ? { writeExport: (b: string, k: string, body: string) => s3.put(b, k, body) } : {}),
   });
   // A win-back audience is lapsed customers: every member is already a Cordial contact.
   for (let i = 0; i < opts.members; i++)
@@ -164,7 +179,12 @@ export async function bulkBench(
           apiKey: { env: 'C' },
           rateLimit: opts.rate,
           concurrency: 4,
-          bulk: { publicBaseUrl: `http://127.0.0.1:${port}`, pollInterval: `${opts.pollSeconds}s` },
+          bulk: {
+            ...(s3
+              ? { s3: { bucket: 'bench', region: 'us-east-1', endpoint: s3.url }, accountId: 1 }
+              : { publicBaseUrl: `http://127.0.0.1:${port}` }),
+            pollInterval: `${opts.pollSeconds}s`,
+          },
         },
       },
       audiences: [AUDIENCE],
@@ -173,10 +193,16 @@ export async function bulkBench(
     { W: WRITE_KEY, C: CORDIAL_KEY },
   );
   if (!parsed.ok) throw new Error(parsed.error.message);
-  const app = createApp({ config: parsed.value });
+  // The fakes run in this process: their synchronous work (exports of the whole list) can hold the
+  // event loop past a 5 s lease, which a real serve beside a real Cordial does not see.
+  const app = createApp({
+    config: parsed.value,
+    leases: { ttlMs: 120_000, retryMs: 1_000, marginMs: 20_000 },
+  });
   const server = buildServer(serverServices(app));
   const problems: string[] = [];
   const phases: Phase[] = [];
+  let reconcile: ReconcileResult | undefined;
   try {
     await server.listen({ port, host: '127.0.0.1' });
     const all = Array.from({ length: opts.members }, (_, i) => i);
@@ -200,6 +226,11 @@ export async function bulkBench(
         rate: opts.rate,
       }),
     );
+    if (s3) {
+      reconcile = await reconcilePhase(app, fake, { list: LIST, fraction: 0.01, rate: opts.rate });
+      if (!reconcile.converged) problems.push('the reconcile did not bring the list back to the audience');
+      if (s3.objects('bench').size > 0) problems.push(`${s3.objects('bench').size} files left in the bucket`);
+    }
     const dead = await app.store.sync.deadLetters('cordial');
     if (dead.length > 0) problems.push(`${dead.length} dead letters`);
     const statuses = new Set(fake.contacts().map((c) => c.channels.email?.subscribeStatus ?? 'none'));
@@ -209,6 +240,7 @@ export async function bulkBench(
     await server.close();
     await app.stop();
     await fake.close();
+    await s3?.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const table = [
@@ -230,5 +262,11 @@ export async function bulkBench(
       `| ${p.name} | ${fmt(p.rows)} | ${fmt(p.seconds, 1)} s | ${fmt(p.ownSeconds, 1)} s | ${fmt(total)} | ${p.jobs} | ${fmt(p.baselineSeconds / 3600, 1)} h |`,
     );
   }
-  return { table, problems, summary: phases };
+  if (reconcile) {
+    const total = Object.values(reconcile.requests).reduce((s, n) => s + n, 0);
+    table.push(
+      `| reconcile --verify (1% drift, by export) | ${fmt(reconcile.members)} | ${fmt(reconcile.seconds, 1)} s | drift found ${fmt(reconcile.found)} of ${fmt(reconcile.drifted)}, repaired ${fmt(reconcile.repaired)} | ${fmt(total)} | — | ${fmt(reconcile.baselineSeconds / 3600, 1)} h |`,
+    );
+  }
+  return { table, problems, summary: { phases, reconcile } };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bulkJobsView } from './bulk-job-schema.ts';
 
 /**
  * The admin API's wire types, each defined once: handlers are typed from them, requests are
@@ -259,6 +260,7 @@ export const syncResponse = z.object({
     .describe(
       'HTTP requests sent over the last hour by method and outcome, as Cordial saw them; items settled; dead letters now',
     ),
+  bulkJobs: bulkJobsView,
   deadLetters: z.array(
     z.object({
       audience: z.string(),

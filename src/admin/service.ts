@@ -11,6 +11,7 @@ import { audienceHealth } from '../monitor/health.ts';
 import type { Result } from '../shared/result.ts';
 import { fail, ok } from '../shared/result.ts';
 import { dueAt } from '../sync/worker.ts';
+import { bulkJobs } from './bulk-jobs.ts';
 import type {
   AudienceResponse,
   AudienceSummary,
@@ -321,6 +322,7 @@ export async function syncView(services: AdminServices): Promise<SyncResponse> {
     nextDueAt: await services.store.sync.nextDueAt(DESTINATION),
     queue: await queue(services),
     deadLetterGroups: groupDeadLetters(dead),
+    bulkJobs: await bulkJobs(services.store.bulk, DESTINATION),
     bucketMs: w.bucketMs,
     sends,
     sendRatePerMinute: recent.reduce((n, s) => n + s.ok, 0) / 5,

@@ -18,6 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { BulkSender, DEFAULT_BULK_SETTINGS } from '../sync/bulk.ts';
 import { CordialImports } from '../sync/destinations/cordial/imports.ts';
 import { servedImportFiles } from '../sync/destinations/cordial/import-file.ts';
+import { S3Files } from '../sync/destinations/cordial/s3-files.ts';
+import { CordialExports } from '../sync/destinations/cordial/exports.ts';
+import { exportList } from '../sync/list-export.ts';
 
 const REMATCH_EVERY_MS = 5_000;
 
@@ -32,6 +35,8 @@ export interface SyncService {
   pause(): Promise<void>;
   /** Pulls every change and sends everything due now. */
   settle(): Promise<void>;
+  /** Sends everything due now and runs the import jobs that planned until they end (no pulling). */
+  drain(): Promise<void>;
   /** Reads back every contact Cordial was told about (of one audience, or all), under the send retry policy. */
   verify(audience?: string): Promise<VerifyReport>;
   stop(): Promise<void>;
@@ -114,8 +119,19 @@ export function createSync({
     createContacts: cordial.createContacts,
     gate,
   });
+  const newToken = () => randomBytes(32).toString('base64url');
+  const s3 =
+    cordial.bulk?.s3 &&
+    new S3Files({
+      ...cordial.bulk.s3,
+      store: store.bulk,
+      onRemoveError: (key, error) =>
+        logger.warn({ err: error, key }, 'a bulk file could not be deleted from S3; a lifecycle rule on the prefix removes it'),
+    });
+  const files = s3 ?? (cordial.bulk?.publicBaseUrl ? servedImportFiles(cordial.bulk.publicBaseUrl) : undefined);
   const bulk =
     cordial.bulk &&
+    files &&
     new BulkSender({
       store,
       destination: new CordialImports({
@@ -124,13 +140,13 @@ export function createSync({
         suppressTriggers: cordial.bulk.suppressTriggers,
         gate,
       }),
-      files: servedImportFiles(cordial.bulk.publicBaseUrl),
+      files,
       settings: { ...DEFAULT_BULK_SETTINGS, ...cordial.bulk },
       clock,
       policy,
       bus,
       pause: (until) => limiter.pause(until),
-      newToken: () => randomBytes(32).toString('base64url'),
+      newToken,
       prepareLists: (lists) => destination.prepareLists(lists),
       ...(overrides.random ? { random: overrides.random } : {}),
     });
@@ -224,16 +240,42 @@ export function createSync({
       await recorder.flush();
     },
     verify: async (audience) => {
+      const readBack = { policy, limiter, clock, sleep, ...(overrides.random ? { random: overrides.random } : {}) };
+      const accountId = cordial.bulk?.accountId;
+      // Large lists are read back by one export each, written to the bucket; without a bucket
+      // (or the account id the export needs) every contact is read one by one.
+      const byExport =
+        cordial.bulk && s3 && accountId !== undefined
+          ? {
+              threshold: cordial.bulk.threshold,
+              exportList: (list: string, identifier: string) =>
+                exportList(list, identifier, {
+                  ...readBack,
+                  destination: new CordialExports({ client, clock, gate, accountId }),
+                  files: s3,
+                  bus,
+                  pollIntervalMs: cordial.bulk!.pollIntervalMs,
+                  stallAfterMs: cordial.bulk!.stallAfterMs,
+                  newToken,
+                }),
+            }
+          : undefined;
       const report = await verify(store, destination, {
-        policy,
-        limiter,
-        clock,
-        sleep,
-        ...(overrides.random ? { random: overrides.random } : {}),
+        ...readBack,
+        ...(byExport ? { byExport } : {}),
         ...(audience === undefined ? {} : { audience }),
       });
       await recorder.flush();
       return report;
+    },
+    async drain() {
+      while ((await worker.sendDue()) > 0);
+      for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
+        await sleep(Math.max(0, next - clock.now()));
+        while ((await bulk.step()) > 0);
+        while ((await worker.sendDue()) > 0);
+      }
+      await recorder.flush();
     },
     async pause() {
       started = false;
@@ -253,6 +295,7 @@ export function createSync({
       await sender.stop();
       await jobs?.stop();
       await client.close();
+      s3?.client.destroy();
       await recorder.flush();
     },
   };

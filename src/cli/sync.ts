@@ -156,6 +156,12 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
     };
     return underLeases(lease, async () => {
       const report = await sync.verify(options.audience);
+      for (const e of report.exports)
+        io.out(
+          e.error === undefined
+            ? `list ${e.list}: read by export job ${e.jobId} (${e.rows} rows, ${e.members} on the list${e.unknown > 0 ? `, ${e.unknown} of them unknown to Handoff for this list: left as they are` : ''})`
+            : `list ${e.list}: the export could not be read: ${e.error}`,
+        );
       io.out(
         `read back ${report.checked} of ${report.contacts} contacts: ${report.drift.length} drifted, ${report.unreadable.length} unreadable`,
       );
@@ -171,7 +177,8 @@ export function syncReconcile(options: SyncOptions, io: Io): Promise<number> {
       const n =
         repair.length === 0 ? 0 : await admin.ledger.reassert(DESTINATION, { ...audience, contacts: repair });
       if (n > 0) {
-        while ((await sync.worker.sendDue()) > 0);
+        // A large repair of one list goes as import jobs, run here until they end.
+        await sync.drain();
         io.out(`repaired: ${n} (contact, list) states re-sent`);
       }
       if (report.unreadable.length > 0)

@@ -40,7 +40,9 @@ export const sourceSecret = (source: SourceConfig): Secret =>
 /** The validated, frozen configuration every part of Handoff is built from. */
 /** Cordial bulk imports, resolved (see the schema for each field). */
 export interface CordialBulkConfig {
-  publicBaseUrl: string;
+  publicBaseUrl: string | undefined;
+  s3: { bucket: string; prefix: string; region: string; endpoint?: string | undefined; urlExpirySeconds: number } | undefined;
+  accountId: number | undefined;
   threshold: number;
   maxRows: number;
   maxJobs: number;
@@ -275,6 +277,15 @@ function build({ raw, audiences, targets, file, env }: ConfigParts): Config {
               ...raw.destinations.cordial.bulk,
               pollIntervalMs: ms(raw.destinations.cordial.bulk.pollInterval),
               stallAfterMs: ms(raw.destinations.cordial.bulk.stallAfter),
+              publicBaseUrl: raw.destinations.cordial.bulk.publicBaseUrl,
+              accountId: raw.destinations.cordial.bulk.accountId,
+              s3: raw.destinations.cordial.bulk.s3 && {
+                bucket: raw.destinations.cordial.bulk.s3.bucket,
+                prefix: raw.destinations.cordial.bulk.s3.prefix,
+                region: raw.destinations.cordial.bulk.s3.region,
+                endpoint: raw.destinations.cordial.bulk.s3.endpoint,
+                urlExpirySeconds: ms(raw.destinations.cordial.bulk.s3.urlExpiry) / 1000,
+              },
             },
           },
         }

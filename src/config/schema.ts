@@ -247,12 +247,37 @@ export const configSchema = z
             contactAttributes: z.array(z.string()).default([]),
             /**
              * Large change sets of one list as import jobs (`POST /v2/contactimports`); off when
-             * absent. The file is served by Handoff at `publicBaseUrl`, which Cordial must reach.
+             * absent. The file is put in the S3 bucket of `s3` (a presigned URL for Cordial), or,
+             * without it, served by Handoff at `publicBaseUrl`, which Cordial must then reach.
              */
             bulk: z
               .object({
                 /** Handoff's address as Cordial reaches it, e.g. https://handoff.example.com. */
-                publicBaseUrl: z.string().url(),
+                publicBaseUrl: z.string().url().optional(),
+                /**
+                 * An S3 bucket for import files (handed to Cordial as presigned URLs) and for the
+                 * exports that verify large lists. Credentials: the AWS SDK's default chain.
+                 */
+                s3: z
+                  .object({
+                    bucket: z.string().min(3).max(63),
+                    /** Key prefix; imports go under `<prefix>imports/`, exports under `<prefix>exports/`. */
+                    prefix: z.string().default('handoff/'),
+                    region: z.string().min(1),
+                    /** An S3-compatible endpoint (path-style), e.g. MinIO; AWS when absent. */
+                    endpoint: z.string().url().optional(),
+                    /** How long a presigned import URL stays valid (at most 7d). */
+                    urlExpiry: duration
+                      .default('1d')
+                      .refine((d) => {
+                        const parsed = parseDuration(d);
+                        return !parsed.ok || parsed.value <= 604_800_000;
+                      }, 'at most 7d (S3 presigned URL limit)'),
+                  })
+                  .strict()
+                  .optional(),
+                /** Cordial account id: `POST /v2/contactexports` requires it (verify of large lists by export). */
+                accountId: z.number().int().positive().optional(),
                 /** A list with at least this many pending changes in one direction goes as a job. */
                 threshold: z.number().int().min(1).default(1000),
                 /** Rows in one job's file at most. */
@@ -269,6 +294,9 @@ export const configSchema = z
                 suppressTriggers: z.boolean().default(true),
               })
               .strict()
+              .refine((b) => b.publicBaseUrl !== undefined || b.s3 !== undefined, {
+                message: 'say where Cordial fetches import files: bulk.s3 (a bucket) or bulk.publicBaseUrl',
+              })
               .optional(),
           })
           .strict()

@@ -35,7 +35,9 @@ export interface HandoffEvents extends IngestEvents {
   /** A bulk import job moved: submitted, ended (done, split after rejected rows, failed), or stalled in a queue. */
   'sync.bulk': {
     destination: string;
-    job: number;
+    /** Import jobs (the ledger's id) or export jobs (the destination's id) that verify a large list. */
+    kind?: 'import' | 'export';
+    job: number | string;
     list: string;
     add: boolean;
     what: 'submitted' | 'done' | 'split' | 'failed' | 'stalled';

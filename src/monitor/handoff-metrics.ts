@@ -45,12 +45,12 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
   const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.');
   const bulkJobs = r.counter(
     'handoff_sync_bulk_jobs_total',
-    'Bulk jobs that ended, by kind (import) and result: done (every row applied), split (rows missed: split into smaller jobs), failed (rows back to the queue); stalled counts jobs reported as stuck in a queue.',
+    'Bulk jobs that ended, by kind (import, or export: a large list read back) and result: done (every row applied, or the export read), split (rows missed: split into smaller jobs), failed (rows back to the queue; an export tried again); stalled counts jobs reported as stuck in a queue.',
     ['destination', 'kind', 'result'],
   );
   const bulkRows = r.counter(
     'handoff_sync_bulk_rows_total',
-    'Rows of the bulk jobs that ended, by kind and result (done: applied; split: in smaller jobs or sent one by one; failed: back to the queue).',
+    'Rows of the bulk jobs that ended, by kind and result (done: applied, or exported rows read; split: in smaller jobs or sent one by one; failed: back to the queue).',
     ['destination', 'kind', 'result'],
   );
   const processed = r.counter('handoff_processor_events_total', 'Events processed.');
@@ -155,9 +155,9 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     }),
     bus.on('sync.bulk', (e) => {
       if (e.what === 'submitted') return;
-      bulkJobs.inc({ destination: e.destination, kind: 'import', result: e.what });
-      if (e.what !== 'stalled')
-        bulkRows.inc({ destination: e.destination, kind: 'import', result: e.what }, e.rows);
+      const kind = e.kind ?? 'import';
+      bulkJobs.inc({ destination: e.destination, kind, result: e.what });
+      if (e.what !== 'stalled') bulkRows.inc({ destination: e.destination, kind, result: e.what }, e.rows);
     }),
     bus.on('sync.sent', (e) => {
       items.inc({ destination: e.destination, result: 'ok' }, e.ok);

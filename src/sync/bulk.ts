@@ -133,7 +133,20 @@ export class BulkSender {
       return false;
     }
     const [first] = await store.bulk.contactsOf(job.id, '', 1);
-    const source = await files.publish(job);
+    let source: Record<string, unknown>;
+    try {
+      source = await files.publish(job);
+    } catch (error) {
+      // The file could not be put where Cordial fetches it (S3 refused or was unreachable): the
+      // submit is retried under the policy, and the job's rows stay held in the ledger.
+      const message = `import file not published: ${(error as Error).message}`;
+      await this.submitFailed(job, {
+        outcome: { kind: 'retryable', reason: message },
+        record: { request: `upload of job ${job.id}'s file`, status: undefined, message },
+        rate: {},
+      });
+      return false;
+    }
     const { result, jobId } = await destination.startImport({
       list: job.list,
       add: job.add,

@@ -64,3 +64,29 @@ export interface ImportFiles {
   /** The job ended: its file is deleted (or no longer served). */
   remove(job: BulkJob): Promise<void>;
 }
+
+/** A destination that exports the members of one list as a file job (for reading back large lists). */
+export interface ExportDestination {
+  readonly name: string;
+  /**
+   * Starts an export of the contacts of `list` to `location`: one column of the contact key
+   * (`identifier`) and one of the list's flag (1 on it, 0 off it).
+   */
+  startExport(request: {
+    list: string;
+    identifier: string;
+    location: Record<string, unknown>;
+    name: string;
+  }): Promise<{ result: SendResult; jobId?: string }>;
+  jobStatus(jobId: string): Promise<{ result: SendResult; job?: RemoteJob }>;
+}
+
+/** Where a destination writes export files, and how Handoff reads them back. */
+export interface ExportFiles {
+  /** The export's `destination` (the place it writes to) for a job named by `token`. */
+  location(token: string): Record<string, unknown>;
+  /** The file the export of `token` wrote; undefined while none is there. */
+  read(token: string): Promise<string | undefined>;
+  /** Deletes what the export of `token` wrote. */
+  discard(token: string): Promise<void>;
+}

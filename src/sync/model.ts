@@ -63,7 +63,7 @@ export function coalesce(items: readonly SyncItem[]): ContactUpdate[] {
  * What a request to a destination was for: a contact's lists, a list lookup or creation, a read,
  * a bulk import (or export) job started, a job's status polled.
  */
-export type RequestEndpoint = 'contact' | 'list' | 'read' | 'import' | 'job';
+export type RequestEndpoint = 'contact' | 'list' | 'read' | 'import' | 'export' | 'job';
 
 /** How a request ended; `network_error` when no response came back (reset, timeout, refused). */
 export type RequestOutcome = '2xx' | '404' | '429' | '4xx' | '5xx' | 'network_error';

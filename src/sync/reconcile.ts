@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock.ts';
+import type { SyncItem } from './model.ts';
 import type { SyncPorts } from './ports.ts';
 import type { ContactLists, Destination, RateInfo } from './destination.ts';
 import type { RetryPolicy } from './retry-policy.ts';
@@ -21,6 +22,33 @@ export interface VerifyReport {
   drift: Drift[];
   /** Contacts that could not be read (with why), after retries; they are re-asserted too. */
   unreadable: { contact: string; reason: string }[];
+  /** Lists read back through an export job rather than contact by contact. */
+  exports: ListExportReport[];
+}
+
+/** One list verified by export. */
+export interface ListExportReport {
+  list: string;
+  /** The destination's export job id; undefined when no export could be read. */
+  jobId: string | undefined;
+  /** Rows in the export, and of them on the list. */
+  rows: number;
+  members: number;
+  /** On the list at the destination, but unknown to Handoff for this list: reported, not removed. */
+  unknown: number;
+  /** Why the export could not be read (its contacts are then unreadable). */
+  error?: string;
+}
+
+/** A list's members as an export showed them (contact key values), or why they could not be read. */
+export type ListExport =
+  | { ok: true; members: Set<string>; rows: number; jobId: string }
+  | { ok: false; reason: string };
+
+/** Verifying large lists by export: lists with at least `threshold` contacts go through `exportList`. */
+export interface ByExport {
+  threshold: number;
+  exportList: (list: string, identifier: string) => Promise<ListExport>;
 }
 
 /** The account's shared limiter, as read-back uses it: a 429 pauses every request, not only reads. */
@@ -101,15 +129,24 @@ function observe(limiter: ReadLimiter, rate: RateInfo): void {
 export async function verify(
   store: SyncPorts,
   destination: Destination,
-  options: ReadBackOptions & { audience?: string },
+  options: ReadBackOptions & { audience?: string; byExport?: ByExport },
 ): Promise<VerifyReport> {
   const { audience } = options;
-  const items = (await store.sync.items(destination.name)).filter(
+  const all = (await store.sync.items(destination.name)).filter(
     (i) => (audience === undefined || i.audience === audience) && (i.sent !== undefined || i.desired),
   );
+  const report: VerifyReport = {
+    contacts: new Set(all.map((i) => i.contact)).size,
+    checked: 0,
+    drift: [],
+    unreadable: [],
+    exports: [],
+  };
+  const checked = new Set<string>();
+  const exported = options.byExport ? await verifyByExport(all, options.byExport, report, checked) : new Set();
+  const items = all.filter((i) => !exported.has(i.list));
   const byContact = new Map<string, typeof items>();
   for (const item of items) byContact.set(item.contact, [...(byContact.get(item.contact) ?? []), item]);
-  const report: VerifyReport = { contacts: byContact.size, checked: 0, drift: [], unreadable: [] };
   for (const [contact, contactItems] of byContact) {
     const read = await readBack(destination, contact, options);
     if ('reason' in read) {
@@ -117,7 +154,7 @@ export async function verify(
       continue;
     }
     const { lists } = read;
-    report.checked++;
+    checked.add(contact);
     for (const item of contactItems) {
       const actual = lists.exists ? lists.lists.has(item.list) : 'no contact';
       const holds = actual === true;
@@ -132,5 +169,56 @@ export async function verify(
       }
     }
   }
+  const unreadable = new Set(report.unreadable.map((u) => u.contact));
+  report.checked = [...checked].filter((c) => !unreadable.has(c)).length;
   return report;
+}
+
+/** `email:Ann@x.com` → `['email', 'ann@x.com']`: emails compare without case, other keys as they are. */
+function splitContact(contact: string): [string, string] {
+  const colon = contact.indexOf(':');
+  const kind = colon === -1 ? 'email' : contact.slice(0, colon);
+  const value = contact.slice(colon + 1);
+  return [kind, kind === 'email' ? value.toLowerCase() : value];
+}
+
+/**
+ * Lists with at least `threshold` contacts are read back through one export each and compared
+ * with the desired state; returns the lists it covered (whether or not their export could be
+ * read: an unreadable one makes its contacts unreadable, which are then re-asserted).
+ */
+async function verifyByExport(
+  items: readonly SyncItem[],
+  byExport: ByExport,
+  report: VerifyReport,
+  checked: Set<string>,
+): Promise<Set<string>> {
+  const byList = new Map<string, SyncItem[]>();
+  for (const item of items) byList.set(item.list, [...(byList.get(item.list) ?? []), item]);
+  const covered = new Set<string>();
+  for (const [list, listItems] of byList) {
+    const contacts = new Set(listItems.map((i) => i.contact));
+    if (contacts.size < byExport.threshold) continue;
+    covered.add(list);
+    const [identifier] = splitContact(listItems[0]!.contact);
+    const result = await byExport.exportList(list, identifier);
+    if (!result.ok) {
+      for (const contact of contacts) report.unreadable.push({ contact, reason: result.reason });
+      report.exports.push({ list, jobId: undefined, rows: 0, members: 0, unknown: 0, error: result.reason });
+      continue;
+    }
+    const known = new Set<string>();
+    for (const item of listItems) {
+      const [, value] = splitContact(item.contact);
+      known.add(value);
+      checked.add(item.contact);
+      const holds = result.members.has(value);
+      if (holds !== item.desired)
+        report.drift.push({ contact: item.contact, list, audience: item.audience, desired: item.desired, actual: holds });
+    }
+    let unknown = 0;
+    for (const member of result.members) if (!known.has(identifier === 'email' ? member.toLowerCase() : member)) unknown++;
+    report.exports.push({ list, jobId: result.jobId, rows: result.rows, members: result.members.size, unknown });
+  }
+  return covered;
 }

@@ -3,6 +3,7 @@ import { api } from '../api.ts';
 import { lines } from '../charts.ts';
 import { card, fill, h, table } from '../dom.ts';
 import { count, when } from '../format.ts';
+import { bulkJobsSection } from './bulk-jobs.ts';
 import { deadLetterGroups, notice } from './dead-letters.ts';
 import { fetchQuarantine, quarantineCard, quarantineSection } from './quarantine.ts';
 
@@ -80,6 +81,7 @@ export async function syncPage(root: HTMLElement, refresh: () => void): Promise<
         ),
       ),
     ),
+    bulkJobsSection(data.bulkJobs),
     h('h2', {}, `Dead letters (${data.deadLetters.length})`),
     h(
       'div',

@@ -16,8 +16,10 @@ import { RequestLog } from './request-log.ts';
 import { listener } from './server.ts';
 import type { FileReader, ImportSettings } from './import-jobs.ts';
 import { ImportJobs, httpFileReader } from './import-jobs.ts';
+import type { ExportSettings, ExportWriter } from './export-jobs.ts';
+import { ExportJobs } from './export-jobs.ts';
 
-export type { ContactView, FaultConfig, ImportSettings, ListView, RateLimitConfig, RecordedRequest };
+export type { ContactView, ExportSettings, FaultConfig, ImportSettings, ListView, RateLimitConfig, RecordedRequest };
 
 /** How to start the fake; every field is optional. */
 export interface FakeCordialOptions {
@@ -41,6 +43,10 @@ export interface FakeCordialOptions {
   imports?: ImportSettings;
   /** Reads import files of transports other than HTTP(S), e.g. S3. */
   readFile?: FileReader;
+  /** How export jobs run (rows per second, queue time, failures). */
+  exports?: ExportSettings;
+  /** Writes `S3` exports (e.g. the S3 fake's `put`); without it an S3 export fails. */
+  writeExport?: ExportWriter;
 }
 
 /** A running fake Cordial account plus the controls tests use to inspect and disturb it. */
@@ -65,6 +71,8 @@ export interface FakeCordial {
   lists(): ListView[];
   /** Import jobs: their settings (replaced by `set`), every job as `GET /v2/jobs/{id}` shows it, and whether any runs. */
   imports: { set(settings: ImportSettings): void; jobs(): Record<string, unknown>[]; busy(): boolean };
+  /** Export jobs: their settings (replaced by `set`) and every job as `GET /v2/jobs/{id}` shows it. */
+  exports: { set(settings: ExportSettings): void; jobs(): Record<string, unknown>[] };
   /** Every /v2 request so far, in arrival order (a live array; copy it to keep a snapshot). */
   readonly requests: readonly RecordedRequest[];
   /**
@@ -97,6 +105,8 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
   const contacts = new ContactStore(schema, lists, now);
   const imports = new ImportJobs(contacts, lists, now, httpFileReader(options.readFile));
   if (options.imports) imports.set(options.imports);
+  const exports = new ExportJobs(contacts, lists, now, options.writeExport);
+  if (options.exports) exports.set(options.exports);
   const faults = new Faults(options.seed ?? 1);
   const log = new RequestLog();
   let rateLimit = options.rateLimit;
@@ -120,6 +130,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
   };
   const reset = () => {
     imports.reset();
+    exports.reset();
     contacts.reset();
     lists.reset();
     log.clear();
@@ -139,7 +150,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
       now,
       faults,
       limiter: () => limiter,
-      state: { contacts, lists, secondaryKeys, imports },
+      state: { contacts, lists, secondaryKeys, imports, exports },
       log,
       inspect: inspectHandler({ state, reset, setFaults: (c) => faults.set(c), setRateLimit }),
       sleep: latency.sleep,
@@ -167,6 +178,7 @@ export async function startFakeCordial(options: FakeCordialOptions = {}): Promis
       jobs: () => imports.all(),
       busy: () => imports.busy(),
     },
+    exports: { set: (settings) => exports.set(settings), jobs: () => exports.all() },
     get requests() {
       return log.entries;
     },

@@ -4,6 +4,7 @@ import type { Outcome, Reply } from './envelope.ts';
 import { errorReply, fail, GENERIC, listNotExist, recordNotFound } from './envelope.ts';
 import type { ListStore, ListView } from './list-store.ts';
 import type { ImportJobs } from './import-jobs.ts';
+import type { ExportJobs } from './export-jobs.ts';
 
 /** One parsed /v2 request, as the handlers see it. */
 export interface RouteRequest {
@@ -19,6 +20,7 @@ export interface RouteState {
   lists: ListStore;
   secondaryKeys: readonly string[];
   imports: ImportJobs;
+  exports: ExportJobs;
 }
 
 type Handler = (req: RouteRequest, state: RouteState, params: string[]) => Reply;
@@ -54,9 +56,17 @@ const ROUTES: Route[] = [
     handler: (req, s) => reply(s.imports.create(req.body), 201, (v) => v),
   },
   {
+    method: 'POST',
+    pattern: ['contactexports'],
+    handler: (req, s) => reply(s.exports.create(req.body), 200, (v) => v),
+  },
+  {
     method: 'GET',
     pattern: ['jobs', '*'],
-    handler: (_req, s, [raw = '']) => reply(s.imports.show(decodeURIComponent(raw)), 200, (v) => v),
+    handler: (_req, s, [raw = '']) => {
+      const id = decodeURIComponent(raw);
+      return reply(s.exports.show(id) ?? s.imports.show(id), 200, (v) => v);
+    },
   },
   {
     method: 'POST',

@@ -71,6 +71,10 @@ export class CordialClient {
   createImport(body: Record<string, unknown>): Promise<CordialResponse> {
     return this.call('POST', 'import', '/contactimports', body);
   }
+  /** `POST /v2/contactexports`: 200 `{jobId}`; a bad request is a 400. */
+  createExport(body: Record<string, unknown>): Promise<CordialResponse> {
+    return this.call('POST', 'export', '/contactexports', body);
+  }
   getJob(id: string): Promise<CordialResponse> {
     return this.call('GET', 'job', `/jobs/${encodeURIComponent(id)}`);
   }

@@ -88,7 +88,8 @@ export class CordialImports implements BulkDestination {
   }
 }
 
-function jobResult(r: Record<string, unknown>): BulkResult {
+/** Cordial's `result` block of a job, each count 0 when absent. */
+export function jobResult(r: Record<string, unknown>): BulkResult {
   const n = (k: string) => (typeof r[k] === 'number' ? r[k] : 0);
   return {
     totalRecords: n('totalRecords'),
