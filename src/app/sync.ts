@@ -8,6 +8,7 @@ import { CordialClient } from '../sync/destinations/cordial/client.ts';
 import { CordialDestination } from '../sync/destinations/cordial/destination.ts';
 import { RateLimiter } from '../sync/rate-limiter.ts';
 import { RequestRecorder } from '../sync/request-recorder.ts';
+import { requestOutcome } from '../sync/model.ts';
 import type { RetryPolicy } from '../sync/retry-policy.ts';
 import { DEFAULT_RETRY_POLICY } from '../sync/retry-policy.ts';
 import { SyncWorker } from '../sync/worker.ts';
@@ -94,7 +95,12 @@ export function createSync({
     baseUrl: cordial.baseUrl,
     apiKey: cordial.apiKey.value,
     connections: cordial.concurrency,
-    onRequest: (request) => recorder.record(request),
+    onRequest: (request) => {
+      recorder.record(request);
+      // This process's own requests, for its counters; the log holds every process's.
+      const { method, endpoint, status } = request;
+      bus.emit('sync.request', { destination: 'cordial', method, endpoint, outcome: requestOutcome(status) });
+    },
   });
   const policy = overrides.retryPolicy ?? DEFAULT_RETRY_POLICY;
   // One budget for the account in the store: every process and command that calls Cordial shares it.

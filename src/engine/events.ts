@@ -32,6 +32,14 @@ export interface HandoffEvents extends IngestEvents {
     retried: number;
     dead: number;
   };
+  /** A request this process sent to a destination was answered (or failed on the network). */
+  'sync.request': {
+    destination: string;
+    method: string;
+    endpoint: string;
+    /** 2xx, 404, 429, 4xx, 5xx or network_error. */
+    outcome: string;
+  };
   /** A bulk import job moved: submitted, ended (done, split after rejected rows, failed), or stalled in a queue. */
   'sync.bulk': {
     destination: string;

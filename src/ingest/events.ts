@@ -7,7 +7,8 @@ export interface IngestEvents {
     stored: number;
     duplicates: number;
     rejected: number;
-    /** Duplicates and rejections by message type (`unknown` when a refused message named none). */
+    /** Stored events, duplicates and rejections by message type (`unknown` when a refused message named none). */
+    storedByType: Record<string, number>;
     duplicatesByType: Record<string, number>;
     rejectedByType: Record<string, number>;
   };

@@ -112,11 +112,13 @@ export class IngestService {
     const { results } = outcome;
     let duplicates = 0;
     const duplicatesByType: Record<string, number> = {};
+    const storedByType: Record<string, number> = {};
     results.forEach((r, i) => {
-      if (r !== 'duplicate') return;
-      duplicates++;
       const type = typeAt(i);
-      duplicatesByType[type] = (duplicatesByType[type] ?? 0) + 1;
+      if (r === 'duplicate') {
+        duplicates++;
+        duplicatesByType[type] = (duplicatesByType[type] ?? 0) + 1;
+      } else storedByType[type] = (storedByType[type] ?? 0) + 1;
     });
     const rejectedByType: Record<string, number> = {};
     for (const t of rejectedTypes) rejectedByType[t] = (rejectedByType[t] ?? 0) + 1;
@@ -125,6 +127,7 @@ export class IngestService {
       stored: accepted - duplicates,
       duplicates,
       rejected: rejected.length,
+      storedByType,
       duplicatesByType,
       rejectedByType,
     });

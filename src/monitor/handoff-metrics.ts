@@ -23,7 +23,14 @@ const ACK_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21_6
 
 const STATUS_VALUE: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
 
-/** Handoff's Prometheus metrics: counters fed by the bus and the durable logs, gauges read at scrape time. */
+// Several processes may share one database. A counter counts this process's own work (what it
+// received, processed, sent), so summing a counter over instances gives the cluster's total; what
+// describes the database (members, pending items, lag, dead letters) is a gauge read from the store
+// at scrape time, the same on every instance, so max (or any one instance) gives the truth.
+const OWN = " This process's own: sum across instances.";
+const SHARED = ' (the shared database; same on every instance: use max)';
+
+/** Handoff's Prometheus metrics: counters of this process's work fed by the bus, gauges of the database read at scrape time. */
 export interface HandoffMetrics {
   registry: Registry;
   /** The exposition text; concurrent scrapes are served one after another. */
@@ -39,103 +46,130 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
 
   const ingest = r.counter(
     'handoff_ingest_events_total',
-    'Events received, by source, type and result (stored, duplicate, rejected); a refused message that named no valid type counts as type="unknown".',
+    'Events this process received, by source, type and result (stored, duplicate, rejected); a refused message that named no valid type counts as type="unknown".' +
+      OWN,
     ['source', 'type', 'result'],
   );
-  const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.');
+  const batches = r.counter('handoff_processor_batches_total', 'Processor batches committed.' + OWN);
   const bulkJobs = r.counter(
     'handoff_sync_bulk_jobs_total',
-    'Bulk jobs that ended, by kind (import, or export: a large list read back) and result: done (every row applied, or the export read), split (rows missed: split into smaller jobs), failed (rows back to the queue; an export tried again); stalled counts jobs reported as stuck in a queue.',
+    'Bulk jobs that ended, by kind (import, or export: a large list read back) and result: done (every row applied, or the export read), split (rows missed: split into smaller jobs), failed (rows back to the queue; an export tried again); stalled counts jobs reported as stuck in a queue.' +
+      OWN,
     ['destination', 'kind', 'result'],
   );
   const bulkRows = r.counter(
     'handoff_sync_bulk_rows_total',
-    'Rows of the bulk jobs that ended, by kind and result (done: applied, or exported rows read; split: in smaller jobs or sent one by one; failed: back to the queue).',
+    'Rows of the bulk jobs that ended, by kind and result (done: applied, or exported rows read; split: in smaller jobs or sent one by one; failed: back to the queue).' +
+      OWN,
     ['destination', 'kind', 'result'],
   );
-  const processed = r.counter('handoff_processor_events_total', 'Events processed.');
-  const merges = r.counter('handoff_processor_merges_total', 'Profile merges.');
+  const processed = r.counter('handoff_processor_events_total', 'Events processed.' + OWN);
+  const merges = r.counter('handoff_processor_merges_total', 'Profile merges.' + OWN);
   const quarantined = r.gauge(
     'handoff_processor_quarantined_events',
-    'Events quarantined now: processing them failed every time, and later events went on without them.',
+    'Events quarantined now: processing them failed every time, and later events went on without them' +
+      SHARED +
+      '.',
   );
   const quarantinedTotal = r.counter(
     'handoff_processor_quarantined_total',
-    'Events this process quarantined (a retry that fails again is not counted again).',
+    'Events this process quarantined (a retry that fails again is not counted again).' + OWN,
   );
   const skippedTotal = r.counter(
     'handoff_processor_skipped_total',
-    'Profiles whose wake-up (reason=window) or ranking evaluation failed and was skipped.',
+    'Profiles whose wake-up (reason=window) or ranking evaluation failed and was skipped.' + OWN,
     ['reason'],
   );
-  const lagEvents = r.gauge('handoff_processor_lag_events', 'Events logged but not yet processed.');
+  const lagEvents = r.gauge(
+    'handoff_processor_lag_events',
+    'Events logged but not yet processed' + SHARED + '.',
+  );
+  const logged = r.gauge(
+    'handoff_events_logged',
+    'Events in the event log, by its newest offset' +
+      SHARED +
+      '; what this process stored is handoff_ingest_events_total{result="stored"}.',
+  );
   const lagSeconds = r.gauge(
     'handoff_processor_lag_seconds',
-    'How long the oldest unprocessed event has waited, in seconds (0 when caught up).',
+    'How long the oldest unprocessed event has waited, in seconds (0 when caught up)' + SHARED + '.',
   );
-  const size = r.gauge('handoff_audience_members', 'Members of each audience, held out included.', [
-    'audience',
-  ]);
-  const heldOut = r.gauge('handoff_audience_held_out_members', 'Held-out (control group) members.', [
-    'audience',
-  ]);
-  const changes = r.counter('handoff_audience_changes_total', 'Membership changes, by audience and change.', [
-    'audience',
-    'change',
-  ]);
-  const wakePending = r.gauge('handoff_wakeups_pending', 'Profiles with a wake-up scheduled.');
+  const size = r.gauge(
+    'handoff_audience_members',
+    'Members of each audience, held out included' + SHARED + '.',
+    ['audience'],
+  );
+  const heldOut = r.gauge(
+    'handoff_audience_held_out_members',
+    'Held-out (control group) members' + SHARED + '.',
+    ['audience'],
+  );
+  const changes = r.counter(
+    'handoff_audience_changes_total',
+    'Membership changes this process evaluated, by audience and change.' + OWN,
+    ['audience', 'change'],
+  );
+  const wakePending = r.gauge('handoff_wakeups_pending', 'Profiles with a wake-up scheduled' + SHARED + '.');
   const wakeOverdue = r.gauge(
     'handoff_wakeups_overdue',
-    'Wake-ups still pending longer than monitoring.overdueWakeupAfter past due.',
+    'Wake-ups still pending longer than monitoring.overdueWakeupAfter past due' + SHARED + '.',
   );
   const requests = r.counter(
     'handoff_sync_requests_total',
-    'HTTP requests sent to a destination, by method, endpoint (contact, list, read) and outcome (2xx, 404, 429, 4xx, 5xx, network_error).',
+    'HTTP requests this process sent to a destination, by method, endpoint (contact, list, read) and outcome (2xx, 404, 429, 4xx, 5xx, network_error).' +
+      OWN,
     ['destination', 'method', 'endpoint', 'outcome'],
   );
   const items = r.counter(
     'handoff_sync_items_total',
-    'Items (contact, list) settled by sends, by result: ok, retry, dead.',
+    "Items (contact, list) settled by this process's sends, by result: ok, retry, dead." + OWN,
     ['destination', 'result'],
   );
   const rateLimited = r.counter(
     'handoff_sync_rate_limited_total',
-    'Requests answered 429 (responses, not items).',
+    'Requests of this process answered 429 (responses, not items).' + OWN,
     ['destination'],
   );
-  const pending = r.gauge('handoff_sync_pending_items', 'Items waiting to be sent.', ['destination']);
-  const retrying = r.gauge('handoff_sync_retry_queue_depth', 'Pending items waiting for a retry.', [
+  const pending = r.gauge('handoff_sync_pending_items', 'Items waiting to be sent' + SHARED + '.', [
     'destination',
   ]);
-  const dead = r.gauge('handoff_sync_dead_letters', 'Dead-lettered items, by audience.', [
+  const retrying = r.gauge(
+    'handoff_sync_retry_queue_depth',
+    'Pending items waiting for a retry' + SHARED + '.',
+    ['destination'],
+  );
+  const dead = r.gauge('handoff_sync_dead_letters', 'Dead-lettered items, by audience' + SHARED + '.', [
     'destination',
     'audience',
   ]);
   const ack = r.histogram(
     'handoff_event_to_ack_seconds',
-    'Seconds from an event being received to the destination acknowledging the change it caused.',
+    'Seconds from an event being received to the destination acknowledging the change it caused, observed by the process that sent it.' +
+      OWN,
     ['destination', 'audience'],
     ACK_BUCKETS,
   );
   const checkStatus = r.gauge(
     'handoff_check_status',
-    'Latest status of each check: 0 pass, 1 warn, 2 fail.',
+    'Latest status of each check: 0 pass, 1 warn, 2 fail; reported by the process that runs the checks (the monitor lease): use max.',
     ['check', 'audience', 'destination'],
   );
-  const checkValue = r.gauge('handoff_check_value', 'Latest value of each check.', [
-    'check',
-    'audience',
-    'destination',
-  ]);
+  const checkValue = r.gauge(
+    'handoff_check_value',
+    'Latest value of each check; reported by the process that runs the checks: use max.',
+    ['check', 'audience', 'destination'],
+  );
 
   const leaseHeld = r.gauge(
     'handoff_lease_held',
-    "1 while this process holds the job's lease (and so runs the job), else 0.",
+    "1 while this process holds the job's lease (and so runs the job), else 0; the sum across instances is 1 while some process runs it.",
     ['lease'],
   );
 
   const unsubscribe = [
     bus.on('ingest.accepted', (e) => {
+      for (const [type, n] of Object.entries(e.storedByType))
+        ingest.inc({ source: e.sourceId, type, result: 'stored' }, n);
       for (const [type, n] of Object.entries(e.duplicatesByType))
         ingest.inc({ source: e.sourceId, type, result: 'duplicate' }, n);
       for (const [type, n] of Object.entries(e.rejectedByType))
@@ -159,15 +193,23 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
       bulkJobs.inc({ destination: e.destination, kind, result: e.what });
       if (e.what !== 'stalled') bulkRows.inc({ destination: e.destination, kind, result: e.what }, e.rows);
     }),
+    bus.on('sync.request', (e) => {
+      const { destination, method, endpoint, outcome } = e;
+      requests.inc({ destination, method, endpoint, outcome });
+      if (outcome === '429') rateLimited.inc({ destination });
+    }),
     bus.on('sync.sent', (e) => {
+      sentSinceTally.add(e.destination);
       items.inc({ destination: e.destination, result: 'ok' }, e.ok);
       items.inc({ destination: e.destination, result: 'retry' }, e.retried);
       items.inc({ destination: e.destination, result: 'dead' }, e.dead);
     }),
   ];
 
-  // Stored events (with their type), 429s and acknowledgements are counted from the durable logs,
-  // from where they stood when this process started.
+  // Acknowledgements are read from the sync log, which the sending process writes: a process
+  // observes those logged while it was sending to the destination itself (one process holds the
+  // sync lease), so each is observed about once in a cluster.
+  const sentSinceTally = new Set<string>();
   let marks: Promise<{ eventSeq: number; logId: number }> = store.monitor
     .watermarks()
     .catch(() => ({ eventSeq: 0, logId: 0 }));
@@ -175,26 +217,18 @@ export function createHandoffMetrics(options: HandoffMetricsOptions): HandoffMet
     const from = await marks;
     const t = await store.monitor.tallies(from.eventSeq, from.logId);
     marks = Promise.resolve({ eventSeq: t.eventSeq, logId: t.logId });
-    for (const s of t.stored) ingest.inc({ source: s.source, type: s.type, result: 'stored' }, s.count);
+    const sending = new Set(sentSinceTally);
+    sentSinceTally.clear();
     for (const a of t.acknowledged)
-      ack.observe({ destination: a.destination, audience: a.audience }, Math.max(0, a.ms) / 1000);
+      if (sending.has(a.destination))
+        ack.observe({ destination: a.destination, audience: a.audience }, Math.max(0, a.ms) / 1000);
   });
-  // Requests and 429s come from the request log, which every process sending requests writes.
-  let requestMark: Promise<number> = store.requests.watermark().catch(() => 0);
   for (const d of destinations) rateLimited.inc({ destination: d }, 0);
-  r.collect(async () => {
-    const t = await store.requests.tally(await requestMark);
-    requestMark = Promise.resolve(t.to);
-    for (const c of t.counts) {
-      const { destination, method, endpoint, outcome } = c;
-      requests.inc({ destination, method, endpoint, outcome }, c.count);
-      if (outcome === '429') rateLimited.inc({ destination }, c.count);
-    }
-  });
   r.collect(async () => {
     const cursor = await store.cursors.get(options.processorCursor ?? 'processor');
     const head = await store.events.head();
     lagEvents.set({}, Math.max(0, head - cursor));
+    logged.set({}, head);
     const oldest = await store.monitor.eventAfter(cursor);
     lagSeconds.set({}, oldest ? Math.max(0, clock.now() - oldest.receivedAt) / 1000 : 0);
     quarantined.set({}, await store.quarantine.count());

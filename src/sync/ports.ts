@@ -148,12 +148,14 @@ export interface RequestLog {
   prune(before: number): Promise<number>;
 }
 
-/** One request's claim on an account's rate budget (times in ms, by the caller's clock). */
+/** A claim on an account's rate budget for up to `count` requests (times in ms, by the caller's clock). */
 export interface RateTake {
   now: number;
+  /** How many slots the caller wants (its requests waiting), at least 1. */
+  count: number;
   /** Spacing between requests at the rate in force: 1000 / requests per second. */
   intervalMs: number;
-  /** How far ahead of `now` a slot may be granted (the caller sleeps until it). */
+  /** How far ahead of `now` slots may be granted (the caller sleeps until each). */
   aheadMs: number;
   /**
    * The longest wait the budget can legitimately impose (a pause's cap plus one interval): a slot
@@ -162,8 +164,14 @@ export interface RateTake {
   maxWaitMs: number;
 }
 
-/** What the budget answered: a slot `waitMs` from now is this request's, or ask again in `waitMs`. */
-export type RateGrant = { granted: true; waitMs: number } | { granted: false; waitMs: number };
+/**
+ * What the budget answered. `granted` ≥ 1: the caller's slots are `waitMs` from now and every
+ * `intervalMs` after, `granted` of them; 0: none within reach, ask again in `waitMs`.
+ */
+export interface RateGrant {
+  granted: number;
+  waitMs: number;
+}
 
 /**
  * The rate budget of each destination account, shared by every process on the database and kept
@@ -172,7 +180,7 @@ export type RateGrant = { granted: true; waitMs: number } | { granted: false; wa
  * slot past it for every process.
  */
 export interface RateBudgetStore {
-  /** Atomically grants the account's next slot when it is within `aheadMs` of `now`, or says how long to wait. */
+  /** Atomically grants the account's next slots that fall within `aheadMs` of `now` (up to `count`), or says how long to wait. */
   take(account: string, request: RateTake): Promise<RateGrant>;
   /** No slot of the account before `until` (a 429's Retry-After), for every process. */
   pauseUntil(account: string, until: number): Promise<void>;

@@ -2,7 +2,7 @@ import type { RateBudgetStore, RateGrant, RateTake } from '../../sync/ports.ts';
 import type { SqliteDatabase } from './database.ts';
 import { settle, writeTransaction } from './database.ts';
 
-/** Rate budgets in `rate_budgets`, one row per account (GCRA); each grant is one write transaction. */
+/** Rate budgets in `rate_budgets`, one row per account (GCRA); each claim is one write transaction. */
 export function sqliteRateBudgets(db: SqliteDatabase): RateBudgetStore {
   const get = db.prepare<[string], { next_at: number }>('SELECT next_at FROM rate_budgets WHERE account = ?');
   const put = db.prepare<[string, number]>(
@@ -14,16 +14,14 @@ export function sqliteRateBudgets(db: SqliteDatabase): RateBudgetStore {
      ON CONFLICT (account) DO UPDATE SET next_at = max(rate_budgets.next_at, excluded.next_at)`,
   );
   const take = writeTransaction(db, (account: string, t: RateTake): RateGrant => {
-    const { now, intervalMs, aheadMs, maxWaitMs } = t;
-    const next = get.get(account)?.next_at ?? now;
+    const { now, count, intervalMs, aheadMs, maxWaitMs } = t;
+    const reach = now + aheadMs;
     // A slot further ahead than any pause allows was set by a clock later than this one.
-    const slot = Math.max(Math.min(next, now + maxWaitMs), now);
-    if (slot - now > aheadMs) {
-      if (slot !== Math.max(next, now)) put.run(account, slot);
-      return { granted: false, waitMs: slot - aheadMs - now };
-    }
-    put.run(account, slot + intervalMs);
-    return { granted: true, waitMs: slot - now };
+    const stored = get.get(account)?.next_at;
+    const slot = Math.max(Math.min(stored ?? now, now + maxWaitMs), now);
+    const granted = slot <= reach ? Math.min(count, Math.floor((reach - slot) / intervalMs) + 1) : 0;
+    if (granted > 0 || (stored !== undefined && stored > slot)) put.run(account, slot + granted * intervalMs);
+    return granted > 0 ? { granted, waitMs: slot - now } : { granted: 0, waitMs: slot - reach };
   });
   const pause = writeTransaction(db, (account: string, until: number) => void later.run(account, until));
   return {
