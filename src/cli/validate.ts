@@ -32,20 +32,20 @@ const unset = (secret: Secret | undefined): secret is Secret =>
 
 /**
  * What serve does about each unset secret. Credentials Handoff checks (the admin token, write
- * keys, the webhook secret) it generates and keeps in secrets.json; API keys that another service
+ * keys, the webhook secret) it generates and keeps (secrets.json beside SQLite, a table on PostgreSQL); API keys that another service
  * issues it cannot, so the work that needs them waits.
  */
 export function missingSecretNotes(config: Config): string[] {
+  const keptIn = config.storage.postgres
+    ? `the database (table ${config.storage.postgres.schema}.generated_secrets)`
+    : 'secrets.json beside the database';
   const generated = [
     config.server.adminToken,
     ...config.sources.map(sourceSecret),
     config.customerio?.webhookSecret,
   ]
     .filter(unset)
-    .map(
-      (s) =>
-        `${s.env} is not set; serve will generate a value for it and keep it in secrets.json beside the database`,
-    );
+    .map((s) => `${s.env} is not set; serve will generate a value for it and keep it in ${keptIn}`);
   const cordial = config.destinations.cordial?.apiKey;
   const appApi = config.customerio?.appApiKey;
   const database = config.storage.postgres?.url;

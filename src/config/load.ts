@@ -15,7 +15,6 @@ import { APP_API_REGIONS } from '../sources/customerio/config.ts';
 import type { RawConfig } from './schema.ts';
 import { configSchema } from './schema.ts';
 
-/** A secret as configured: the variable it comes from, and its value when the variable is set. */
 /** `storage.postgres`: Handoff's tables in one schema of a PostgreSQL database. */
 export interface PostgresStorage {
   url: Secret;
@@ -23,6 +22,7 @@ export interface PostgresStorage {
   schema: string;
 }
 
+/** A secret as configured: the variable it comes from, and its value when the variable is set. */
 export interface Secret {
   env: string;
   value: string | undefined;

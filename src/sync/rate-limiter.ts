@@ -51,6 +51,8 @@ export class RateLimiter {
   /** A request was refused for rate: send at half the pace from now on (never below 1 per 10 s). */
   slowDown(): void {
     this.rate = Math.max(0.1, this.rate / 2);
+    // Slots held here were spaced at the old pace: the next ones are claimed at the new one.
+    this.slots = [];
   }
 
   /** A request went through: regain pace gradually, up to the configured rate. */

@@ -3,15 +3,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeCustomerIo } from '../fakes/customerio/index.ts';
 import { startFakeCustomerIo } from '../fakes/customerio/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import type { TestStorage } from '../helpers/store.ts';
-import { processCwd, storeEnv, testStorage } from '../helpers/store.ts';
+import { keptSecrets, processCwd, storeEnv, testStorage } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 let dir: string;
@@ -51,9 +51,13 @@ test('validate: generated secrets are generated; API keys are not, and their wor
   const result = await runCli(configFile, {}, 'validate');
   assert.equal(result.code, 0, result.err);
   const notes = result.err.split('\n');
+  const keptIn =
+    storage.kind === 'sqlite'
+      ? 'secrets.json beside the database'
+      : `the database (table ${storage.schema}.generated_secrets)`;
   assert.ok(
     notes.includes(
-      'note: KEYS_WEB_KEY is not set; serve will generate a value for it and keep it in secrets.json beside the database',
+      `note: KEYS_WEB_KEY is not set; serve will generate a value for it and keep it in ${keptIn}`,
     ),
     result.err,
   );
@@ -114,8 +118,6 @@ test('serve: no value is generated for either API key; sync and polls are paused
   assert.match(log, /KEYS_CIO_APP_KEY is not set: Customer\.io segment polls are paused until it is set/);
   assert.equal(cio.requests.length, 0, 'no poll was sent without the App API key');
   assert.doesNotMatch(log, /poll failed/);
-  const stored = JSON.parse(
-    readFileSync(join(dirname(storage.sqlitePath), 'secrets.json'), 'utf8'),
-  ) as Record<string, string>;
-  assert.deepEqual(Object.keys(stored).sort(), ['HANDOFF_ADMIN_TOKEN', 'HANDOFF_CUSTOMERIO_WEBHOOK_SECRET']);
+  const kept = await keptSecrets(storage);
+  assert.deepEqual(Object.keys(kept).sort(), ['HANDOFF_ADMIN_TOKEN', 'HANDOFF_CUSTOMERIO_WEBHOOK_SECRET']);
 });

@@ -18,14 +18,13 @@ import {
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 import type { Served } from '../helpers/serve-process.ts';
 import { startServe, stopAll, stopServe } from '../helpers/serve-process.ts';
-import type { TestStorage } from '../helpers/store.ts';
-import { rawSql, testStorage, testStoreKind } from '../helpers/store.ts';
+import { keptSecrets, testStorage, testStoreKind } from '../helpers/store.ts';
 
 const bin = fileURLToPath(new URL('../../bin/handoff.mjs', import.meta.url));
 let dir: string;
@@ -263,26 +262,6 @@ describe('handoff serve: a start', () => {
 });
 
 describe('handoff serve: a generated admin token on the test store', () => {
-  /** The token serve generated and kept: in secrets.json beside SQLite, in the PostgreSQL schema. */
-  async function keptToken(storage: TestStorage): Promise<string | undefined> {
-    if (storage.kind === 'sqlite')
-      return (
-        JSON.parse(readFileSync(join(dirname(storage.sqlitePath), 'secrets.json'), 'utf8')) as Record<
-          string,
-          string
-        >
-      ).HANDOFF_ADMIN_TOKEN;
-    const raw = rawSql(storage);
-    try {
-      const rows = await raw.query<{ value: string }>(
-        "SELECT value FROM generated_secrets WHERE name = 'HANDOFF_ADMIN_TOKEN'",
-      );
-      return rows[0]?.value;
-    } finally {
-      await raw.close();
-    }
-  }
-
   const adminStatus = async (served: Served, token: string): Promise<number> =>
     (await fetch(`${served.address}/api/admin/cluster`, { headers: { authorization: `Bearer ${token}` } }))
       .status;
@@ -296,7 +275,7 @@ describe('handoff serve: a generated admin token on the test store', () => {
       writeFileSync(config, `${storage.yaml}\nsources:\n  - { id: web, writeKey: { env: STARTUP_KEY } }\n`);
       const env = { STARTUP_KEY: 'startup-key-123' };
       const first = await startServe(config, env);
-      const token = await keptToken(storage);
+      const token = (await keptSecrets(storage)).HANDOFF_ADMIN_TOKEN;
       assert.ok(token && token.length >= 20, first.output());
       assert.match(first.output(), /HANDOFF_ADMIN_TOKEN not set: using generated values/);
       if (storage.kind === 'postgres')

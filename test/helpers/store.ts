@@ -2,7 +2,8 @@
 // `npm test` runs the store-dependent suites once on each. On PostgreSQL every test storage is a
 // fresh schema of its own in the database at HANDOFF_TEST_DATABASE_URL, dropped when it closes;
 // configs name that variable, so the processes and commands a test starts reach the same schema.
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
 import type { Store } from '../../src/store/ports.ts';
@@ -116,6 +117,26 @@ const COMMIT_TABLES = ['cursors', 'profiles', 'identifiers', 'profile_events', '
 export function rawSql(target: TestStorage | { storage: TestStorage }): RawSql {
   const storage = 'storage' in target ? target.storage : target;
   return storage.kind === 'sqlite' ? sqliteRaw(storage.sqlitePath) : postgresRaw(storage.schema!);
+}
+
+/**
+ * The values serve generated and kept for unset secrets, by variable: `secrets.json` beside the
+ * SQLite file; the schema's `generated_secrets` table on PostgreSQL. Empty when none were kept.
+ */
+export async function keptSecrets(storage: TestStorage): Promise<Record<string, string>> {
+  if (storage.kind === 'sqlite') {
+    const file = join(dirname(storage.sqlitePath), 'secrets.json');
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  }
+  const raw = rawSql(storage);
+  try {
+    const rows = await raw.query<{ name: string; value: string }>(
+      'SELECT name, value FROM generated_secrets',
+    );
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+  } finally {
+    await raw.close();
+  }
 }
 
 function sqliteRaw(path: string): RawSql {
