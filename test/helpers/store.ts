@@ -2,7 +2,9 @@
 // `npm test` runs the store-dependent suites once on each. On PostgreSQL every test storage is a
 // fresh schema of its own in the database at HANDOFF_TEST_DATABASE_URL, dropped when it closes;
 // configs name that variable, so the processes and commands a test starts reach the same schema.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import postgres from 'postgres';
@@ -103,10 +105,13 @@ export interface RawSql {
   exec(text: string, ...params: unknown[]): Promise<void>;
   query<T>(text: string, ...params: unknown[]): Promise<T[]>;
   /**
-   * Holds the database's write lock from another connection until the returned function is
-   * called: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's exclusive lock on the tables a commit writes.
+   * Takes the database's write lock from another connection and gives it back after `ms`:
+   * SQLite's `BEGIN IMMEDIATE` in a process of its own (a SQLite writer waiting for the lock blocks
+   * its whole thread, so the holder must be elsewhere, as another `handoff` command would be),
+   * PostgreSQL's exclusive lock on the tables a commit writes. Resolves once the lock is held;
+   * `released` resolves after it is given back, to the rows `lastly` read just before that.
    */
-  holdWriteLock(): Promise<() => Promise<void>>;
+  holdWriteLock<T>(ms: number, lastly: string): Promise<{ released: Promise<T[]> }>;
   close(): Promise<void>;
 }
 
@@ -148,18 +153,52 @@ function sqliteRaw(path: string): RawSql {
       return Promise.resolve();
     },
     query: <T>(text: string, ...params: unknown[]) => Promise.resolve(db.prepare(text).all(...params) as T[]),
-    holdWriteLock: () => {
-      db.exec('BEGIN IMMEDIATE');
-      return Promise.resolve(() => {
-        db.exec('ROLLBACK');
-        return Promise.resolve();
-      });
-    },
+    holdWriteLock: <T>(ms: number, lastly: string) => sqliteLockHolder<T>(path, ms, lastly),
     close: () => {
       db.close();
       return Promise.resolve();
     },
   };
+}
+
+/** What the lock holder runs: it says `held`, waits, reads `lastly`, gives the lock back, prints the rows. */
+const HOLDER = `
+const [Database, path, ms, lastly] = [require(process.argv[1]), ...process.argv.slice(2)];
+const db = new Database(path);
+db.pragma('busy_timeout = 5000');
+db.exec('BEGIN IMMEDIATE');
+process.stdout.write('held\\n');
+setTimeout(() => {
+  const rows = db.prepare(lastly).all();
+  db.exec('ROLLBACK');
+  db.close();
+  process.stdout.write(JSON.stringify(rows));
+}, Number(ms));
+`;
+
+function sqliteLockHolder<T>(path: string, ms: number, lastly: string): Promise<{ released: Promise<T[]> }> {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const child = spawn(process.execPath, ['-e', HOLDER, driver, path, String(ms), lastly], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      if (!out.startsWith('held\n')) return;
+      child.stdout.off('data', onData);
+      const released = exited.then((code) => {
+        if (code !== 0) throw new Error(`the lock holder failed (exit ${code}): ${err}`);
+        return JSON.parse(out.slice('held\n'.length)) as T[];
+      });
+      resolve({ released });
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => reject(new Error(`the lock holder exited (${code}) before holding: ${err}`)));
+  });
 }
 
 /** `?` placeholders as PostgreSQL's `$1, $2, …` (test SQL holds no `?` inside strings). */
@@ -184,14 +223,21 @@ function postgresRaw(schema: string): RawSql {
       await run(text, params);
     },
     query: async <T>(text: string, ...params: unknown[]) => [...(await run(text, params))] as T[],
-    holdWriteLock: async () => {
+    holdWriteLock: async <T>(ms: number, lastly: string) => {
       const connection = await sql.reserve();
       await connection.unsafe('BEGIN');
       await connection.unsafe(`LOCK TABLE ${COMMIT_TABLES.join(', ')} IN EXCLUSIVE MODE`);
-      return async () => {
-        await connection.unsafe('ROLLBACK');
-        connection.release();
-      };
+      const released = new Promise<T[]>((resolve, reject) =>
+        setTimeout(() => {
+          void (async () => {
+            const rows = [...(await connection.unsafe(lastly))] as T[];
+            await connection.unsafe('ROLLBACK');
+            connection.release();
+            return rows;
+          })().then(resolve, reject);
+        }, ms),
+      );
+      return { released };
     },
     close: () => sql.end({ timeout: 5 }),
   };
