@@ -102,7 +102,9 @@ function options() {
         '  --quick: 10,000 changes over 3,000 contacts and 3 s of latency events (about a minute)\n' +
         '  --existing: fraction of contacts already in the fake Cordial account in part 1 (others are created: PUT 404 + POST)\n' +
         "  --handoff-rate: Handoff's rateLimit in part 1 when it should differ from the account's R (a misconfiguration: exercises 429 waits)\n" +
-        "  --store postgres: keep Handoff's data in a fresh schema of HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database), dropped afterwards",
+        "  --store postgres: keep Handoff's data in a fresh schema of HANDOFF_TEST_DATABASE_URL (default: the local server's `test` database), dropped afterwards\n" +
+        'npm run bench:sync -- --bulk [--members 200000] [--exits 100000] [--rate 10] [--rows-per-second 1000] [--poll 5] [--s3] [--store sqlite|postgres]\n' +
+        '  --bulk: a new audience of --members through import jobs, then --exits of them leave; --s3 keeps the files in a fake S3 bucket and then verifies the list by export',
     );
     process.exit(0);
   }

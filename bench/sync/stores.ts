@@ -3,9 +3,7 @@
 // the stored rows afterwards, in each one's SQL.
 import Database from 'better-sqlite3';
 import type { Store } from '../../src/store/ports.ts';
-import { openPostgres } from '../../src/store/postgres/database.ts';
-import { postgresStore } from '../../src/store/postgres/index.ts';
-import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
+import { openBenchPostgres } from '../postgres.ts';
 
 import type { StoreKind } from '../lib.ts';
 
@@ -88,11 +86,8 @@ function sqliteBench(dbPath: string): BenchStore {
 
 /** A fresh schema of the PostgreSQL test database (HANDOFF_TEST_DATABASE_URL), dropped on close. */
 async function postgresBench(): Promise<BenchStore> {
-  const url = testDatabaseUrl();
-  const schema = freshSchemaName().replace('handoff_test_', 'handoff_bench_');
-  const sql = await openPostgres({ url, schema });
-  // The app's stop leaves the pool open: the benchmark reads the stored rows after the sync.
-  const store: Store = { ...postgresStore(sql), close: async () => {} };
+  const pg = await openBenchPostgres();
+  const { store, sql, schema } = pg;
   return {
     kind: 'postgres',
     label: `PostgreSQL (schema ${schema}, pool of 10)`,
@@ -121,10 +116,7 @@ async function postgresBench(): Promise<BenchStore> {
         await sql<{ result: string; n: number }[]>`
           SELECT result, count(*)::integer AS n FROM sync_log WHERE destination = 'cordial' GROUP BY result`,
       ),
-    close: async () => {
-      await sql.end({ timeout: 5 });
-      await dropSchema(schema, url);
-    },
+    close: () => pg.drop(),
   };
 }
 
