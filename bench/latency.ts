@@ -1,6 +1,6 @@
 /**
  * `npm run bench:latency [-- --rate 1000 --seconds 20 --wakeups 1000000 --window 45 --only a|b --profile [out.cpuprofile]]`
- * `npm run bench:latency -- --store postgres --only a [--processes 3]`
+ * `npm run bench:latency -- --store postgres [--only a --processes 3 | --only b --due 45000]`
  *
  * Serve-mode latency of the engine, in two parts, each on a fresh temp SQLite file with the 13
  * reference audiences of examples/handoff.yaml:
@@ -21,7 +21,7 @@
  *    `--processes N` (PostgreSQL) runs N serve processes with roles `all` on that schema as child
  *    processes and sends the requests to them in turn: most events are then accepted by a
  *    process that does not hold the processor lease, and reach it as a signal.
- * B. Wake-up lateness. `--wakeups` profiles each get one `Product Added` stamped so that its 4h
+ * B. Wake-up lateness (`--store postgres`: on a fresh schema). `--wakeups` profiles each get one `Product Added` stamped so that its 4h
  *    deadline (the cart_0_4h exit) falls in a `--window`-second span of wall time starting shortly
  *    after set-up; deadlines are spread at random over the span. The events are appended and
  *    processed by the app's own processor on the system clock (not part of the measurement; the

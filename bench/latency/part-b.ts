@@ -18,6 +18,9 @@ import { Rng } from '../generate/index.ts';
 import type { Dist } from './common.ts';
 import { HOUR, dist } from './common.ts';
 import type { Options } from './options.ts';
+import type { BenchPostgres } from '../postgres.ts';
+import { openBenchPostgres } from '../postgres.ts';
+import type { StoreKind } from '../lib.ts';
 
 export interface PartB {
   wakeups: number;
@@ -68,9 +71,11 @@ const productAdded = (i: number, timestamp: number, receivedAt: number): Incomin
 async function pilotRate(
   config: ReturnType<typeof exampleConfig>,
   dir: string,
+  kind: StoreKind,
 ): Promise<{ append: number; process: number }> {
   const path = join(dir, 'pilot.db');
-  const store = createSqliteStore(path);
+  const pg = kind === 'postgres' ? await openBenchPostgres() : undefined;
+  const store = pg?.store ?? createSqliteStore(path);
   const n = 30_000;
   const t0 = Date.now();
   let started = performance.now();
@@ -93,8 +98,45 @@ async function pilotRate(
   await processor.drain();
   const process = n / ((performance.now() - started) / 1000);
   await store.close();
+  await pg?.drop();
   rmSync(path, { force: true });
   return { append, process };
+}
+
+/** When each set-up profile's 4h window ends (by profile number), and how many wake-ups are pending. */
+async function setUpDeadlines(
+  n: number,
+  source: { pg: BenchPostgres } | { path: string },
+): Promise<{ byProfile: Float64Array; pending: number }> {
+  const byProfile = new Float64Array(n + 1).fill(NaN);
+  const take = (r: { profile_id: string; ts: number }) =>
+    (byProfile[Number(r.profile_id.slice(1))] = r.ts + 4 * HOUR);
+  if ('pg' in source) {
+    const { sql } = source.pg;
+    await sql<{ profile_id: string; ts: number }[]>`
+      SELECT p.profile_id, e.ts FROM profile_events p JOIN events e ON e.seq = p.seq`.cursor(
+      10_000,
+      (rows) => void rows.forEach(take),
+    );
+    const [row] = await sql<{ n: number }[]>`
+      SELECT count(*)::integer AS n FROM profile_state WHERE wake_at IS NOT NULL`;
+    return { byProfile, pending: row!.n };
+  }
+  const reader = new Database(source.path, { readonly: true });
+  try {
+    for (const r of reader
+      .prepare<[], { profile_id: string; ts: number }>(
+        'SELECT p.profile_id, e.ts FROM profile_events p CROSS JOIN events e ON e.seq = p.seq',
+      )
+      .iterate())
+      take(r);
+    const pending = reader
+      .prepare<[], { n: number }>('SELECT count(*) AS n FROM profile_state WHERE wake_at IS NOT NULL')
+      .get()!.n;
+    return { byProfile, pending };
+  } finally {
+    reader.close();
+  }
 }
 
 export async function partB(dir: string, opts: Options): Promise<PartB> {
@@ -102,7 +144,7 @@ export async function partB(dir: string, opts: Options): Promise<PartB> {
   const windowMs = opts.window * 1000;
   const path = join(dir, 'wakeups.db');
   const config = exampleConfig(path);
-  const pilot = await pilotRate(config, dir);
+  const pilot = await pilotRate(config, dir, opts.store);
   // The processor slows as its tables grow; size the lead time generously.
   const estimate = n / pilot.append + (n / pilot.process) * 1.6;
   const leadSeconds = Math.ceil(estimate + 15);
@@ -111,7 +153,8 @@ export async function partB(dir: string, opts: Options): Promise<PartB> {
   );
 
   let k = 0;
-  const app = createApp({ config, newProfileId: () => `w${++k}` });
+  const pg = opts.store === 'postgres' ? await openBenchPostgres() : undefined;
+  const app = createApp({ config, newProfileId: () => `w${++k}`, ...(pg ? { store: pg.store } : {}) });
   const firstDeadline = Date.now() + leadSeconds * 1000;
   const rng = new Rng('wakeups');
   const deadlines = new Float64Array(n);
@@ -139,25 +182,10 @@ export async function partB(dir: string, opts: Options): Promise<PartB> {
   if (processed !== n) throw new Error(`processed ${processed} of ${n} set-up events`);
 
   // Profile w<k> was created by the k-th event only if the log was processed in order: check it.
-  const byProfile = new Float64Array(n + 1).fill(NaN);
-  {
-    const reader = new Database(path, { readonly: true });
-    const rows = reader
-      .prepare<[], { profile_id: string; ts: number }>(
-        'SELECT p.profile_id, e.ts FROM profile_events p CROSS JOIN events e ON e.seq = p.seq',
-      )
-      .iterate();
-    for (const r of rows) byProfile[Number(r.profile_id.slice(1))] = r.ts + 4 * HOUR;
-    const pending = (
-      reader.prepare('SELECT count(*) AS n FROM profile_state WHERE wake_at IS NOT NULL').get() as {
-        n: number;
-      }
-    ).n;
-    reader.close();
-    console.log(
-      `B: set-up done: ${fmt(n)} events appended in ${fmt(appendSeconds, 1)} s, processed in ${fmt(processSeconds, 1)} s (${fmt(n / processSeconds)} events/s); ${fmt(pending)} wake-ups pending`,
-    );
-  }
+  const { byProfile, pending } = await setUpDeadlines(n, pg ? { pg } : { path });
+  console.log(
+    `B: set-up done: ${fmt(n)} events appended in ${fmt(appendSeconds, 1)} s, processed in ${fmt(processSeconds, 1)} s (${fmt(n / processSeconds)} events/s); ${fmt(pending)} wake-ups pending`,
+  );
   const slackSeconds = (firstDeadline - Date.now()) / 1000;
   let pastDueAtStart = 0;
   const startAt = Date.now();
@@ -218,6 +246,7 @@ export async function partB(dir: string, opts: Options): Promise<PartB> {
     summarizeProfile(profile, 'wake-ups (part B, whole scheduler phase incl. idle)');
   }
   await app.stop();
+  await pg?.drop();
   if (unknown > 0) console.log(`B: ${unknown} exits of profiles not in the set-up map`);
   const exits = lateness.length;
   return {
