@@ -222,6 +222,17 @@ export function createSync({
   // Changes may be committed by the processor in another process: its signal says when.
   let unlisten: (() => void) | undefined;
   let stopped = false;
+  /** Sends what is due, then runs import jobs until they end (what they release goes one contact at a time). */
+  const drain = async (): Promise<void> => {
+    while ((await worker.sendDue()) > 0);
+    for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
+      await sleep(Math.max(0, next - clock.now()));
+      while ((await bulk.step()) > 0);
+      while ((await worker.sendDue()) > 0);
+    }
+    await recorder.flush();
+  };
+
   return {
     worker,
     destination,
@@ -236,14 +247,7 @@ export function createSync({
       await puller.idle();
       while ((await worker.pull()) > 0);
       await worker.rematch(Number.MAX_SAFE_INTEGER);
-      while ((await worker.sendDue()) > 0);
-      // Import jobs run until they end: what they release is sent one contact at a time.
-      for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
-        await sleep(Math.max(0, next - clock.now()));
-        while ((await bulk.step()) > 0);
-        while ((await worker.sendDue()) > 0);
-      }
-      await recorder.flush();
+      await drain();
     },
     verify: async (audience) => {
       const readBack = { policy, limiter, clock, sleep, ...(overrides.random ? { random: overrides.random } : {}) };
@@ -274,15 +278,7 @@ export function createSync({
       await recorder.flush();
       return report;
     },
-    async drain() {
-      while ((await worker.sendDue()) > 0);
-      for (let next = await bulk?.nextAt(); bulk && next != null; next = await bulk.nextAt()) {
-        await sleep(Math.max(0, next - clock.now()));
-        while ((await bulk.step()) > 0);
-        while ((await worker.sendDue()) > 0);
-      }
-      await recorder.flush();
-    },
+    drain,
     async pause() {
       started = false;
       sending = false;
