@@ -32,8 +32,8 @@ const unset = (secret: Secret | undefined): secret is Secret =>
 
 /**
  * What serve does about each unset secret. Credentials Handoff checks (the admin token, write
- * keys, the webhook secret) it generates and keeps (secrets.json beside SQLite, a table on PostgreSQL); API keys that another service
- * issues it cannot, so the work that needs them waits.
+ * keys, the webhook secret) it generates and keeps (secrets.json beside SQLite, a table on
+ * PostgreSQL); API keys that another service issues it cannot, so the work that needs them waits.
  */
 export function missingSecretNotes(config: Config): string[] {
   const keptIn = config.storage.postgres
