@@ -9,24 +9,26 @@ import { startFakeCordial } from '../fakes/cordial/index.ts';
 import type { FakeS3 } from '../fakes/s3/index.ts';
 import { startFakeS3 } from '../fakes/s3/index.ts';
 import type { Harness } from '../helpers/harness.ts';
-import { WRITE_KEYS, basic, harness, sequentialIds } from '../helpers/harness.ts';
+import { harness, sequentialIds } from '../helpers/harness.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { DEFAULT_RETRY_POLICY } from '../../src/sync/retry-policy.ts';
 import { CART_AND_PURCHASERS } from '../helpers/cordial-audiences.ts';
+import {
+  N,
+  T0,
+  bulkSteps,
+  bulkSync,
+  email,
+  isNew,
+  purchases,
+  range,
+  seedContacts,
+  shoppers,
+} from '../helpers/bulk-scenario.ts';
 import * as schemas from '../../src/admin/schemas.ts';
 
-const t0 = Date.parse('2026-11-28T21:10:00.000Z');
-const clock = new ManualClock(t0);
-const SYNC = {
-  sleep: (ms: number) => Promise.resolve(clock.advance(ms)),
-  random: () => 0.5,
-  retryPolicy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 30 },
-};
-const N = 700;
+const clock = new ManualClock(T0);
+const SYNC = bulkSync(clock);
 const BUCKET = 'handoff-test';
-const email = (i: number) => `m${i}@example.com`;
-const STATUSES = ['subscribed', 'unsubscribed', undefined] as const;
-const isNew = (i: number) => i % 97 === 5;
 
 let fake: FakeCordial;
 let s3: FakeS3;
@@ -54,15 +56,9 @@ after(async () => {
 beforeEach(async () => {
   fake.reset();
   s3.reset();
-  clock.set(t0);
+  clock.set(T0);
   fake.imports.set({ rowsPerSecond: 500, scheduledMs: 0 });
-  for (let i = 0; i < N; i++) {
-    if (isNew(i)) continue;
-    const status = STATUSES[i % 3];
-    fake.seedContact({
-      channels: { email: { address: email(i), ...(status ? { subscribeStatus: status } : {}) } },
-    });
-  }
+  seedContacts(fake);
   const extra = stringify({
     server: { adminToken: { env: 'S3_ADMIN_TOKEN' } },
     destinations: {
@@ -91,56 +87,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.close());
 
-async function ingest(messages: object[]): Promise<void> {
-  for (let i = 0; i < messages.length; i += 250) {
-    const res = await h.server.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: { authorization: basic(WRITE_KEYS.web), 'content-type': 'application/json' },
-      payload: {
-        batch: messages
-          .slice(i, i + 250)
-          .map((m) => ({ timestamp: new Date(clock.now()).toISOString(), ...m })),
-      },
-    });
-    assert.equal(res.statusCode, 200, res.body);
-  }
-}
-
-const shoppers = (ids: number[]) =>
-  ids.flatMap((i) => [
-    { type: 'identify', userId: `u${i}`, traits: { email: email(i) } },
-    { type: 'track', userId: `u${i}`, event: 'Product Added', properties: { sku: 'b1' } },
-  ]);
-const purchases = (ids: number[]) =>
-  ids.map((i) => ({ type: 'track', userId: `u${i}`, event: 'Order Completed', properties: { revenue: 10 } }));
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-
-async function converge(): Promise<void> {
-  for (let round = 0; round < 200; round++) {
-    await h.app.settle();
-    const next = await h.app.store.sync.nextDueAt('cordial');
-    if (next === null && (await h.app.store.bulk.active('cordial')).length === 0) return;
-    clock.set(Math.max(clock.now(), next ?? clock.now()));
-  }
-  assert.fail('sync did not converge');
-}
-
-async function members(audience: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const m of await h.app.store.audiences.members(audience)) {
-    const profile = await h.app.store.identity.getProfile(m.profileId);
-    out.push(profile!.identifiers.find((i) => i.kind === 'email')!.address!);
-  }
-  return out.sort();
-}
-
-function assertStatusesKept(): void {
-  for (let i = 0; i < N; i++) {
-    const status = (isNew(i) ? undefined : STATUSES[i % 3]) ?? 'none';
-    assert.equal(fake.contact(email(i))?.channels.email?.subscribeStatus, status, `status of ${email(i)}`);
-  }
-}
+const { ingest, converge, members, assertStatusesKept } = bulkSteps({ clock, fake: () => fake, h: () => h });
 
 const ADMIN = 'admin-token-for-bulk-s3-tests';
 async function admin(url: string): Promise<{ status: number; body: string }> {
