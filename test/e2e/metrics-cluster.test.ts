@@ -14,6 +14,7 @@ import type { Served } from '../helpers/serve-process.ts';
 import { startServe, stopAll, waitFor } from '../helpers/serve-process.ts';
 import type { TestStorage } from '../helpers/store.ts';
 import { testStorage, testStoreKind } from '../helpers/store.ts';
+import { cartAudience } from '../helpers/cordial-audiences.ts';
 
 const WRITE_KEY = 'metrics-web-key-0123';
 const ADMIN_TOKEN = 'metrics-admin-token-0123';
@@ -58,17 +59,7 @@ if (testStoreKind() !== 'postgres') {
           destinations: {
             cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'METRICS_CORDIAL_KEY' }, rateLimit: 200 },
           },
-          audiences: [
-            {
-              key: 'cart_0_4h',
-              name: 'Cart 0-4h',
-              purpose: 'cart reminder',
-              channels: ['email'],
-              ttl: '4h',
-              condition: { type: 'event', event: 'Product Added', within: '4h' },
-              destinations: [{ cordial: { list: LIST, identifier: 'email' } }],
-            },
-          ],
+          audiences: [cartAudience(LIST)],
         }),
       );
       const env = {

@@ -20,6 +20,7 @@ import { kill9, metric, startServe, stopAll, waitFor } from '../helpers/serve-pr
 import type { TestStorage } from '../helpers/store.ts';
 import { testStorage, testStoreKind } from '../helpers/store.ts';
 import type { Lease } from '../../src/shared/leases.ts';
+import { cartAudience } from '../helpers/cordial-audiences.ts';
 
 const WRITE_KEY = 'multi-web-key-0123';
 const ADMIN_TOKEN = 'multi-admin-token-0123';
@@ -59,17 +60,7 @@ if (testStoreKind() !== 'postgres') {
               concurrency: 2,
             },
           },
-          audiences: [
-            {
-              key: 'cart_0_4h',
-              name: 'Cart 0-4h',
-              purpose: 'cart reminder',
-              channels: ['email'],
-              ttl: '4h',
-              condition: { type: 'event', event: 'Product Added', within: '4h' },
-              destinations: [{ cordial: { list: LIST, identifier: 'email' } }],
-            },
-          ],
+          audiences: [cartAudience(LIST)],
         }),
       );
       // One at a time: the first applies the migrations and records the definitions.

@@ -11,6 +11,7 @@ import { signalChannel } from '../../src/store/postgres/signals.ts';
 import { dropSchema, freshSchemaName, testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 import type { FakeCordial } from '../fakes/cordial/index.ts';
 import { startFakeCordial } from '../fakes/cordial/index.ts';
+import { cartAudience } from '../helpers/cordial-audiences.ts';
 
 // Two apps on one PostgreSQL schema stand for two serve processes: one runs the jobs, the other
 // only ingests or only processes. The jobs' safety-net polls are ten minutes apart here, so work
@@ -32,17 +33,7 @@ async function twoApps(fake: FakeCordial) {
     '/nonexistent/unused.db',
     stringify({
       destinations: { cordial: { baseUrl: fake.baseUrl, apiKey: { env: 'SIGNALS_CORDIAL_KEY' } } },
-      audiences: [
-        {
-          key: 'cart_0_4h',
-          name: 'Cart 0-4h',
-          purpose: 'cart reminder',
-          channels: ['email'],
-          ttl: '4h',
-          condition: { type: 'event', event: 'Product Added', within: '4h' },
-          destinations: [{ cordial: { list: 'cart', identifier: 'email' } }],
-        },
-      ],
+      audiences: [cartAudience('cart')],
     }),
     { SIGNALS_CORDIAL_KEY: CORDIAL_KEY },
   );

@@ -26,3 +26,14 @@ export const CART_AND_PURCHASERS = [
     destinations: [{ cordial: { list: 'purchased-7d', identifier: 'email' } }],
   },
 ];
+
+/** Anyone who added to cart in the last 4h, in Cordial list `list`: the smallest synced audience. */
+export const cartAudience = (list: string) => ({
+  key: 'cart_0_4h',
+  name: 'Cart 0-4h',
+  purpose: 'cart reminder',
+  channels: ['email'],
+  ttl: '4h',
+  condition: { type: 'event', event: 'Product Added', within: '4h' },
+  destinations: [{ cordial: { list, identifier: 'email' } }],
+});
