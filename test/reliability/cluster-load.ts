@@ -43,9 +43,15 @@ export const emailOf = (user: string): string => `${user}@example.com`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Sends one batch until a process acknowledges it (200) or refuses it (4xx); whether it was acknowledged. */
-async function deliver(options: ClientOptions, batch: { messageId: string }[]): Promise<boolean> {
-  const { totals } = options;
+/**
+ * Sends one batch until a process acknowledges it (200) or refuses it (4xx), each attempt to the
+ * process `address()` names then; whether it was acknowledged.
+ */
+export async function deliver(
+  options: Pick<ClientOptions, 'address' | 'totals'> & { timeoutMs?: number },
+  batch: { messageId: string }[],
+): Promise<boolean> {
+  const { totals, timeoutMs = 15_000 } = options;
   const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
   totals.batches++;
   for (;;) {
@@ -59,7 +65,7 @@ async function deliver(options: ClientOptions, batch: { messageId: string }[]): 
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: segmentAuth() },
       body,
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(timeoutMs),
     })
       .then(async (res) => ({ code: res.status, text: await res.text() }))
       .catch(() => undefined);

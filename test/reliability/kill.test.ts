@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import type { Served } from '../helpers/serve-process.ts';
 import { kill9, metric, startServe, stopAll, stopServe, waitFor } from '../helpers/serve-process.ts';
 import { rawSql } from '../helpers/store.ts';
+import type { ClientTotals } from './cluster-load.ts';
+import { deliver, newTotals } from './cluster-load.ts';
 import type { Setup } from './setup.ts';
-import { AUDIENCES, SECRETS, segmentAuth, setUp } from './setup.ts';
+import { AUDIENCES, SECRETS, setUp } from './setup.ts';
 
 const KILLS = 10;
 const CLIENTS = 4;
@@ -27,15 +29,6 @@ after(async () => {
   await setup?.close();
 });
 
-interface ClientTotals {
-  batches: number;
-  attempts: number;
-  /** messageIds of acknowledged batches. */
-  acknowledged: Set<string>;
-  /** Batches answered 4xx: never acknowledged, and never expected for valid messages. */
-  refused: string[];
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A client that sends batches until told to stop, retrying each until a 200. */
@@ -48,38 +41,15 @@ async function client(id: number, running: () => boolean, totals: ClientTotals):
       event: EVENTS[(b + i) % EVENTS.length],
       properties: { price: 10 + i, revenue: 20 + i },
     }));
-    const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
-    totals.batches++;
-    for (;;) {
-      const address = served?.alive() ? served.address : undefined;
-      if (address === undefined) {
-        await sleep(50);
-        continue;
-      }
-      totals.attempts++;
-      const status = await fetch(`${address}/v1/batch`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: segmentAuth() },
-        body,
-        signal: AbortSignal.timeout(30_000),
-      })
-        .then(async (res) => ({ code: res.status, text: await res.text() }))
-        .catch(() => undefined);
-      if (status?.code === 200) {
-        for (const m of batch) totals.acknowledged.add(m.messageId);
-        break;
-      }
-      if (status !== undefined && status.code < 500) {
-        totals.refused.push(`${status.code} ${status.text.slice(0, 200)}`);
-        break;
-      }
-      await sleep(50 + Math.random() * 100);
-    }
+    await deliver(
+      { address: () => (served?.alive() ? served.address : undefined), totals, timeoutMs: 30_000 },
+      batch,
+    );
   }
 }
 
 describe(`kill -9 of serve ${KILLS} times under ${CLIENTS} clients`, () => {
-  const totals: ClientTotals = { batches: 0, attempts: 0, acknowledged: new Set(), refused: [] };
+  const totals = newTotals();
   let kills = 0;
 
   test('ten kills, each followed by a restart on the same database', async () => {
