@@ -9,6 +9,13 @@ export const WEB_KEY = 'bench-web-key';
 
 /** Wall-clock ms with sub-ms precision, comparable across threads. */
 
+/** The messageIds of an ingest request's body: ingest routes take it as bytes (parsed on a worker thread). */
+export function messageIdsOf(requestBody: unknown): string[] {
+  const raw = Buffer.isBuffer(requestBody) ? (JSON.parse(requestBody.toString()) as unknown) : requestBody;
+  const body = raw as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
+  return (body?.batch ?? [body]).flatMap((m) => (typeof m?.messageId === 'string' ? [m.messageId] : []));
+}
+
 const sortedOf = (values: number[]): Float64Array => Float64Array.from(values).sort();
 export interface Dist {
   n: number;

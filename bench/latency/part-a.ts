@@ -7,7 +7,7 @@ import { buildServer } from '../../src/server/server.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
 import type { Dist } from './common.ts';
-import { WEB_KEY, dist } from './common.ts';
+import { WEB_KEY, dist, messageIdsOf } from './common.ts';
 import type { Options } from './options.ts';
 import type { ClientResult } from './worker-client.ts';
 import { clientWorker, messageIdOf } from './worker-client.ts';
@@ -39,13 +39,7 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
   const serverDone = new Map<string, number>();
   server.addHook('onResponse', (request, _reply, done) => {
     const at = wall();
-    // Ingest routes take the body as bytes (it is parsed on a worker thread).
-    const raw = Buffer.isBuffer(request.body)
-      ? (JSON.parse(request.body.toString()) as unknown)
-      : request.body;
-    const body = raw as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
-    for (const m of body?.batch ?? [body])
-      if (typeof m?.messageId === 'string') serverDone.set(m.messageId, at);
+    for (const id of messageIdsOf(request.body)) serverDone.set(id, at);
     done();
   });
   const committed = new Map<string, number>();

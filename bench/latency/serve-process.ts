@@ -11,6 +11,7 @@ import { openPostgres } from '../../src/store/postgres/database.ts';
 import { postgresStore } from '../../src/store/postgres/index.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { wall } from '../lib.ts';
+import { messageIdsOf } from './common.ts';
 
 /** What a serve process tells the parent. */
 export type ServeReport =
@@ -42,12 +43,7 @@ async function serve(): Promise<void> {
   let batched = 0;
   server.addHook('onResponse', (request, _reply, done) => {
     const at = wall();
-    const raw = Buffer.isBuffer(request.body)
-      ? (JSON.parse(request.body.toString()) as unknown)
-      : request.body;
-    const body = raw as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
-    for (const m of body?.batch ?? [body])
-      if (typeof m?.messageId === 'string') responses.push([m.messageId, at]);
+    for (const id of messageIdsOf(request.body)) responses.push([id, at]);
     done();
   });
   app.bus.on('engine.changes', ({ changes }) => {
