@@ -20,7 +20,10 @@
  *    alone sustains, for comparison). `--store postgres` runs it on a fresh PostgreSQL schema;
  *    `--processes N` (PostgreSQL) runs N serve processes with roles `all` on that schema as child
  *    processes and sends the requests to them in turn: most events are then accepted by a
- *    process that does not hold the processor lease, and reach it as a signal.
+ *    process that does not hold the processor lease, and reach it as a signal. `--jobs-process`
+ *    adds a serve process with roles `jobs` (the processor and every other job) and makes the N
+ *    `--roles ingest`: no process both answers requests and processes, as a deployment that
+ *    splits the roles runs.
  * B. Wake-up lateness (`--store postgres`: on a fresh schema). `--wakeups` profiles each get one `Product Added` stamped so that its 4h
  *    deadline (the cart_0_4h exit) falls in a `--window`-second span of wall time starting shortly
  *    after set-up; deadlines are spread at random over the span. The events are appended and
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
     let a: PartA | undefined;
     let b: PartB | undefined;
     if (opts.only !== 'b') {
-      a = opts.processes > 1 ? await partAProcesses(opts) : await partA(dir, opts);
+      a = opts.processes > 1 || opts.jobsProcess ? await partAProcesses(opts) : await partA(dir, opts);
       console.log(
         `A: sent ${fmt(a.sent)} at ${fmt(a.rate)} events/s, ${fmt(a.acked)} acknowledged (request ${showDist(a.requestLatency)}); ${fmt(a.enters)} cart_0_4h enters in ${fmt(a.batches)} processor batches (mean ${fmt(a.meanBatch, 1)} events)`,
       );
@@ -104,8 +107,9 @@ async function main(): Promise<void> {
     }
 
     const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-    const where =
-      opts.processes > 1
+    const where = opts.jobsProcess
+      ? `${opts.processes} serve --roles ingest ${opts.processes > 1 ? 'processes, requests in turn,' : 'process'} and one serve --roles jobs on one PostgreSQL schema`
+      : opts.processes > 1
         ? `${opts.processes} serve processes on one PostgreSQL schema, requests in turn`
         : `serve mode, ${opts.store}`;
     const lines = ['', `| ${where}, 13 audiences, ${cpus().length} CPUs | |`, '|---|---|'];
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
                 offered: opts.rate,
                 store: opts.store,
                 processes: opts.processes,
+                jobsProcess: opts.jobsProcess,
                 perRequest: opts.perRequest,
                 rate: Math.round(a.rate),
                 acked: a.acked,

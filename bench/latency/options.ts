@@ -20,6 +20,8 @@ export interface Options {
   profile: string | undefined;
   /** Serve processes on one PostgreSQL schema for part A (1: the server runs in this process). */
   processes: number;
+  /** Part A's background jobs in a serve process of their own (`--roles jobs`), the `processes` only ingesting. */
+  jobsProcess: boolean;
 }
 
 export function options(): Options {
@@ -38,12 +40,13 @@ export function options(): Options {
       ...STORE_OPTION,
       profile: { type: 'string' },
       processes: { type: 'string', default: '1' },
+      'jobs-process': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres] [--processes N (with --store postgres)]',
+      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres] [--processes N] [--jobs-process] (both with --store postgres)',
     );
     process.exit(0);
   }
@@ -55,11 +58,15 @@ export function options(): Options {
     throw new Error(
       '--processes needs --store postgres: several serve processes share one PostgreSQL schema',
     );
-  if (processes > 1 && (values['ingest-only'] || values.profile !== undefined))
-    throw new Error('--processes does not combine with --ingest-only or --profile');
+  const jobsProcess = values['jobs-process'];
+  if (jobsProcess && store !== 'postgres')
+    throw new Error('--jobs-process needs --store postgres: the processes share one PostgreSQL schema');
+  if ((processes > 1 || jobsProcess) && (values['ingest-only'] || values.profile !== undefined))
+    throw new Error('--processes and --jobs-process do not combine with --ingest-only or --profile');
   return {
     store,
     processes,
+    jobsProcess,
     rate: count('rate', values.rate),
     seconds: count('seconds', values.seconds),
     wakeups: count('wakeups', values.wakeups),

@@ -27,10 +27,15 @@ export async function partAProcesses(opts: Options): Promise<PartA & { processes
   let enters = 0;
   let batches = 0;
   let batched = 0;
-  const start = (): Serving => {
+  const start = (roles: 'all' | 'ingest' | 'jobs'): Serving => {
     const child = fork(new URL('./serve-process.ts', import.meta.url), [], {
       execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_PG_URL: testDatabaseUrl(), BENCH_PG_SCHEMA: pg.schema },
+      env: {
+        ...process.env,
+        BENCH_PG_URL: testDatabaseUrl(),
+        BENCH_PG_SCHEMA: pg.schema,
+        BENCH_ROLES: roles,
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let ready: (url: string) => void = () => {};
@@ -55,10 +60,12 @@ export async function partAProcesses(opts: Options): Promise<PartA & { processes
   const processes: Serving[] = [];
   try {
     // The first alone: it takes the leases, so which process processes is known not to matter.
-    processes.push(start());
+    // With --jobs-process the first is the jobs process, and requests go only to the others.
+    processes.push(start(opts.jobsProcess ? 'jobs' : 'all'));
     await processes[0]!.url;
-    for (let i = 1; i < opts.processes; i++) processes.push(start());
-    const bases = await Promise.all(processes.map((p) => p.url));
+    for (let i = opts.jobsProcess ? 0 : 1; i < opts.processes; i++)
+      processes.push(start(opts.jobsProcess ? 'ingest' : 'all'));
+    const bases = (await Promise.all(processes.map((p) => p.url))).slice(opts.jobsProcess ? 1 : 0);
     const path = opts.perRequest === 1 ? 'track' : 'batch';
     const authorization = `Basic ${Buffer.from(`${WEB_KEY}:`).toString('base64')}`;
     // A short unmeasured warm-up through every process, on other shoppers.

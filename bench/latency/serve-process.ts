@@ -1,5 +1,6 @@
 // One serve process of `--processes N`: a Handoff app and server on the benchmark's PostgreSQL
-// schema, run as a child process (its own event loop and pool, as a real deployment's would be).
+// schema, run as a child process (its own event loop and pool, as a real deployment's would be),
+// with the roles in BENCH_ROLES (ingest, jobs or all; default all).
 // It reports to the parent over IPC when each event's response was done and when each
 // cart_0_4h enter was committed (only the process holding the processor lease commits any).
 import { tmpdir } from 'node:os';
@@ -32,10 +33,11 @@ export type ServeCommand = { type: 'stop' };
 async function serve(): Promise<void> {
   const url = process.env.BENCH_PG_URL!;
   const schema = process.env.BENCH_PG_SCHEMA!;
+  const roles = process.env.BENCH_ROLES ?? 'all';
   const send = (report: ServeReport): void => void process.send!(report);
   const store = postgresStore(await openPostgres({ url, schema, poolSize: 10 }));
   const app = createApp({ config: exampleConfig(join(tmpdir(), 'unused.db')), store });
-  const server = buildServer(serverServices(app));
+  const server = buildServer(serverServices(app), { ingest: roles !== 'jobs' });
   let responses: [string, number][] = [];
   let commits: [string, number][] = [];
   let enters = 0;
@@ -65,8 +67,11 @@ async function serve(): Promise<void> {
     enters = batches = batched = 0;
   };
   const timer = setInterval(flush, 100);
-  app.start();
-  await app.jobs.ready();
+  // As `serve --roles ingest` does: the jobs are never started.
+  if (roles !== 'ingest') {
+    app.start();
+    await app.jobs.ready();
+  }
   const base = await server.listen({ port: 0, host: '127.0.0.1' });
   send({ type: 'ready', url: base, holder: app.jobs.holder });
   process.on('message', (command: ServeCommand) => {

@@ -118,9 +118,11 @@ export function createApp(options: AppOptions): App {
   const processor = new Processor({
     store: {
       ...store,
-      commit: (batch) => {
+      commit: async (batch) => {
         leased.jobs?.fence('processor');
-        return store.commit(batch);
+        await store.commit(batch);
+        const wake = earliestWake(batch.audiences.states);
+        if (wake !== undefined) scheduler.wakeBy(wake);
       },
     },
     policy: config.identity,
@@ -135,7 +137,6 @@ export function createApp(options: AppOptions): App {
     clock,
     onError: (error) => logger.error({ err: error }, 'wake-up processing failed; it will be retried'),
   });
-  bus.on('processor.batch', () => scheduler.rearm());
   let rankingTimer: NodeJS.Timeout | undefined;
   const sync = createSync({
     config,
@@ -171,11 +172,12 @@ export function createApp(options: AppOptions): App {
     ),
   );
   // Work is announced through the store's signals: the process that runs the job may be another.
+  // The store's appends and commits announce themselves to other processes as they commit.
   bus.on('ingest.accepted', (e) => {
-    if (e.stored > 0) store.signals.notify('events');
+    if (e.stored > 0) store.signals.announced('events');
   });
   bus.on('engine.changes', (e) => {
-    if (e.changes.length > 0) store.signals.notify('changes');
+    if (e.changes.length > 0) store.signals.announced('changes');
   });
   let unlistenEvents: (() => void) | undefined;
   const alerts = createAlertNotifier({ config, store, clock, logger, fence: () => leased.jobs?.fence('monitor') });
@@ -237,6 +239,7 @@ export function createApp(options: AppOptions): App {
     jobs: {
       processor: {
         start: () => {
+          processor.takeOver();
           unlistenEvents = store.signals.on('events', () => runner.poke());
           runner.start();
           scheduler.start();
@@ -318,4 +321,12 @@ async function processedAll(store: Store, timeoutMs = 60_000): Promise<void> {
     if (Date.now() > until) throw new Error('the processor did not catch up within a minute');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The earliest wake-up among states a commit writes, if any. */
+function earliestWake(states: readonly { wakeAt: number | null }[]): number | undefined {
+  let earliest: number | undefined;
+  for (const { wakeAt } of states)
+    if (wakeAt !== null && (earliest === undefined || wakeAt < earliest)) earliest = wakeAt;
+  return earliest;
 }

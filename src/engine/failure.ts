@@ -1,4 +1,5 @@
-import type { FailureRecord } from './ports.ts';
+import type { LoggedEvent } from '../ingest/event.ts';
+import type { FailureRecord, QuarantineWrites } from './ports.ts';
 import { CursorMovedError } from './ports.ts';
 
 /**
@@ -74,3 +75,32 @@ const clip = (text: string): string => (text.length > MAX_MESSAGE ? `${text.slic
 
 export type { RetryPolicy } from '../shared/backoff.ts';
 export { TRANSIENT_RETRY, backoffMs } from '../shared/backoff.ts';
+
+/** A failure one event caused while it was resolved: that event is set aside without a search. */
+export class EventFailure extends Error {
+  constructor(
+    readonly event: LoggedEvent,
+    override readonly cause: unknown,
+  ) {
+    super(`event ${event.offset}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'EventFailure';
+  }
+}
+
+/** The log columns a quarantine row and its bus event name. */
+export const columnsOf = (e: LoggedEvent) => ({
+  offset: e.offset,
+  sourceId: e.sourceId,
+  messageId: e.messageId,
+  type: e.type,
+});
+
+/** New quarantine rows for events set aside. */
+export const quarantineOf = (
+  aside: readonly { event: LoggedEvent; error: FailureRecord }[],
+  at: number,
+): QuarantineWrites => ({
+  add: aside.map((a) => ({ event: columnsOf(a.event), error: a.error, at })),
+  claimed: [],
+  released: [],
+});

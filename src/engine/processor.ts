@@ -7,7 +7,7 @@ import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { LoggedEvent } from '../ingest/event.ts';
 import type { MessageIdentity } from '../identity/resolve.ts';
-import type { EnginePorts, FailureRecord, QuarantineWrites } from './ports.ts';
+import type { EnginePorts, FailureRecord } from './ports.ts';
 import { CursorMovedError } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
 import { readBatch } from './batch-read.ts';
@@ -20,7 +20,7 @@ import {
   readByAudiences,
   thresholds,
 } from './evaluate-batch.ts';
-import { classifyFailure, describeFailure } from './failure.ts';
+import { EventFailure, classifyFailure, columnsOf, describeFailure, quarantineOf } from './failure.ts';
 import type { AudienceWrites } from './model.ts';
 import { emptyWrites } from './model.ts';
 import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
@@ -70,7 +70,15 @@ export class Processor {
   private readonly batchSize: number;
   private readonly readChunk: number;
   private readonly cursorName: string;
+  /**
+   * Kept between batches, each read again when it may have changed: the cursor and the retries
+   * cursor (a commit from stale ones fails with CursorMovedError, which drops them), and the
+   * top-percent thresholds (dropped by a commit that writes or drops scores). `takeOver` drops
+   * them all: another process may have processed while this one did not hold the processor.
+   */
   private position: number | undefined;
+  private retries: number | undefined;
+  private limits: Map<string, number> | undefined;
   private queue: Promise<void> = Promise.resolve();
   /** Events read per batch now: below batchSize while a failing event is being isolated. */
   private size: number;
@@ -82,6 +90,13 @@ export class Processor {
     this.readChunk = options.readChunk ?? 2_000;
     this.cursorName = options.cursorName ?? 'processor';
     this.size = this.batchSize;
+  }
+
+  /** Forgets what it kept from earlier batches: another process may have processed since. */
+  takeOver(): void {
+    this.position = undefined;
+    this.retries = undefined;
+    this.limits = undefined;
   }
 
   /**
@@ -127,7 +142,7 @@ export class Processor {
         (this.options.clock ?? systemClock).now(),
         failed,
       );
-      await store.commit({ identity: [], audiences: writes });
+      await this.commitWrites(writes);
       this.skipped(failed, 'ranking');
       if (writes.changes.length > 0) this.options.bus.emit('engine.changes', { changes: writes.changes });
       return writes.changes.length;
@@ -179,17 +194,24 @@ export class Processor {
     });
     const set = this.options.audiences;
     const before =
-      set && set.compiled.topPercentRankings.length > 0 ? await thresholds(store, set) : undefined;
+      set && set.compiled.topPercentRankings.length > 0
+        ? (this.limits ??= await thresholds(store, set))
+        : undefined;
     const writes = set
       ? await evaluateBatch({ store, set, events, profileOf, ops, now, current: before })
       : emptyWrites();
     return { ops, writes, before };
   }
 
-  /** Emits what a commit made: membership changes, and re-ranks where a threshold moved. */
+  /**
+   * Emits what a commit made: membership changes, and re-ranks where a threshold moved (only a
+   * commit that wrote or dropped scores can move one).
+   */
   async afterCommit(writes: AudienceWrites, before: Map<string, number> | undefined): Promise<void> {
     const { store, bus } = this.options;
     if (writes.changes.length > 0) bus.emit('engine.changes', { changes: writes.changes });
+    if (!movesScores(writes)) return;
+    this.limits = undefined;
     if (!before) return;
     const failed: ProfileFailure[] = [];
     const clock = this.options.clock ?? systemClock;
@@ -202,7 +224,7 @@ export class Processor {
     });
     this.skipped(failed, 'ranking');
     if (reranked.changes.length > 0 || reranked.states.length > 0) {
-      await store.commit({ identity: [], audiences: reranked });
+      await this.commitWrites(reranked);
       if (reranked.changes.length > 0) bus.emit('engine.changes', { changes: reranked.changes });
     }
   }
@@ -235,10 +257,17 @@ export class Processor {
       profileIds: due,
       now,
       failed,
+      current: (this.limits ??= await thresholds(this.options.store, audiences)),
     });
-    await this.options.store.commit({ identity: [], audiences: writes });
+    await this.commitWrites(writes);
     this.skipped(failed, 'window');
     this.options.bus.emit('engine.changes', { changes: writes.changes });
+  }
+
+  /** Commits audience writes of no log batch (wake-ups, rankings); thresholds are read again if they moved scores. */
+  private async commitWrites(writes: AudienceWrites): Promise<void> {
+    await this.options.store.commit({ identity: [], audiences: writes });
+    if (movesScores(writes)) this.limits = undefined;
   }
 
   /** Reports profiles skipped by a wake-up or a ranking; a transient failure among them is thrown. */
@@ -271,7 +300,12 @@ export class Processor {
       limit: this.batchSize,
       now: () => (this.options.clock ?? systemClock).now(),
     });
-    if (retried > 0) return retried;
+    if (retried > 0) {
+      // It moved the retries cursor, and may have moved scores.
+      this.retries = undefined;
+      this.limits = undefined;
+      return retried;
+    }
     for (;;) {
       const n = await this.attemptBatch();
       if (n !== undefined) return n;
@@ -284,7 +318,7 @@ export class Processor {
     const now = (this.options.clock ?? systemClock).now();
     const started = performance.now();
     const after = (this.position ??= await store.cursors.get(this.cursorName));
-    const retries = await store.cursors.get(retriesCursor(this.cursorName));
+    const retries = (this.retries ??= await store.cursors.get(retriesCursor(this.cursorName)));
     const set = this.options.audiences;
     const read = await readBatch({
       log: store.events,
@@ -314,7 +348,7 @@ export class Processor {
     } catch (error) {
       if (error instanceof CursorMovedError) {
         // Another processor (an import beside `serve`) got there first: carry on from where it is.
-        this.position = undefined;
+        this.takeOver();
         return undefined;
       }
       if (classifyFailure(error) === 'transient') throw error;
@@ -345,30 +379,6 @@ export class Processor {
   }
 }
 
-/** A failure one event caused while it was resolved: that event is set aside without a search. */
-export class EventFailure extends Error {
-  constructor(
-    readonly event: LoggedEvent,
-    override readonly cause: unknown,
-  ) {
-    super(`event ${event.offset}: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'EventFailure';
-  }
-}
-
-const columnsOf = (e: LoggedEvent) => ({
-  offset: e.offset,
-  sourceId: e.sourceId,
-  messageId: e.messageId,
-  type: e.type,
-});
-
-/** New quarantine rows for events set aside. */
-export const quarantineOf = (
-  aside: readonly { event: LoggedEvent; error: FailureRecord }[],
-  at: number,
-): QuarantineWrites => ({
-  add: aside.map((a) => ({ event: columnsOf(a.event), error: a.error, at })),
-  claimed: [],
-  released: [],
-});
+/** Whether a commit of `writes` can move a top-percent threshold: it wrote or dropped scores. */
+const movesScores = (writes: AudienceWrites): boolean =>
+  writes.scores.length > 0 || writes.dropped.length > 0;

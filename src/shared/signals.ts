@@ -18,6 +18,12 @@ export interface Signals {
    */
   notify(signal: Signal): void;
   /**
+   * Says that a write of the store announced `signal` to the other processes as it committed (an
+   * append that stored events announces `events`; a commit that recorded changes, `changes`):
+   * only this process's listeners are left to tell, and they hear it at once. Never throws.
+   */
+  announced(signal: Signal): void;
+  /**
    * Calls `listener` for each `signal` from any process, and once more after a lost connection
    * to the other processes is back (what was said meanwhile is not heard). Returns the unsubscribe.
    */
@@ -61,6 +67,7 @@ export function inProcessSignals(onError?: (error: unknown) => void): Signals {
   const listeners = new SignalListeners(onError);
   return {
     notify: (signal) => listeners.call(signal),
+    announced: (signal) => listeners.call(signal),
     on: (signal, listener) => listeners.add(signal, listener),
     close: () => Promise.resolve(),
   };

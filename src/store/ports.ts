@@ -126,7 +126,11 @@ export interface Store {
   quarantine: QuarantineStore;
   /** Which process runs each background job. */
   leases: LeaseStore;
-  /** Wakes the processor and the sync outbox reader, in whichever process runs them, when there is work. */
+  /**
+   * Wakes the processor and the sync outbox reader, in whichever process runs them, when there is
+   * work. An append that stores events announces `events`, and a commit that records changes
+   * `changes`, to the other processes as it commits (see `Signals.announced`).
+   */
   signals: Signals;
   /** Each destination account's request rate, shared by every process. */
   rateBudgets: RateBudgetStore;

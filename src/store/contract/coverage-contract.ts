@@ -109,7 +109,7 @@ const PORT_METHODS: { [P in keyof Ports]: Record<keyof Ports[P], true> } = {
   },
   quarantine: { list: true, count: true, requestRetry: true, marked: true, dropWakeup: true },
   leases: { acquire: true, release: true, list: true },
-  signals: { notify: true, on: true, close: true },
+  signals: { notify: true, announced: true, on: true, close: true },
   rateBudgets: { take: true, pauseUntil: true, nextSlot: true },
   secrets: { keep: true },
 };

@@ -16,6 +16,16 @@ export function signalContract(it: StoreTest): void {
       await store.signals.close();
     });
 
+    it('signals.announced: a write the store announced itself reaches this process\'s listeners at once', async (store) => {
+      const heard: string[] = [];
+      store.signals.on('events', () => heard.push('events'));
+      store.signals.on('changes', () => heard.push('changes'));
+      store.signals.announced('changes');
+      store.signals.announced('events');
+      assert.deepEqual(heard, ['changes', 'events']);
+      await store.signals.close();
+    });
+
     it('signals.on: after unsubscribing a listener hears nothing; one that throws does not stop the others', async (store) => {
       const heard: string[] = [];
       const off = store.signals.on('events', () => heard.push('a'));

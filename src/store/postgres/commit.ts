@@ -5,6 +5,7 @@ import type { Sql } from './database.ts';
 import { Pipeline } from './database.ts';
 import { applyIdentity } from './identity-writer.ts';
 import { applyQuarantine } from './quarantine-store.ts';
+import type { Announcement } from './signals.ts';
 
 /** Durable positions of the log's readers, 0 until first moved. */
 export function postgresCursors(sql: Sql): Cursors {
@@ -21,8 +22,10 @@ export function postgresCursors(sql: Sql): Cursors {
  * committer waits and then finds them moved), then the quarantine, identity and audience writes,
  * then the cursors moved. Every statement is sent at once (a pipeline): the checks are made on
  * their answers, and a cursor not at its `from` throws CursorMovedError, which rolls it all back.
+ * A commit that records changes announces `changes` in the same pipeline (delivered at COMMIT).
  */
-export function postgresCommit(sql: Sql): (batch: BatchCommit) => Promise<void> {
+export function postgresCommit(sql: Sql, announcement: Announcement): (batch: BatchCommit) => Promise<void> {
+  const changes = announcement('changes');
   return async (batch) => {
     const cursors = [batch.cursor, ...(batch.guards ?? [])].filter((c) => c !== undefined);
     await sql.begin(async (tx) => {
@@ -39,6 +42,8 @@ export function postgresCommit(sql: Sql): (batch: BatchCommit) => Promise<void> 
       const claimed = applyQuarantine(p, batch.quarantine);
       applyIdentity(p, batch.identity);
       applyAudiences(p, batch.audiences);
+      if (batch.audiences.changes.length > 0)
+        p.send(tx`SELECT pg_notify(${changes.channel}, ${changes.payload})`);
       const moved = cursors.filter((c) => c.to !== c.from);
       if (moved.length > 0) {
         p.send(tx`

@@ -4,6 +4,7 @@ import type { AppendOutcome, EventLog } from '../ports.ts';
 import type { EventRow } from '../sqlite/event-log.ts';
 import { toEvent } from '../sqlite/event-log.ts';
 import type { Sql } from './database.ts';
+import type { Announcement } from './signals.ts';
 
 type Outcome = AppendOutcome['results'][number];
 
@@ -17,7 +18,9 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
 /**
  * Inserts rows (already free of repeats among themselves) in one statement, in order, skipping
  * any whose (source, messageId) is logged already, for all time: by the unique index, or kept in
- * forgotten_events when its profile was deleted. Returns the keys of the rows it stored.
+ * forgotten_events when its profile was deleted. Returns the keys of the rows it stored. When it
+ * stores any, the same statement sends `told`'s NOTIFY, which PostgreSQL delivers at the commit:
+ * the signal of an append costs no statement of its own, and goes out only if the rows do.
  *
  * The statement first takes the schema's append lock, a transaction-level advisory lock, so that
  * offsets are taken in commit order across every process writing to this schema. Why: the
@@ -41,7 +44,7 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
  * relies on the identity sequence handing out increasing values across sessions (CACHE 1,
  * PostgreSQL's default).
  */
-async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<string>> {
+async function insertRows(sql: Sql, rows: readonly EventColumns[], told: Told): Promise<Set<string>> {
   const n = rows.length;
   const cols = Array.from({ length: 9 }, () => new Array<string | number | null>(n));
   for (let i = 0; i < n; i++) {
@@ -49,7 +52,8 @@ async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<
     for (let c = 0; c < 9; c++) cols[c]![i] = row[c]!;
   }
   const stored = await sql<{ source_id: string; message_id: string }[]>`
-    WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema())))
+    WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema()))),
+    stored AS (
     INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
     SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
       FROM append_lock,
@@ -61,7 +65,10 @@ async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<
        SELECT 1 FROM forgotten_events f WHERE f.source_id = r.source_id AND f.message_id = r.message_id)
      ORDER BY n
     ON CONFLICT (source_id, message_id) DO NOTHING
-    RETURNING source_id, message_id`;
+    RETURNING source_id, message_id),
+    told AS MATERIALIZED (
+      SELECT pg_notify(${told.channel}, ${told.payload}) FROM (SELECT FROM stored LIMIT 1) AS any_stored)
+    SELECT source_id, message_id FROM stored, (SELECT count(*) FROM told) AS announced`;
   return new Set(stored.map((r) => `${r.source_id}\u0000${r.message_id}`));
 }
 
@@ -69,7 +76,11 @@ async function insertRows(sql: Sql, rows: readonly EventColumns[]): Promise<Set<
  * Appends several callers' batches as one: a repeat of an earlier row (in this call or any
  * before) is a duplicate, the first copy is the one kept. One statement, one commit.
  */
-async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[])[]): Promise<Outcome[][]> {
+async function appendBatches(
+  sql: Sql,
+  batches: readonly (readonly EventColumns[])[],
+  told: Told,
+): Promise<Outcome[][]> {
   const first = new Set<string>();
   const rows: EventColumns[] = [];
   const keys = batches.map((batch) =>
@@ -81,7 +92,7 @@ async function appendBatches(sql: Sql, batches: readonly (readonly EventColumns[
       return key;
     }),
   );
-  const stored = rows.length === 0 ? new Set<string>() : await insertRows(sql, rows);
+  const stored = rows.length === 0 ? new Set<string>() : await insertRows(sql, rows, told);
   return keys.map((batch) =>
     batch.map((key): Outcome => (key !== undefined && stored.has(key) ? 'stored' : 'duplicate')),
   );
@@ -99,7 +110,7 @@ interface Pending {
  * taken in commit order within this process by this queue, and across processes by the append
  * lock (see `insertRows`).
  */
-export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promise<AppendOutcome> {
+export function groupCommit(sql: Sql, told: Told): (rows: readonly EventColumns[]) => Promise<AppendOutcome> {
   let queue: Pending[] = [];
   let running = false;
   const run = async (): Promise<void> => {
@@ -111,6 +122,7 @@ export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promis
         const results = await appendBatches(
           sql,
           pending.map((p) => p.rows),
+          told,
         );
         pending.forEach((p, i) => p.resolve({ results: results[i]! }));
       } catch (error) {
@@ -119,7 +131,7 @@ export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promis
         else
           for (const p of pending) {
             try {
-              p.resolve({ results: (await appendBatches(sql, [p.rows]))[0]! });
+              p.resolve({ results: (await appendBatches(sql, [p.rows], told))[0]! });
             } catch (own) {
               p.reject(own);
             }
@@ -135,9 +147,12 @@ export function groupCommit(sql: Sql): (rows: readonly EventColumns[]) => Promis
     });
 }
 
-/** The event log in the `events` table. */
-export function postgresEventLog(sql: Sql): EventLog {
-  const append = groupCommit(sql);
+/** The NOTIFY an append that stores events makes as it commits. */
+type Told = { channel: string; payload: string };
+
+/** The event log in the `events` table; an append that stores events announces `events`. */
+export function postgresEventLog(sql: Sql, announcement: Announcement): EventLog {
+  const append = groupCommit(sql, announcement('events'));
   return {
     append: (events) =>
       events.length === 0 ? Promise.resolve({ results: [] }) : append(events.map(columnsOf)),

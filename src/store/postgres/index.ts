@@ -31,10 +31,10 @@ export async function createPostgresStore(options: PostgresOptions): Promise<Sto
 
 /** The Store port over an open pool (its schema already migrated). */
 export function postgresStore(sql: Sql): Store {
-  const commit = postgresCommit(sql);
   const signals = postgresSignals(sql, { schema: schemaOf(sql) });
+  const commit = postgresCommit(sql, signals.announcement);
   return {
-    events: postgresEventLog(sql),
+    events: postgresEventLog(sql, signals.announcement),
     cursors: postgresCursors(sql),
     identity: { ...postgresIdentityStore(sql, commit), ...postgresProfileViews(sql) },
     audiences: postgresAudienceStore(sql),

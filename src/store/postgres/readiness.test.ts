@@ -20,7 +20,7 @@ test('readiness: a writable database is ready; read-only, or unreachable, it is 
     });
     try {
       assert.deepEqual(await postgresReadiness(ro)(), { ok: false, reason: 'the database is read-only' });
-      const error = await postgresEventLog(ro)
+      const error = await postgresEventLog(ro, (signal) => ({ channel: 'handoff:readiness', payload: signal }))
         .append([
           {
             sourceId: 'web',

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
+import { emptyWrites } from '../../engine/model.ts';
+import type { IncomingEvent } from '../../ingest/event.ts';
 import { openPostgres } from './database.ts';
 import { postgresStore } from './index.ts';
 import { postgresSignals, signalChannel } from './signals.ts';
@@ -51,6 +53,61 @@ test('signals: a signal said in one process is heard in another on the same sche
     await sleep(200);
     assert.deepEqual(inA, ['events']);
     assert.deepEqual(inB, ['events', 'changes']);
+  } finally {
+    await close();
+  }
+});
+
+test('signals: an append that stores events and a commit that records changes announce themselves in their own statements; announced sends nothing', async () => {
+  const { a, b, close } = await twoProcesses();
+  try {
+    const inA: string[] = [];
+    const inB: string[] = [];
+    a.signals.on('events', () => inA.push('events'));
+    b.signals.on('events', () => inB.push('events'));
+    b.signals.on('changes', () => inB.push('changes'));
+    await sleep(300);
+    const event: IncomingEvent = {
+      sourceId: 'web',
+      messageId: 'm1',
+      type: 'track',
+      userId: 'u1',
+      anonymousId: null,
+      name: 'Product Added',
+      timestamp: 1,
+      receivedAt: 2,
+      message: { type: 'track', event: 'Product Added', userId: 'u1', messageId: 'm1' },
+    };
+    await a.events.append([event]);
+    await until(() => inB.length === 1, 'b heard the append');
+    // Only duplicates: nothing was stored, so nothing is announced.
+    await a.events.append([event]);
+    // The app tells this process's listeners; other processes heard the write itself.
+    a.signals.announced('events');
+    a.signals.announced('changes');
+    await a.commit({
+      identity: [],
+      audiences: {
+        ...emptyWrites(),
+        changes: [
+          {
+            audience: 'cart',
+            profileId: 'p1',
+            change: 'enter',
+            at: 1,
+            cause: { kind: 'window' },
+            version: 'v1',
+            heldOut: false,
+          },
+        ],
+      },
+    });
+    await until(() => inB.length === 2, 'b heard the commit');
+    // A commit without changes announces nothing.
+    await a.commit({ identity: [], audiences: emptyWrites() });
+    await sleep(300);
+    assert.deepEqual(inB, ['events', 'changes']);
+    assert.deepEqual(inA, ['events']);
   } finally {
     await close();
   }

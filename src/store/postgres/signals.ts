@@ -23,14 +23,25 @@ export function signalChannel(schema: string): string {
     : `handoff:${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }
 
+/** The NOTIFY a write makes of `signal` as it commits: its channel and this process's payload. */
+export type Announcement = (signal: Signal) => { channel: string; payload: string };
+
+/** Signals, and the announcement the store's own writes make inside their statements. */
+export interface PostgresSignals extends Signals {
+  announcement: Announcement;
+}
+
 /**
  * Signals through LISTEN/NOTIFY. `notify` calls this process's listeners at once and sends one
  * NOTIFY on the pool; signals said while one is in flight go as one more after it (at most one
- * in flight per signal, so a burst of commits costs two). Other processes' NOTIFYs are heard on
+ * in flight per signal, so a burst of commits costs two). The store's appends and commits make
+ * their NOTIFY inside their own statements (`announcement`), so the signals they are about cost
+ * no statement of their own and go out exactly when the write commits; `announced` then only
+ * calls this process's listeners. Other processes' NOTIFYs are heard on
  * a connection of their own, opened at the first `on`; when it drops it is opened again with
  * backoff, and then every listener is called once, for what it missed meanwhile.
  */
-export function postgresSignals(sql: Sql, options: PostgresSignalsOptions): Signals {
+export function postgresSignals(sql: Sql, options: PostgresSignalsOptions): PostgresSignals {
   const channel = signalChannel(options.schema);
   const onError = options.onError ?? (() => {});
   const retry = options.retry ?? TRANSIENT_RETRY;
@@ -54,13 +65,15 @@ export function postgresSignals(sql: Sql, options: PostgresSignalsOptions): Sign
     }
     inFlight.add(signal);
     sql
-      .notify(channel, `${signal} ${self}`)
+      .notify(channel, payload(signal))
       .catch(onError)
       .finally(() => {
         inFlight.delete(signal);
         if (again.delete(signal) && !closed) send(signal);
       });
   };
+
+  const payload = (signal: Signal): string => `${signal} ${self}`;
 
   const heard = (from: string, payload: string): void => {
     if (from !== channel) return;
@@ -117,6 +130,10 @@ export function postgresSignals(sql: Sql, options: PostgresSignalsOptions): Sign
       listeners.call(signal);
       if (!closed) send(signal);
     },
+    announced(signal) {
+      listeners.call(signal);
+    },
+    announcement: (signal) => ({ channel, payload: payload(signal) }),
     on(signal, listener) {
       const off = listeners.add(signal, listener);
       if (client === undefined) listen();
