@@ -8,7 +8,9 @@
  * A. Enter latency. A real Handoff server runs in this process (createApp + buildServer,
  *    `app.start()`, 127.0.0.1:0). A worker thread (remote clients do not share the server's event
  *    loop) sends `Product Added` as single `/v1/track` calls, paced open-loop at `--rate` per second
- *    for `--seconds`; 70% come from a new anonymous shopper, 30% from one seen before. Per event:
+ *    for `--seconds`, after `--warmup` seconds (default 5) of the same traffic from shoppers of its
+ *    own that are not measured: connections opened, statements prepared and code compiled, as in
+ *    a service that has been running. 70% come from a new anonymous shopper, 30% from one seen before. Per event:
  *    the time from the client receiving its HTTP 200 to the moment its `cart_0_4h` enter change is
  *    committed (the app bus's `engine.changes`, emitted right after the commit, mapped back through
  *    cause.messageId). Negative means the enter was committed before the 200 reached the client.
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   const opts = options();
   const enterTarget = opts.processes > 1 ? TARGET_ENTER_P99_PROCESSES_MS : TARGET_ENTER_P99_MS;
   console.log(
-    `handoff latency benchmark: A) ${fmt(opts.rate)} events/s for ${opts.seconds} s as ${opts.perRequest === 1 ? '/v1/track calls' : `/v1/batch calls of ${opts.perRequest}`}; B) ${fmt(opts.wakeups)} wake-ups pending, ${fmt(opts.due)} of them due over ${opts.window} s; 13 reference audiences; node ${process.version}, ${cpus().length} CPUs`,
+    `handoff latency benchmark: A) ${fmt(opts.rate)} events/s for ${opts.seconds} s (after ${opts.warmup} s of warm-up) as ${opts.perRequest === 1 ? '/v1/track calls' : `/v1/batch calls of ${opts.perRequest}`}; B) ${fmt(opts.wakeups)} wake-ups pending, ${fmt(opts.due)} of them due over ${opts.window} s; 13 reference audiences; node ${process.version}, ${cpus().length} CPUs`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'handoff-latency-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });

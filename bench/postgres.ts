@@ -32,6 +32,18 @@ export async function openBenchPostgres(poolSize = 10): Promise<BenchPostgres> {
   };
 }
 
+/**
+ * Flushes what earlier runs left dirty (a CHECKPOINT), so that their pages are not written and
+ * synced during this run's measurement; a role not allowed to is told so and the run goes on.
+ */
+export async function checkpoint(sql: Sql): Promise<void> {
+  try {
+    await sql`CHECKPOINT`;
+  } catch (error) {
+    console.log(`(no CHECKPOINT before the run: ${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
 export type EventRow = [
   string,
   string,

@@ -1,3 +1,4 @@
+import type { MembershipChange } from '../../src/engine/model.ts';
 import { fmt, percentile } from '../lib.ts';
 
 export const TARGET_ENTER_P99_MS = 50;
@@ -14,6 +15,12 @@ export function messageIdsOf(requestBody: unknown): string[] {
   const raw = Buffer.isBuffer(requestBody) ? (JSON.parse(requestBody.toString()) as unknown) : requestBody;
   const body = raw as { messageId?: unknown; batch?: { messageId?: unknown }[] } | undefined;
   return (body?.batch ?? [body]).flatMap((m) => (typeof m?.messageId === 'string' ? [m.messageId] : []));
+}
+
+/** The message id behind `c` when it is the cart_0_4h enter of a measured event (not a warm-up's). */
+export function measuredEnter(c: MembershipChange): string | undefined {
+  if (c.audience !== 'cart_0_4h' || c.change !== 'enter' || c.cause.kind !== 'event') return undefined;
+  return c.cause.messageId.startsWith('latency-') ? c.cause.messageId : undefined;
 }
 
 const sortedOf = (values: number[]): Float64Array => Float64Array.from(values).sort();

@@ -7,6 +7,8 @@ import { STORE_OPTION, storeKind } from '../lib.ts';
 export interface Options {
   rate: number;
   seconds: number;
+  /** Part A's warm-up at the same rate before the measured seconds (s). */
+  warmup: number;
   wakeups: number;
   /** How many of the wake-ups fall due in the window (default: all). */
   due: number;
@@ -30,6 +32,7 @@ export function options(): Options {
     options: {
       rate: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
       wakeups: { type: 'string', default: '1000000' },
       due: { type: 'string' },
       window: { type: 'string', default: '45' },
@@ -46,7 +49,7 @@ export function options(): Options {
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres] [--processes N] [--jobs-process] (both with --store postgres)',
+      'usage: npm run bench:latency -- [--rate 1000] [--seconds 20] [--warmup 5] [--per-request 1] [--max-in-flight 64] [--ingest-only] [--wakeups 1000000] [--due N] [--window 45] [--only a|b] [--profile [out.cpuprofile]] [--store sqlite|postgres] [--processes N] [--jobs-process] (both with --store postgres)',
     );
     process.exit(0);
   }
@@ -69,6 +72,7 @@ export function options(): Options {
     jobsProcess,
     rate: count('rate', values.rate),
     seconds: count('seconds', values.seconds),
+    warmup: wholeSeconds('warmup', values.warmup),
     wakeups: count('wakeups', values.wakeups),
     due: values.due === undefined ? count('wakeups', values.wakeups) : count('due', values.due),
     window: count('window', values.window),
@@ -81,4 +85,11 @@ export function options(): Options {
         ? undefined
         : values.profile || `latency-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
   };
+}
+
+/** A whole number of seconds, 0 or more. */
+function wholeSeconds(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of seconds (got ${text})`);
+  return n;
 }

@@ -4,7 +4,7 @@
 // wake the processor in the process holding the lease.
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
-import { openBenchPostgres } from '../postgres.ts';
+import { checkpoint, openBenchPostgres } from '../postgres.ts';
 import { testDatabaseUrl } from '../../src/store/postgres/testing.ts';
 import { sleep } from '../lib.ts';
 import type { PartA } from './part-a.ts';
@@ -22,6 +22,7 @@ interface Serving {
 
 export async function partAProcesses(opts: Options): Promise<PartA & { processes: number }> {
   const pg = await openBenchPostgres(2);
+  await checkpoint(pg.sql);
   const committed = new Map<string, number>();
   const serverDone = new Map<string, number>();
   let enters = 0;
@@ -94,6 +95,7 @@ export async function partAProcesses(opts: Options): Promise<PartA & { processes
       perRequest: opts.perRequest,
       maxInFlight: opts.maxInFlight,
       seed: 'latency',
+      warmup: opts.rate * opts.warmup,
     });
     await client.ready;
     const result = await client.go();

@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApp } from '../../src/app/app.ts';
 import { serverServices } from '../../src/app/services.ts';
-import { openBenchPostgres } from '../postgres.ts';
+import { checkpoint, openBenchPostgres } from '../postgres.ts';
 import { buildServer } from '../../src/server/server.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { sleep, startProfiler, summarizeProfile, wall } from '../lib.ts';
 import type { Dist } from './common.ts';
-import { WEB_KEY, dist, messageIdsOf } from './common.ts';
+import { WEB_KEY, dist, measuredEnter, messageIdsOf } from './common.ts';
 import type { Options } from './options.ts';
 import type { ClientResult } from './worker-client.ts';
 import { clientWorker, messageIdOf } from './worker-client.ts';
@@ -34,6 +34,7 @@ export interface PartA {
 export async function partA(dir: string, opts: Options): Promise<PartA> {
   const config = exampleConfig(join(dir, 'serve.db'));
   const pg = opts.store === 'postgres' ? await openBenchPostgres() : undefined;
+  if (pg) await checkpoint(pg.sql);
   const app = createApp({ config, ...(pg ? { store: pg.store } : {}) });
   const server = buildServer(serverServices(app));
   const serverDone = new Map<string, number>();
@@ -47,9 +48,10 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
   app.bus.on('engine.changes', ({ changes }) => {
     const at = wall();
     for (const c of changes) {
-      if (c.audience !== 'cart_0_4h' || c.change !== 'enter') continue;
+      const id = measuredEnter(c);
+      if (id === undefined) continue;
       enters++;
-      if (c.cause.kind === 'event') committed.set(c.cause.messageId, at);
+      committed.set(id, at);
     }
   });
   let batches = 0;
@@ -70,6 +72,7 @@ export async function partA(dir: string, opts: Options): Promise<PartA> {
     perRequest: opts.perRequest,
     maxInFlight: opts.maxInFlight,
     seed: 'latency',
+    warmup: opts.rate * opts.warmup,
   });
   await client.ready;
   // A short unmeasured warm-up of the server and the engine, on other shoppers.

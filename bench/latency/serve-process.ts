@@ -12,7 +12,7 @@ import { openPostgres } from '../../src/store/postgres/database.ts';
 import { postgresStore } from '../../src/store/postgres/index.ts';
 import { exampleConfig } from '../engine/setup.ts';
 import { wall } from '../lib.ts';
-import { messageIdsOf } from './common.ts';
+import { measuredEnter, messageIdsOf } from './common.ts';
 
 /** What a serve process tells the parent. */
 export type ServeReport =
@@ -51,9 +51,10 @@ async function serve(): Promise<void> {
   app.bus.on('engine.changes', ({ changes }) => {
     const at = wall();
     for (const c of changes) {
-      if (c.audience !== 'cart_0_4h' || c.change !== 'enter') continue;
+      const id = measuredEnter(c);
+      if (id === undefined) continue;
       enters++;
-      if (c.cause.kind === 'event') commits.push([c.cause.messageId, at]);
+      commits.push([id, at]);
     }
   });
   app.bus.on('processor.batch', (e) => {

@@ -15,6 +15,12 @@ interface ClientJob {
   /** Requests in flight at most; beyond it the sender waits (and falls behind the schedule). */
   maxInFlight: number;
   seed: string;
+  /**
+   * Events sent first at the same rate and left out of the results, from shoppers of their own
+   * (`warmup-` ids): the server's connections, prepared statements and compiled code are those
+   * of a service that has been running, as every measured event after them sees.
+   */
+  warmup: number;
 }
 
 export interface ClientResult {
@@ -30,8 +36,27 @@ export interface ClientResult {
 
 export const messageIdOf = (i: number): string => `latency-${i}`;
 
+/** Sends the warm-up, then the measured events straight after it at the same pace. */
 async function sendPaced(job: ClientJob): Promise<ClientResult> {
-  const rng = new Rng(job.seed);
+  const warm = paced({ ...job, count: job.warmup }, 'warmup');
+  await warm.scheduled;
+  const measured = paced(job, 'latency');
+  await measured.scheduled;
+  const [warmResult, result] = await Promise.all([warm.done, measured.done]);
+  const failures = [...warmResult.failures.map((f) => `warm-up ${f}`), ...result.failures];
+  return { ...result, failures };
+}
+
+/** Sends `job.count` events paced at `job.rate`; `scheduled` once the last is sent, `done` once answered. */
+function paced(job: ClientJob, prefix: string): { scheduled: Promise<void>; done: Promise<ClientResult> } {
+  let scheduled: () => void = () => {};
+  const allSent = new Promise<void>((resolve) => (scheduled = resolve));
+  const done = sendEach(job, prefix, scheduled);
+  return { scheduled: allSent, done };
+}
+
+async function sendEach(job: ClientJob, prefix: string, scheduled: () => void): Promise<ClientResult> {
+  const rng = new Rng(`${job.seed}-${prefix}`);
   const sent = new Float64Array(job.count).fill(NaN);
   const acked = new Float64Array(job.count).fill(NaN);
   const shopper = new Int32Array(job.count);
@@ -73,8 +98,8 @@ async function sendPaced(job: ClientJob): Promise<ClientResult> {
     return {
       type: 'track',
       event: 'Product Added',
-      anonymousId: `latency-shopper-${shopper[i]}`,
-      messageId: messageIdOf(i),
+      anonymousId: `${prefix}-shopper-${shopper[i]}`,
+      messageId: `${prefix}-${i}`,
       timestamp: new Date().toISOString(),
       properties: { cart_id: `cart-${shopper[i]}`, ...product, quantity: 1, currency: 'USD' },
       context: { library: { name: 'analytics.js', version: 'npm:next-1.72.0' } },
@@ -116,6 +141,7 @@ async function sendPaced(job: ClientJob): Promise<ClientResult> {
     }
     await sleep(1);
   }
+  scheduled();
   await Promise.all(pending);
   return { sent, acked, shopper, failures, seconds: (performance.now() - started) / 1000, maxInFlight };
 }
