@@ -2,7 +2,7 @@ import type { BatchCommit, Cursors } from '../ports.ts';
 import { CursorMovedError } from '../ports.ts';
 import { applyAudiences } from './audience-writer.ts';
 import type { Sql } from './database.ts';
-import { Pipeline } from './database.ts';
+import { Pipeline, isFailedCheck } from './database.ts';
 import { applyIdentity } from './identity-writer.ts';
 import { applyQuarantine } from './quarantine-store.ts';
 import type { Announcement } from './signals.ts';
@@ -18,18 +18,23 @@ export function postgresCursors(sql: Sql): Cursors {
 }
 
 /**
- * Applies a BatchCommit in one transaction: cursors and guards checked (and locked, so a second
- * committer waits and then finds them moved), then the quarantine, identity and audience writes,
- * then the cursors moved. Every statement is sent at once (a pipeline): the checks are made on
- * their answers, and a cursor not at its `from` throws CursorMovedError, which rolls it all back.
- * A commit that records changes announces `changes` in the same pipeline (delivered at COMMIT).
+ * Applies a BatchCommit in one transaction, sent whole in one round trip on a connection of its
+ * own: BEGIN; the cursors and guards locked and checked; the quarantine, identity and audience
+ * writes; the cursors moved; COMMIT. The checks run on the server: a cursor not at its `from`
+ * (or a quarantine claim another processor took) fails its statement, every statement after it
+ * fails too, and the COMMIT rolls the transaction back; that is then thrown as CursorMovedError.
+ * A second committer waits on the cursor lock and then finds the cursor moved. A commit that
+ * records changes announces `changes` in the same transaction (delivered at COMMIT).
  */
 export function postgresCommit(sql: Sql, announcement: Announcement): (batch: BatchCommit) => Promise<void> {
   const changes = announcement('changes');
   return async (batch) => {
     const cursors = [batch.cursor, ...(batch.guards ?? [])].filter((c) => c !== undefined);
-    await sql.begin(async (tx) => {
+    const tx = await sql.reserve();
+    let ended = false;
+    try {
       const p = new Pipeline(tx);
+      p.send(tx`BEGIN`);
       let positions: Promise<{ name: string; position: number }[]> | undefined;
       if (cursors.length > 0) {
         const names = [...new Set(cursors.map((c) => c.name))];
@@ -38,8 +43,14 @@ export function postgresCommit(sql: Sql, announcement: Announcement): (batch: Ba
           ON CONFLICT (name) DO NOTHING`);
         positions = p.answer(tx<{ name: string; position: number }[]>`
           SELECT name, position FROM cursors WHERE name = ANY(${names}::text[]) FOR UPDATE`);
+        p.send(tx`
+          SELECT handoff_fail('cursor ' || c.name || ' moved')
+            FROM unnest(${cursors.map((c) => c.name)}::text[], ${cursors.map((c) => c.from)}::bigint[])
+                 AS e(name, position)
+            JOIN cursors c ON c.name = e.name
+           WHERE c.position <> e.position`);
       }
-      const claimed = applyQuarantine(p, batch.quarantine);
+      const claimsLost = applyQuarantine(p, batch.quarantine);
       applyIdentity(p, batch.identity);
       applyAudiences(p, batch.audiences);
       if (batch.audiences.changes.length > 0)
@@ -52,16 +63,27 @@ export function postgresCommit(sql: Sql, announcement: Announcement): (batch: Ba
                  AS m(name, position)
            WHERE c.name = m.name`);
       }
-      // The cursors first: a commit that lost the race reports that, not what its writes then hit.
-      if (positions) {
-        const at = new Map((await positions.catch(() => [])).map((r) => [r.name, r.position]));
-        for (const c of cursors) {
-          const actual = at.get(c.name);
-          if (actual !== undefined && actual !== c.from) throw new CursorMovedError(c.name, c.from, actual);
+      p.send(tx`COMMIT`);
+      ended = true;
+      try {
+        await p.settled();
+      } catch (error) {
+        // Statements after a failed one fail too; the COMMIT then rolled everything back.
+        if (isFailedCheck(error)) {
+          const at = new Map((await positions?.catch(() => []))?.map((r) => [r.name, r.position]));
+          for (const c of cursors) {
+            const actual = at.get(c.name);
+            if (actual !== undefined && actual !== c.from) throw new CursorMovedError(c.name, c.from, actual);
+          }
+          const lost = await claimsLost();
+          if (lost) throw lost;
         }
+        throw error;
       }
-      await p.settled();
-      await claimed();
-    });
+    } finally {
+      // Nothing is left open on the connection, whatever stopped the pipeline being sent.
+      if (!ended) await tx`ROLLBACK`.catch(() => {});
+      tx.release();
+    }
   };
 }

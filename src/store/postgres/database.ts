@@ -4,13 +4,16 @@ import { PG_MIGRATIONS } from './migrations.ts';
 /** A pool of connections to the store's database, every statement running in its schema. */
 export type Sql = postgres.Sql;
 
-/** A transaction of that pool: the writes of one commit. */
-export type Tx = postgres.TransactionSql;
+/** A transaction of that pool, or a connection reserved for one: the writes of one commit. */
+export type Tx = postgres.ISql;
 
 /**
  * Statements of one transaction sent one after another without waiting for each answer: the
  * server runs them in order, and the batch costs one round trip instead of one per statement.
  * A statement after a failed one fails too (the transaction is aborted); `settled` reports all.
+ * A check that must undo the transaction when it fails runs on the server, as a statement that
+ * calls `handoff_fail(message)` (SQLSTATE HF001, `isFailedCheck`) for each failure: every
+ * statement after it then fails, and the transaction's COMMIT can go in the same round trip.
  */
 export class Pipeline {
   private readonly sent: Promise<unknown>[] = [];
@@ -38,6 +41,10 @@ export class Pipeline {
     if (failed) throw failed.reason;
   }
 }
+
+/** Whether `error` is a check that failed through `handoff_fail` (see Pipeline). */
+export const isFailedCheck = (error: unknown): boolean =>
+  error instanceof postgres.PostgresError && error.code === 'HF001';
 
 /** Where the PostgreSQL store lives: `storage.postgres` in handoff.yaml. */
 export interface PostgresOptions {

@@ -267,4 +267,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE generated_secrets (name text PRIMARY KEY, value text NOT NULL);
   `,
+  // A check inside a pipelined transaction fails through this (see Pipeline in database.ts).
+  `
+  CREATE FUNCTION handoff_fail(message text) RETURNS void LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'HF001', MESSAGE = message;
+  END
+  $$;
+  `,
 ];

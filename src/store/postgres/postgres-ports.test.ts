@@ -249,3 +249,35 @@ withStore('alerts: the last status announced per key', async (store) => {
     ]),
   );
 });
+
+test('commit: a statement that fails rolls the whole pipelined transaction back and leaves its connection clean', async () => {
+  // One connection: the commits after the failed one run on the very connection it used.
+  const { store, sql, close } = await openStoreWithSql(1);
+  try {
+    const create = (profileId: string) => ({ op: 'create' as const, profileId, at: T0 });
+    const empty = { states: [], entered: [], exited: [], changes: [], scores: [], dropped: [] };
+    // A position beyond bigint fails the cursor's UPDATE, the last statement before COMMIT.
+    await assert.rejects(
+      store.commit({
+        cursor: { name: 'processor', from: 0, to: 2 ** 70 },
+        identity: [create('p1')],
+        audiences: empty,
+      }),
+      /invalid input syntax for type bigint/,
+    );
+    assert.equal(await store.identity.getProfile('p1'), undefined, 'the profile was rolled back');
+    const [state] = await sql<{ open: boolean }[]>`SELECT pg_current_xact_id_if_assigned() IS NOT NULL AS open`;
+    assert.equal(state?.open, false, 'no transaction is left open on the connection');
+    await store.commit({ cursor: { name: 'processor', from: 0, to: 3 }, identity: [create('p2')], audiences: empty });
+    assert.equal(await store.cursors.get('processor'), 3);
+    assert.ok(await store.identity.getProfile('p2'));
+    // A moved cursor is found on the server, before any write runs.
+    await assert.rejects(
+      store.commit({ cursor: { name: 'processor', from: 0, to: 4 }, identity: [create('p3')], audiences: empty }),
+      (error: unknown) => error instanceof CursorMovedError && error.actual === 3,
+    );
+    assert.equal(await store.identity.getProfile('p3'), undefined);
+  } finally {
+    await close();
+  }
+});

@@ -2,6 +2,7 @@ import type { QuarantinedEvent, QuarantineStore, QuarantineWrites } from '../por
 import { CursorMovedError } from '../ports.ts';
 import type { EventRow } from '../sqlite/event-log.ts';
 import type { Pipeline, Sql } from './database.ts';
+import { isFailedCheck } from './database.ts';
 import { rowToEvent } from './event-log.ts';
 
 interface QuarantineRow {
@@ -75,24 +76,32 @@ export function postgresQuarantineStore(sql: Sql): QuarantineStore {
 }
 
 /**
- * Sends a batch's quarantine step within the batch's transaction. Returns the check to run once
- * the statements have run: a claimed offset that is no longer marked means another processor
- * retried it first, and CursorMovedError undoes the batch.
+ * Sends a batch's quarantine step within the batch's transaction. A claimed offset that is no
+ * longer marked (another processor retried it first), or one claimed twice, fails the
+ * transaction on the server; the function returned then tells it apart from other failures, as
+ * the CursorMovedError that undid the batch.
  */
-export function applyQuarantine(p: Pipeline, writes: QuarantineWrites | undefined): () => Promise<void> {
-  if (writes === undefined) return () => Promise.resolve();
-  let check = (): Promise<void> => Promise.resolve();
+export function applyQuarantine(
+  p: Pipeline,
+  writes: QuarantineWrites | undefined,
+): () => Promise<CursorMovedError | undefined> {
+  const none = (): Promise<undefined> => Promise.resolve(undefined);
+  if (writes === undefined) return none;
+  let lost: () => Promise<CursorMovedError | undefined> = none;
   if (writes.claimed.length > 0) {
     const claimed = writes.claimed;
-    const answer = p.answer(p.tx<{ seq: number }[]>`
-      UPDATE quarantined_events SET retry_requested = false
-       WHERE seq = ANY(${[...claimed]}::bigint[]) AND retry_requested RETURNING seq`);
-    check = async () => {
-      const got = new Set((await answer).map((r) => r.seq));
-      const missed = claimed.find((offset) => !got.has(offset));
-      if (missed !== undefined || new Set(claimed).size !== claimed.length)
-        throw new CursorMovedError(`quarantine retry of ${missed ?? claimed[0]}`, 1, 0);
-    };
+    const answer = p.answer(p.tx`
+      WITH claimed AS (
+        UPDATE quarantined_events SET retry_requested = false
+         WHERE seq = ANY(${[...claimed]}::bigint[]) AND retry_requested RETURNING seq)
+      SELECT handoff_fail('a quarantined event was retried by another processor')
+        FROM (SELECT count(*) AS n FROM claimed) AS c WHERE c.n <> ${claimed.length}`);
+    lost = () =>
+      answer.then(
+        () => undefined,
+        (error: unknown) =>
+          isFailedCheck(error) ? new CursorMovedError(`quarantine retry of ${claimed[0]}`, 1, 0) : undefined,
+      );
   }
   if (writes.released.length > 0)
     p.send(p.tx`DELETE FROM quarantined_events WHERE seq = ANY(${[...writes.released]}::bigint[])`);
@@ -116,5 +125,5 @@ export function applyQuarantine(p: Pipeline, writes: QuarantineWrites | undefine
         error_message = excluded.error_message, error_frame = excluded.error_frame,
         quarantined_at = excluded.quarantined_at, attempts = quarantined_events.attempts + 1`);
   }
-  return check;
+  return lost;
 }
