@@ -16,6 +16,13 @@ export interface BatchRead {
   last: number | undefined;
 }
 
+/** A batch's read started early: from `after`, at most `size` events. */
+export interface ReadAhead {
+  after: number;
+  size: number;
+  read: Promise<BatchRead>;
+}
+
 /** Up to `limit` events after offset `after`, read `chunk` at a time; `keepsMessage` says which events keep their parsed message. */
 export interface BatchReadOptions {
   log: EventLog;

@@ -63,6 +63,10 @@ export interface AudienceWrites {
   dropped: string[];
 }
 
+/** Whether a commit of `writes` can move a top-percent threshold: it wrote or dropped scores. */
+export const movesScores = (writes: AudienceWrites): boolean =>
+  writes.scores.length > 0 || writes.dropped.length > 0;
+
 export const emptyWrites = (): AudienceWrites => ({
   states: [],
   entered: [],

@@ -10,6 +10,7 @@ import type { MessageIdentity } from '../identity/resolve.ts';
 import type { EnginePorts, FailureRecord } from './ports.ts';
 import { CursorMovedError } from './ports.ts';
 import type { AudienceSet } from './audience-stage.ts';
+import type { BatchRead, ReadAhead } from './batch-read.ts';
 import { readBatch } from './batch-read.ts';
 import type { ProfileFailure } from './evaluate-batch.ts';
 import {
@@ -22,7 +23,7 @@ import {
 } from './evaluate-batch.ts';
 import { EventFailure, classifyFailure, columnsOf, describeFailure, quarantineOf } from './failure.ts';
 import type { AudienceWrites } from './model.ts';
-import { emptyWrites } from './model.ts';
+import { emptyWrites, movesScores } from './model.ts';
 import { retriesCursor, retryQuarantined } from './quarantine-retry.ts';
 
 export interface ProcessorOptions {
@@ -292,6 +293,8 @@ export class Processor {
   }
 
   private async processOne(): Promise<number> {
+    // The log is read while marked events are looked for: both in one round trip's time.
+    const ahead = this.readAhead();
     const retried = await retryQuarantined(this, {
       store: this.options.store,
       bus: this.options.bus,
@@ -301,33 +304,50 @@ export class Processor {
       now: () => (this.options.clock ?? systemClock).now(),
     });
     if (retried > 0) {
+      ahead?.read.catch(() => {});
       // It moved the retries cursor, and may have moved scores.
       this.retries = undefined;
       this.limits = undefined;
       return retried;
     }
-    for (;;) {
-      const n = await this.attemptBatch();
+    for (let first = true; ; first = false) {
+      const n = await this.attemptBatch(first ? ahead : undefined);
       if (n !== undefined) return n;
     }
   }
 
-  /** One batch from the cursor; undefined when it must be tried again (smaller, or from elsewhere). */
-  private async attemptBatch(): Promise<number | undefined> {
-    const { store, policy, bus } = this.options;
+  /** The next batch's read, started before it is needed (when the cursor is known). */
+  private readAhead(): ReadAhead | undefined {
+    if (this.position === undefined) return undefined;
+    const read = this.read(this.position);
+    return { after: this.position, size: this.size, read };
+  }
+
+  private read(after: number): Promise<BatchRead> {
+    const set = this.options.audiences;
+    return readBatch({
+      log: this.options.store.events,
+      after,
+      limit: this.size,
+      chunk: this.readChunk,
+      policy: this.options.policy,
+      keepsMessage: (e) => (set ? readByAudiences(set, e) : false),
+    });
+  }
+
+  /**
+   * One batch from the cursor, read by `ahead` when that read is of it; undefined when it must be
+   * tried again (smaller, or from elsewhere).
+   */
+  private async attemptBatch(ahead?: ReadAhead): Promise<number | undefined> {
+    const { store, bus } = this.options;
     const now = (this.options.clock ?? systemClock).now();
     const started = performance.now();
     const after = (this.position ??= await store.cursors.get(this.cursorName));
     const retries = (this.retries ??= await store.cursors.get(retriesCursor(this.cursorName)));
-    const set = this.options.audiences;
-    const read = await readBatch({
-      log: store.events,
-      after,
-      limit: this.size,
-      chunk: this.readChunk,
-      policy,
-      keepsMessage: (e) => (set ? readByAudiences(set, e) : false),
-    });
+    const fits = ahead !== undefined && ahead.after === after && ahead.size === this.size;
+    if (!fits) ahead?.read.catch(() => {});
+    const read = await (fits ? ahead.read : this.read(after));
     const last = read.last;
     if (last === undefined) return 0;
     for (const { event, error } of read.unreadable) this.setAsideEvent(event, error);
@@ -378,7 +398,3 @@ export class Processor {
     this.setAside.set(event.offset, { event, error: describeFailure(error) });
   }
 }
-
-/** Whether a commit of `writes` can move a top-percent threshold: it wrote or dropped scores. */
-const movesScores = (writes: AudienceWrites): boolean =>
-  writes.scores.length > 0 || writes.dropped.length > 0;
