@@ -22,6 +22,10 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
  * stores any, the same statement sends `told`'s NOTIFY, which PostgreSQL delivers at the commit:
  * the signal of an append costs no statement of its own, and goes out only if the rows do.
  *
+ * The rows go as one JSON array of arrays, parsed once on the server as jsonb: 19,787 and 19,127
+ * events/s through `bench:ingest -- --store postgres --events 200000` against 13,587 and 15,579
+ * with nine `unnest`ed text arrays, whose array syntax escapes every quote of every body.
+ *
  * The statement first takes the schema's append lock, a transaction-level advisory lock, so that
  * offsets are taken in commit order across every process writing to this schema. Why: the
  * processor reads `seq > cursor` and moves its cursor to the last offset it read. An identity
@@ -45,22 +49,17 @@ export const rowToEvent = (row: EventRow): LoggedEvent => toEvent(row);
  * PostgreSQL's default).
  */
 async function insertRows(sql: Sql, rows: readonly EventColumns[], told: Told): Promise<Set<string>> {
-  const n = rows.length;
-  const cols = Array.from({ length: 9 }, () => new Array<string | number | null>(n));
-  for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    for (let c = 0; c < 9; c++) cols[c]![i] = row[c]!;
-  }
   const stored = await sql<{ source_id: string; message_id: string }[]>`
     WITH append_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtext('handoff.append.' || current_schema()))),
+    rows AS MATERIALIZED (
+      SELECT e->>0 AS source_id, e->>1 AS message_id, e->>2 AS type, e->>3 AS user_id,
+             e->>4 AS anonymous_id, e->>5 AS name, (e->>6)::bigint AS ts, (e->>7)::bigint AS received_at,
+             e->>8 AS body, n
+        FROM jsonb_array_elements(${JSON.stringify(rows)}::text::jsonb) WITH ORDINALITY AS r(e, n)),
     stored AS (
     INSERT INTO events (source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body)
     SELECT source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body
-      FROM append_lock,
-           unnest(${cols[0]!}::text[], ${cols[1]!}::text[], ${cols[2]!}::text[], ${cols[3]!}::text[],
-                  ${cols[4]!}::text[], ${cols[5]!}::text[], ${cols[6]!}::bigint[], ${cols[7]!}::bigint[],
-                  ${cols[8]!}::text[])
-           WITH ORDINALITY AS r(source_id, message_id, type, user_id, anonymous_id, name, ts, received_at, body, n)
+      FROM append_lock, rows r
      WHERE NOT EXISTS (
        SELECT 1 FROM forgotten_events f WHERE f.source_id = r.source_id AND f.message_id = r.message_id)
      ORDER BY n
@@ -84,7 +83,8 @@ async function appendBatches(
   const first = new Set<string>();
   const rows: EventColumns[] = [];
   const keys = batches.map((batch) =>
-    batch.map((row) => {
+    batch.map((given) => {
+      const row = wellFormed(given);
       const key = `${row[0]}\u0000${row[1]}`;
       if (first.has(key)) return undefined;
       first.add(key);
@@ -96,6 +96,19 @@ async function appendBatches(
   return keys.map((batch) =>
     batch.map((key): Outcome => (key !== undefined && stored.has(key) ? 'stored' : 'duplicate')),
   );
+}
+
+// A lone UTF-16 surrogate (from a `\ud800` escape in a client's JSON) has no UTF-8 form.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The row as PostgreSQL stores it: a lone surrogate in a column becomes U+FFFD, as UTF-8
+ * encoding makes it (jsonb would refuse its `\u` escape), so dedupe keys match what is stored.
+ * The body is JSON text, whose own escapes keep any lone surrogate as plain ASCII.
+ */
+function wellFormed(row: EventColumns): EventColumns {
+  if (!row.some((v) => typeof v === 'string' && LONE_SURROGATE.test(v))) return row;
+  return row.map((v) => (typeof v === 'string' ? v.replace(new RegExp(LONE_SURROGATE, 'g'), '\uFFFD') : v)) as EventColumns;
 }
 
 interface Pending {

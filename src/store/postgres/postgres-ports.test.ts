@@ -281,3 +281,29 @@ test('commit: a statement that fails rolls the whole pipelined transaction back 
     await close();
   }
 });
+
+test('events.append: identifiers with a lone surrogate are stored with U+FFFD in its place, and a retry is a duplicate', async () => {
+  const { store, close } = await openStoreWithSql(1);
+  try {
+    const message = (messageId: string, userId: string) => ({
+      sourceId: 'web',
+      messageId,
+      type: 'track' as const,
+      userId,
+      anonymousId: null,
+      name: 'Product Added',
+      timestamp: T0,
+      receivedAt: T0,
+      message: { type: 'track' as const, event: 'Product Added', userId, messageId },
+    });
+    const first = await store.events.append([message('m\udc00', '\ud800u1'), message('m2', 'u2')]);
+    assert.deepEqual(first.results, ['stored', 'stored']);
+    const again = await store.events.append([message('m\udc00', '\ud800u1')]);
+    assert.deepEqual(again.results, ['duplicate']);
+    const [logged] = await store.events.readAfter(0, 1);
+    assert.equal(logged?.messageId, 'm\ufffd');
+    assert.equal(logged?.userId, '\ufffdu1');
+  } finally {
+    await close();
+  }
+});
