@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { emptyWrites } from '../../engine/model.ts';
 import type { IncomingEvent } from '../../ingest/event.ts';
+import type { Store } from '../ports.ts';
 import { openPostgres } from './database.ts';
 import { postgresStore } from './index.ts';
 import { postgresSignals, signalChannel } from './signals.ts';
@@ -35,16 +36,22 @@ async function twoProcesses() {
   };
 }
 
+/** What a hears of `events`, and b of both signals, once both LISTENs are in place. */
+async function listening(a: Store, b: Store): Promise<{ inA: string[]; inB: string[] }> {
+  const inA: string[] = [];
+  const inB: string[] = [];
+  a.signals.on('events', () => inA.push('events'));
+  b.signals.on('events', () => inB.push('events'));
+  b.signals.on('changes', () => inB.push('changes'));
+  // A signal said before a LISTEN is in place is made up for by polling, not heard.
+  await sleep(300);
+  return { inA, inB };
+}
+
 test('signals: a signal said in one process is heard in another on the same schema, and its own once', async () => {
   const { a, b, close } = await twoProcesses();
   try {
-    const inA: string[] = [];
-    const inB: string[] = [];
-    a.signals.on('events', () => inA.push('events'));
-    b.signals.on('events', () => inB.push('events'));
-    b.signals.on('changes', () => inB.push('changes'));
-    // Let both LISTENs be in place (a signal said before that is made up for by polling).
-    await sleep(300);
+    const { inA, inB } = await listening(a, b);
     a.signals.notify('events');
     await until(() => inB.length === 1, 'b heard events');
     a.signals.notify('changes');
@@ -61,12 +68,7 @@ test('signals: a signal said in one process is heard in another on the same sche
 test('signals: an append that stores events and a commit that records changes announce themselves in their own statements; announced sends nothing', async () => {
   const { a, b, close } = await twoProcesses();
   try {
-    const inA: string[] = [];
-    const inB: string[] = [];
-    a.signals.on('events', () => inA.push('events'));
-    b.signals.on('events', () => inB.push('events'));
-    b.signals.on('changes', () => inB.push('changes'));
-    await sleep(300);
+    const { inA, inB } = await listening(a, b);
     const event: IncomingEvent = {
       sourceId: 'web',
       messageId: 'm1',
