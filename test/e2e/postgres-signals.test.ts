@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { testConfig } from '../helpers/harness.ts';
 import type { App } from '../../src/app/app.ts';
 import { createApp } from '../../src/app/app.ts';
+import { emptyWrites } from '../../src/engine/model.ts';
 import { openPostgres } from '../../src/store/postgres/database.ts';
 import { postgresStore } from '../../src/store/postgres/index.ts';
 import { signalChannel } from '../../src/store/postgres/signals.ts';
@@ -99,22 +100,26 @@ test('changes committed by another process are read from the outbox and sent on 
   const { jobs, other, close } = await twoApps(fake);
   try {
     await jobs.settle();
-    // Appended without the events signal, and processed in the other process: the jobs process
-    // hears only that changes were committed.
-    await other.store.events.append([
-      {
-        sourceId: 'web',
-        messageId: 'm2',
-        type: 'track',
-        userId: 'u2',
-        anonymousId: null,
-        name: 'Product Added',
-        timestamp: Date.now(),
-        receivedAt: Date.now(),
-        message: added(2),
+    // Committed by the other process as its processor would (an append would wake the jobs
+    // process's processor too): the jobs process hears only that changes were committed.
+    const at = Date.now();
+    await other.store.commit({
+      identity: [{ op: 'create', profileId: 'p2', at }],
+      audiences: {
+        ...emptyWrites(),
+        changes: [
+          {
+            audience: 'cart',
+            profileId: 'p2',
+            change: 'enter',
+            at,
+            cause: { kind: 'window' },
+            version: 'v1',
+            heldOut: false,
+          },
+        ],
       },
-    ]);
-    assert.equal(await other.processor.drain(), 1);
+    });
     const [change] = await other.store.audiences.changesAfter(0, 10);
     assert.ok(change, 'the other process committed the enter');
     await until(
