@@ -99,16 +99,21 @@ async function appendBatches(
 }
 
 // A lone UTF-16 surrogate (from a `\ud800` escape in a client's JSON) has no UTF-8 form.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** The body's place in EventColumns: JSON text, never scanned. */
+const BODY = 8;
+const lone = (v: unknown, i: number): v is string =>
+  i !== BODY && typeof v === 'string' && v.search(LONE_SURROGATE) >= 0;
 
 /**
  * The row as PostgreSQL stores it: a lone surrogate in a column becomes U+FFFD, as UTF-8
  * encoding makes it (jsonb would refuse its `\u` escape), so dedupe keys match what is stored.
- * The body is JSON text, whose own escapes keep any lone surrogate as plain ASCII.
+ * The body is JSON text, whose own escapes keep any lone surrogate as plain ASCII: it is not
+ * scanned, so an append reads only its short columns.
  */
 function wellFormed(row: EventColumns): EventColumns {
-  if (!row.some((v) => typeof v === 'string' && LONE_SURROGATE.test(v))) return row;
-  return row.map((v) => (typeof v === 'string' ? v.replace(new RegExp(LONE_SURROGATE, 'g'), '\uFFFD') : v)) as EventColumns;
+  if (!row.some(lone)) return row;
+  return row.map((v, i) => (lone(v, i) ? v.replace(LONE_SURROGATE, '\uFFFD') : v)) as EventColumns;
 }
 
 interface Pending {
